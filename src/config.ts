@@ -1,0 +1,56 @@
+/**
+ * The profile's configuration: its defaults (the seed experiment's) and its validated form.
+ * Parsing and validation of command-line flags live in `cli/profile_args.ts`.
+ *
+ * @module
+ */
+
+/** Where a series runs. */
+export type DeviceName = "cpu" | "gpu";
+
+/** GPU kernel variants: `naive` materialises n×n scores, `fused` streams them (flash attention). */
+export type VariantName = "naive" | "fused";
+
+/** Every device, in report order. */
+export const DEVICE_NAMES: readonly DeviceName[] = ["cpu", "gpu"];
+
+/** Every GPU kernel variant, in report order. */
+export const VARIANT_NAMES: readonly VariantName[] = ["naive", "fused"];
+
+/** A validated profile configuration; also recorded in the JSON so a run can be repeated. */
+export interface ProfileConfig {
+  seqLens: number[];
+  dModel: number;
+  heads: number;
+  /** timed runs per point (≥ 2: the standard error needs two) */
+  runs: number;
+  /** untimed runs before the timed ones */
+  warmup: number;
+  devices: DeviceName[];
+  /** true when `--devices` was given: then a missing GPU adapter is an error, not a warning */
+  devicesExplicit: boolean;
+  variants: VariantName[];
+  outDir: string;
+  seed: number;
+  dumpTensors: boolean;
+  /** `--dump-tensors` writes lengths up to this one */
+  dumpMax: number;
+  quiet: boolean;
+}
+
+/** The seed experiment: lengths 10…10000, d_model 512, 8 heads, 20 runs. */
+export const DEFAULT_CONFIG: ProfileConfig = {
+  seqLens: [10, 100, 1000, 10000],
+  dModel: 512,
+  heads: 8,
+  runs: 20,
+  warmup: 3,
+  devices: ["cpu", "gpu"],
+  devicesExplicit: false,
+  variants: ["naive", "fused"],
+  outDir: "results",
+  seed: 42,
+  dumpTensors: false,
+  dumpMax: 4096,
+  quiet: false,
+};

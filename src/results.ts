@@ -1,0 +1,142 @@
+/**
+ * The results object: the one data structure that flows from the profile to the report, the data
+ * files and the figures. Paths fill it; nothing downstream knows about devices.
+ *
+ * It is also the schema of `profiling_results.json` (`schemaVersion` 1).
+ *
+ * @module
+ */
+
+import type { ProfileConfig } from "./config.ts";
+import type { SampleSummary, ScalingFit } from "./stats.ts";
+
+/** Names of the measured series, in report order. */
+export type SeriesName = "cpu" | "gpu_naive" | "gpu_fused";
+
+/** A point's outcome: measured and validated, skipped before running, or failed while running. */
+export type PointStatus = "ok" | "skipped" | "failed";
+
+/** How a GPU output compared with the CPU path on the same inputs. */
+export interface ValidationResult {
+  /** max |gpu − cpu| over every output element */
+  maxAbsError: number;
+  /** ‖gpu − cpu‖₂ / ‖cpu‖₂ */
+  relL2Error: number;
+  /** the relative L2 tolerance the point was held to */
+  tolerance: number;
+  passed: boolean;
+}
+
+/** Memory of one forward, measured and theoretical, in bytes. */
+export interface MemoryMeasurement {
+  /** exact peak of live buffer bytes (GPUBuffer or typed array) during one forward */
+  peakBytes: number;
+  /** the same peak split by class: weights, activations, scores, staging */
+  peakBytesByClass: Record<string, number>;
+  /** CPU only: peak resident set size above the pre-forward baseline, sampled */
+  rssPeakAboveBaselineBytes?: number;
+  /** what the stages must hold at once, from the shapes alone */
+  theoreticalBytes: number;
+}
+
+/** One sequence length of one series. */
+export interface PointResult {
+  seqLen: number;
+  status: PointStatus;
+  /** why a point was skipped or failed */
+  reason?: string;
+  /** wall clock of each timed forward, milliseconds (empty when skipped) */
+  wallMs: number[];
+  wallMsSummary?: SampleSummary;
+  /** GPU only: per timed run, per stage, timestamp-query milliseconds */
+  kernelMs?: number[][];
+  /** GPU only: summary per stage, in `stageNames` order */
+  kernelMsSummary?: SampleSummary[];
+  /** GPU only: whether per-stage times come from timestamp queries or from wall clock */
+  kernelTiming?: "timestamp-query" | "wall-clock";
+  /** GPU only: host → device upload of inputs and weights, milliseconds, measured apart */
+  uploadMs?: number;
+  /** GPU only: device → host readback of the output, milliseconds, measured apart */
+  readbackMs?: number;
+  memory?: MemoryMeasurement;
+  /** GPU only: the output compared with the CPU path */
+  validation?: ValidationResult;
+}
+
+/** One measured path: the CPU path or one GPU kernel variant. */
+export interface SeriesResult {
+  name: SeriesName;
+  device: "cpu" | "gpu";
+  /** GPU kernel variant */
+  variant?: "naive" | "fused";
+  /** human label, e.g. "GPU fused (llvmpipe, software)" */
+  label: string;
+  /** GPU only: the stages timed by timestamp queries, in order */
+  stageNames?: string[];
+  points: PointResult[];
+  /** least-squares log(time) on log(n) over points with n ≥ 1000 (absent with < 2 such points) */
+  scaling?: ScalingFit;
+  /** slope between consecutive measured lengths: log(t₂/t₁) / log(n₂/n₁) */
+  localSlopes: { fromSeqLen: number; toSeqLen: number; slope: number }[];
+}
+
+/** Theoretical work of one forward at one length. */
+export interface FlopsAtLength {
+  seqLen: number;
+  /** multiply-accumulates per stage (the seed's convention) */
+  macsByStage: Record<string, number>;
+  /** FLOPs per stage: 2 per MAC, plus scale and softmax elementwise work */
+  flopsByStage: Record<string, number>;
+  totalMacs: number;
+  totalFlops: number;
+}
+
+/** The GPU adapter a series ran on. */
+export interface AdapterDescription {
+  description: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  /** true for software adapters (lavapipe, llvmpipe, SwiftShader): "GPU" numbers are CPU emulation */
+  isSoftware: boolean;
+  backend?: string;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** Where the profile ran. */
+export interface EnvironmentDescription {
+  deno: string;
+  v8: string;
+  typescript: string;
+  os: string;
+  arch: string;
+  cpuModel: string;
+  cpuCores: number;
+  totalMemoryBytes: number;
+  /** null when no adapter was found or GPU was not requested */
+  adapter: AdapterDescription | null;
+}
+
+/** A series or point that did not run, and why. */
+export interface SkipRecord {
+  series: SeriesName | "gpu";
+  seqLen?: number;
+  reason: string;
+}
+
+/** Everything one profile produced: `profiling_results.json`. */
+export interface ProfileResults {
+  schemaVersion: 1;
+  tool: "self-attention-profiler";
+  createdAt: string;
+  config: ProfileConfig;
+  environment: EnvironmentDescription;
+  /** what the FLOP numbers count, in words */
+  flopsConvention: string;
+  flops: FlopsAtLength[];
+  series: SeriesResult[];
+  skips: SkipRecord[];
+  /** true when Ctrl-C / SIGTERM stopped the run early: the points present are complete */
+  interrupted: boolean;
+}
