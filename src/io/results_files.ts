@@ -1,0 +1,175 @@
+/**
+ * The data files of a profile, built from the results object: `profiling_results.json`,
+ * `profiling_results.csv` (tidy: one row per series, length and run) and `profiling_results.npz`
+ * (numpy arrays, NaN where a point did not run). All written atomically.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { PointResult, ProfileResults, SeriesName } from "../results.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
+import { encodeNpz, type NpyArray } from "./npz.ts";
+
+/** Every series the NPZ always holds (NaN-filled when not run), as DESIGN.md lists them. */
+export const NPZ_SERIES: readonly SeriesName[] = ["cpu", "gpu_naive", "gpu_fused"];
+
+/** JSON has no NaN or Infinity: they are written as null. */
+export function resultsToJson(results: ProfileResults): string {
+  return JSON.stringify(results, (_key, value) => {
+    if (typeof value === "number" && !Number.isFinite(value)) return null;
+    return value;
+  }, 2) + "\n";
+}
+
+function csvField(value: string | number | undefined): string {
+  if (value === undefined) return "";
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Every stage name any series timed, in first-seen order. */
+function allStageNames(results: ProfileResults): string[] {
+  return [...new Set(results.series.flatMap((s) => s.stageNames ?? []))];
+}
+
+/**
+ * Tidy CSV: one row per (series, n, run), with per-stage kernel ms columns (empty where a series
+ * has no such stage) and the point's status, peak bytes and validation error.
+ */
+export function resultsToCsv(results: ProfileResults): string {
+  const stages = allStageNames(results);
+  const header = [
+    "series",
+    "device",
+    "variant",
+    "seq_len",
+    "run",
+    "wall_ms",
+    ...stages.map((stage) => `kernel_ms_${stage}`),
+    "status",
+    "peak_bytes",
+    "rel_l2_error",
+  ];
+  const rows = [header.join(",")];
+  for (const series of results.series) {
+    for (const point of series.points) {
+      const runs = Math.max(point.wallMs.length, 1);
+      for (let run = 0; run < runs; run++) {
+        const stageMs = point.kernelMs?.[run];
+        const row = [
+          series.name,
+          series.device,
+          series.variant,
+          point.seqLen,
+          point.wallMs.length > 0 ? run + 1 : undefined,
+          point.wallMs[run],
+          ...stages.map((stage) => {
+            const index = series.stageNames?.indexOf(stage) ?? -1;
+            return index >= 0 ? stageMs?.[index] : undefined;
+          }),
+          point.status,
+          point.memory?.peakBytes,
+          point.validation?.relL2Error,
+        ];
+        rows.push(row.map(csvField).join(","));
+      }
+    }
+  }
+  return rows.join("\n") + "\n";
+}
+
+function pointAt(
+  results: ProfileResults,
+  name: SeriesName,
+  seqLen: number,
+): PointResult | undefined {
+  return results.series.find((s) => s.name === name)?.points.find((p) => p.seqLen === seqLen);
+}
+
+/**
+ * The NPZ arrays: `seq_lens`; per series `<series>_wall_ms` [lengths, runs] and
+ * `<series>_peak_bytes` [lengths]; per GPU series `<series>_kernel_ms` [lengths, runs, stages],
+ * `<series>_stage_names`, `<series>_max_abs_error` and `<series>_rel_l2_error` [lengths];
+ * `stage_names` (the naive variant's stages) and `flops_<stage>` / `macs_<stage>` [lengths].
+ * NaN marks a point that was skipped, failed or not run.
+ */
+export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyArray> {
+  const seqLens = results.config.seqLens;
+  const lengths = seqLens.length;
+  const runs = results.config.runs;
+  const arrays: Record<string, NpyArray> = {
+    seq_lens: { data: BigInt64Array.from(seqLens.map(BigInt)), shape: [lengths] },
+  };
+  const perLength = (value: (seqLen: number) => number | undefined) =>
+    ({ data: Float64Array.from(seqLens, (n) => value(n) ?? NaN), shape: [lengths] }) as NpyArray;
+  for (const name of NPZ_SERIES) {
+    const wallMs = new Float64Array(lengths * runs).fill(NaN);
+    seqLens.forEach((n, i) => {
+      const point = pointAt(results, name, n);
+      if (point?.status === "ok") point.wallMs.forEach((ms, run) => wallMs[i * runs + run] = ms);
+    });
+    arrays[`${name}_wall_ms`] = { data: wallMs, shape: [lengths, runs] };
+    arrays[`${name}_peak_bytes`] = perLength((n) => {
+      const point = pointAt(results, name, n);
+      return point?.status === "ok" ? point.memory?.peakBytes : undefined;
+    });
+    if (name === "cpu") continue;
+    const stageNames = results.series.find((s) => s.name === name)?.stageNames ??
+      (name === "gpu_naive"
+        ? ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"]
+        : ["projection_qkv", "flash_attention", "output_projection"]);
+    const stages = stageNames.length;
+    const kernelMs = new Float64Array(lengths * runs * stages).fill(NaN);
+    seqLens.forEach((n, i) => {
+      const point = pointAt(results, name, n);
+      if (point?.status !== "ok") return;
+      point.kernelMs?.forEach((stageMs, run) =>
+        stageMs.forEach((ms, stage) => kernelMs[(i * runs + run) * stages + stage] = ms)
+      );
+    });
+    arrays[`${name}_kernel_ms`] = { data: kernelMs, shape: [lengths, runs, stages] };
+    arrays[`${name}_stage_names`] = { data: stageNames, shape: [stages] };
+    arrays[`${name}_max_abs_error`] = perLength((n) =>
+      pointAt(results, name, n)?.validation?.maxAbsError
+    );
+    arrays[`${name}_rel_l2_error`] = perLength((n) =>
+      pointAt(results, name, n)?.validation?.relL2Error
+    );
+  }
+  arrays.stage_names = arrays.gpu_naive_stage_names!;
+  for (const stage of Object.keys(results.flops[0]?.flopsByStage ?? {})) {
+    arrays[`flops_${stage}`] = perLength((n) =>
+      results.flops.find((f) => f.seqLen === n)?.flopsByStage[stage]
+    );
+    arrays[`macs_${stage}`] = perLength((n) =>
+      results.flops.find((f) => f.seqLen === n)?.macsByStage[stage]
+    );
+  }
+  arrays.flops_total = perLength((n) => results.flops.find((f) => f.seqLen === n)?.totalFlops);
+  return arrays;
+}
+
+/** Names of the data files in the output folder. */
+export const DATA_FILES = {
+  json: "profiling_results.json",
+  csv: "profiling_results.csv",
+  npz: "profiling_results.npz",
+} as const;
+
+/** Write the three data files into `outDir` (created if needed), each atomically. */
+export async function writeResultsFiles(
+  results: ProfileResults,
+  outDir: string,
+): Promise<string[]> {
+  await Deno.mkdir(outDir, { recursive: true });
+  const paths = [
+    join(outDir, DATA_FILES.json),
+    join(outDir, DATA_FILES.csv),
+    join(outDir, DATA_FILES.npz),
+  ];
+  await writeTextFileAtomic(paths[0]!, resultsToJson(results));
+  await writeTextFileAtomic(paths[1]!, resultsToCsv(results));
+  await writeFileAtomic(paths[2]!, encodeNpz(resultsToNpzArrays(results)));
+  return paths;
+}
