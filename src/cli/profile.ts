@@ -1,0 +1,118 @@
+/**
+ * `deno task profile`: parse and check every flag, open the GPU, run the experiment, write the
+ * data files after every finished point (atomically), then the figures and the console report.
+ *
+ * Exit codes: 0 done; 1 a point failed validation or met a device fault; 2 bad input; 130
+ * interrupted (Ctrl-C / SIGTERM: the points finished so far are written first).
+ *
+ * @module
+ */
+
+import { openGpu } from "../gpu/device.ts";
+import { GpuAttention } from "../gpu/gpu_attention.ts";
+import { writeResultsFiles } from "../io/results_files.ts";
+import { writeTensorsFile } from "../io/tensors_file.ts";
+import { writeFigures } from "../plot/figures.ts";
+import { cpuPreflight } from "../preflight.ts";
+import { runProfile } from "../profile.ts";
+import { ConsoleProgress, type ProgressReporter, QuietProgress } from "../progress.ts";
+import { formatReport } from "../report.ts";
+import type { ProfileConfig } from "../config.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import type { SkipRecord } from "../results.ts";
+import { checkOutDir } from "./out_dir.ts";
+import { parseProfileArgs, PROFILE_HELP } from "./profile_args.ts";
+import { runCli, UsageError } from "./usage_error.ts";
+
+/** Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** A length that no requested series can run is bad input, found before any work starts. */
+function assertSomethingRuns(
+  config: ProfileConfig,
+  gpu: GpuContext | null,
+  availableBytes: number,
+): void {
+  for (const seqLen of config.seqLens) {
+    const shape = { seqLen, dModel: config.dModel, heads: config.heads };
+    const cpuFit = cpuPreflight(shape, availableBytes);
+    // every GPU output is checked against the CPU path, so nothing runs without it
+    const gpuRuns = gpu !== null &&
+      config.variants.some((variant) => GpuAttention.preflight(gpu, variant, shape).fits);
+    if (!cpuFit.fits || (!config.devices.includes("cpu") && !gpuRuns)) {
+      const why = cpuFit.fits
+        ? "no GPU variant fits the adapter's limits"
+        : `the CPU path ${cpuFit.reason}`;
+      throw new UsageError(`--seq-lens ${seqLen}: too large for this machine, ${why}`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseProfileArgs(Deno.args);
+  if (parsed.help) {
+    console.log(PROFILE_HELP);
+    return 0;
+  }
+  const config = parsed.config;
+  await checkOutDir(config.outDir);
+  const progress: ProgressReporter = config.quiet ? new QuietProgress() : new ConsoleProgress();
+  const skips: SkipRecord[] = [];
+  let gpu: GpuContext | null = null;
+  if (config.devices.includes("gpu")) {
+    gpu = await openGpu();
+    if (gpu === null) {
+      const reason =
+        "no WebGPU adapter found (on Debian, mesa-vulkan-drivers provides a software one)";
+      if (config.devicesExplicit) {
+        throw new UsageError(`--devices ${config.devices.join(",")}: ${reason}`);
+      }
+      progress.warn(`${reason}: running the CPU path alone`);
+      skips.push({ series: "gpu", reason });
+    }
+  }
+  const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
+  try {
+    assertSomethingRuns(config, gpu, availableMemoryBytes());
+
+    const interruption = new AbortController();
+    const onSignal = () => {
+      if (interruption.signal.aborted) Deno.exit(EXIT_INTERRUPTED); // files on disk are whole: writes are atomic
+      progress.warn("interrupt: stopping after the current run (again to exit now)");
+      interruption.abort();
+    };
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+
+    const results = await runProfile(config, {
+      progress,
+      interruption: interruption.signal,
+      gpu,
+      availableMemoryBytes,
+      skips,
+      onPointDone: async (snapshot) => {
+        await writeResultsFiles(snapshot, config.outDir);
+      },
+      onLengthDone: async (inputs, outputs) => {
+        if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
+          await writeTensorsFile(inputs, outputs, config.outDir);
+        }
+      },
+    });
+    const written = [
+      ...await writeResultsFiles(results, config.outDir),
+      ...await writeFigures(results, config.outDir),
+    ];
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    console.log(formatReport(results));
+    if (!config.quiet) console.log(`Wrote ${written.join(", ")}`);
+    if (results.interrupted) return EXIT_INTERRUPTED;
+    const failed = results.series.some((s) => s.points.some((p) => p.status === "failed"));
+    return failed ? 1 : 0;
+  } finally {
+    gpu?.destroy();
+  }
+}
+
+if (import.meta.main) await runCli(main);

@@ -1,0 +1,321 @@
+/**
+ * The experiment: for each sequence length, run the CPU path and each GPU variant on the same
+ * seeded inputs, check every GPU output against the CPU path before timing it, and collect raw
+ * samples into the results object. Knows nothing of files or figures: the caller gets callbacks.
+ *
+ * @module
+ */
+
+import type { ProfileConfig, VariantName } from "./config.ts";
+import { describeEnvironment } from "./environment.ts";
+import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
+import type { GpuContext } from "./gpu/device.ts";
+import { GpuAttention } from "./gpu/gpu_attention.ts";
+import { compareOutputs } from "./gpu/validation.ts";
+import { RssSampler, theoreticalMemory } from "./memory.ts";
+import { cpuPreflight } from "./preflight.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { generateInputs } from "./random.ts";
+import { CPU_SCORE_HEADS_LIVE, CpuAttention } from "./reference/cpu_attention.ts";
+import type {
+  PointResult,
+  ProfileResults,
+  SeriesName,
+  SeriesResult,
+  SkipRecord,
+} from "./results.ts";
+import type { AttentionInputs, AttentionShape } from "./shape.ts";
+import { finalizeSeries } from "./summaries.ts";
+
+/** Relative L2 tolerance of an f32 GPU output against the CPU path. */
+export const GPU_F32_TOLERANCE = 1e-4;
+
+/** What the profile needs from its caller. */
+export interface ProfileHooks {
+  progress: ProgressReporter;
+  /** aborted by Ctrl-C / SIGTERM: the profile stops after the current run */
+  interruption: AbortSignal;
+  /** the GPU, or null when it is not used (not requested, or no adapter) */
+  gpu: GpuContext | null;
+  /** memory the CPU path may use, bytes (Deno.systemMemoryInfo().available; injectable for tests) */
+  availableMemoryBytes: () => number;
+  /** series skipped before the profile started (e.g. no GPU adapter), recorded in the results */
+  skips?: SkipRecord[];
+  /** called after every finished point with the results so far (for incremental, atomic files) */
+  onPointDone?: (results: ProfileResults) => Promise<void>;
+  /** called after every length with the inputs and each series' output (for --dump-tensors) */
+  onLengthDone?: (inputs: AttentionInputs, outputs: Map<SeriesName, Float32Array>) => Promise<void>;
+}
+
+function gpuSeriesName(variant: VariantName): SeriesName {
+  return variant === "naive" ? "gpu_naive" : "gpu_fused";
+}
+
+function emptyPoint(seqLen: number, status: PointResult["status"], reason?: string): PointResult {
+  return { seqLen, status, reason, wallMs: [] };
+}
+
+/** Interrupted mid-point: thrown between runs, caught by the length loop. */
+class Interrupted extends Error {}
+
+/**
+ * Run the experiment described by `config`.
+ *
+ * The GPU series are created only when `hooks.gpu` is given. The CPU path also serves as the
+ * reference of every GPU output, so it runs (untimed) even when `cpu` is not among the devices.
+ */
+export async function runProfile(
+  config: ProfileConfig,
+  hooks: ProfileHooks,
+): Promise<ProfileResults> {
+  const { progress, gpu } = hooks;
+  const measureCpu = config.devices.includes("cpu");
+  const variants = gpu === null ? [] : config.variants;
+  const series: SeriesResult[] = [];
+  if (measureCpu) {
+    series.push({
+      name: "cpu",
+      device: "cpu",
+      label: "CPU (typed arrays)",
+      points: [],
+      localSlopes: [],
+    });
+  }
+  for (const variant of variants) {
+    const software = gpu!.adapter.isSoftware ? ", software" : "";
+    series.push({
+      name: gpuSeriesName(variant),
+      device: "gpu",
+      variant,
+      label: `GPU ${variant} (${gpu!.adapter.description}${software})`,
+      points: [],
+      localSlopes: [],
+    });
+  }
+  const results: ProfileResults = {
+    schemaVersion: 1,
+    tool: "self-attention-profiler",
+    createdAt: new Date().toISOString(),
+    config,
+    environment: describeEnvironment(gpu?.adapter ?? null),
+    flopsConvention: FLOPS_CONVENTION,
+    flops: [],
+    series,
+    skips: [...hooks.skips ?? []],
+    interrupted: false,
+  };
+  const seriesByName = new Map(series.map((s) => [s.name, s]));
+  /** a GPU series that met a device fault: its remaining points fail with this message */
+  const faults = new Map<SeriesName, string>();
+  let deviceLost: string | null = null;
+  gpu?.lost.then((message) => deviceLost = message);
+
+  const checkInterrupt = () => {
+    if (hooks.interruption.aborted) throw new Interrupted();
+  };
+
+  const cpu = await CpuAttention.create();
+  try {
+    for (const seqLen of config.seqLens) {
+      if (hooks.interruption.aborted) break;
+      const shape: AttentionShape = { seqLen, dModel: config.dModel, heads: config.heads };
+      const inputs = generateInputs(shape, config.seed);
+      const outputs = new Map<SeriesName, Float32Array>();
+      const pending: [SeriesName, PointResult][] = [];
+      try {
+        // --- the CPU path: measured, and the reference of the GPU outputs ---
+        const cpuFit = cpuPreflight(shape, hooks.availableMemoryBytes());
+        let reference: Float32Array | null = null;
+        if (!cpuFit.fits) {
+          if (measureCpu) pending.push(["cpu", emptyPoint(seqLen, "skipped", cpuFit.reason)]);
+          results.skips.push({ series: "cpu", seqLen, reason: cpuFit.reason });
+        } else {
+          cpu.load(inputs);
+          if (measureCpu) {
+            progress.beginPoint("cpu", seqLen, config.warmup, config.runs);
+            const point = await measureCpuPoint(cpu, shape, config, progress, checkInterrupt);
+            reference = point.out;
+            pending.push(["cpu", point.result]);
+            progress.endPoint(describeOutcome(point.result));
+          } else if (variants.length > 0) {
+            reference = (await cpu.forward()).out;
+          }
+          if (reference !== null) outputs.set("cpu", reference);
+        }
+        // --- each GPU variant, checked against the reference before it is timed ---
+        for (const variant of variants) {
+          const name = gpuSeriesName(variant);
+          if (deviceLost !== null && !faults.has(name)) {
+            faults.set(name, `device lost: ${deviceLost}`);
+          }
+          const fault = faults.get(name);
+          if (fault !== undefined) {
+            pending.push([name, emptyPoint(seqLen, "failed", fault)]);
+            continue;
+          }
+          const fit = GpuAttention.preflight(gpu!, variant, shape);
+          if (!fit.fits) {
+            pending.push([name, emptyPoint(seqLen, "skipped", fit.reason)]);
+            results.skips.push({ series: name, seqLen, reason: fit.reason });
+            continue;
+          }
+          if (reference === null) {
+            const reason = "no CPU reference to validate against (the CPU point was skipped)";
+            pending.push([name, emptyPoint(seqLen, "skipped", reason)]);
+            results.skips.push({ series: name, seqLen, reason });
+            continue;
+          }
+          progress.beginPoint(name, seqLen, config.warmup, config.runs);
+          try {
+            const point = await measureGpuPoint(
+              gpu!,
+              variant,
+              inputs,
+              reference,
+              config,
+              progress,
+              checkInterrupt,
+            );
+            seriesByName.get(name)!.stageNames = point.stageNames;
+            if (point.out !== null) outputs.set(name, point.out);
+            pending.push([name, point.result]);
+            progress.endPoint(describeOutcome(point.result));
+          } catch (error) {
+            if (error instanceof Interrupted) throw error;
+            // a GPU fault (validation error, lost device, pipeline failure): this series stops
+            const message = error instanceof Error ? error.message : String(error);
+            faults.set(name, message);
+            pending.push([name, emptyPoint(seqLen, "failed", message)]);
+            progress.endPoint(`failed: ${message}`);
+          }
+        }
+      } catch (error) {
+        if (error instanceof Interrupted) {
+          progress.warn(`interrupted during n=${seqLen}: its unfinished points are dropped`);
+          break;
+        }
+        throw error;
+      }
+      results.flops.push(attentionFlops(shape));
+      for (const [name, point] of pending) seriesByName.get(name)!.points.push(point);
+      series.forEach(finalizeSeries);
+      await hooks.onLengthDone?.(inputs, outputs);
+      await hooks.onPointDone?.({ ...results, interrupted: true });
+    }
+  } finally {
+    cpu.close();
+  }
+  results.interrupted = hooks.interruption.aborted;
+  series.forEach(finalizeSeries);
+  return results;
+}
+
+function describeOutcome(point: PointResult): string {
+  if (point.status !== "ok") return `${point.status}: ${point.reason}`;
+  const summary = point.wallMsSummary!;
+  const error = point.validation
+    ? ` · rel L2 error ${point.validation.relL2Error.toExponential(1)}`
+    : "";
+  return `${summary.mean.toFixed(2)} ± ${summary.sem.toFixed(2)} ms${error}`;
+}
+
+async function measureCpuPoint(
+  cpu: CpuAttention,
+  shape: AttentionShape,
+  config: ProfileConfig,
+  progress: ProgressReporter,
+  checkInterrupt: () => void,
+): Promise<{ result: PointResult; out: Float32Array }> {
+  for (let i = 0; i < config.warmup; i++) {
+    await cpu.forward();
+    checkInterrupt();
+  }
+  const wallMs: number[] = [];
+  let rssPeakAboveBaselineBytes = 0;
+  let last = null;
+  for (let run = 1; run <= config.runs; run++) {
+    const sampler = new RssSampler();
+    const startMs = performance.now();
+    last = await cpu.forward();
+    wallMs.push(performance.now() - startMs);
+    rssPeakAboveBaselineBytes = Math.max(rssPeakAboveBaselineBytes, sampler.stop());
+    progress.runDone(run);
+    checkInterrupt();
+  }
+  const result: PointResult = {
+    seqLen: shape.seqLen,
+    status: "ok",
+    wallMs,
+    memory: {
+      peakBytes: last!.memory.peakBytes,
+      peakBytesByClass: last!.memory.peakBytesByClass,
+      rssPeakAboveBaselineBytes,
+      theoreticalBytes: theoreticalMemory(shape, CPU_SCORE_HEADS_LIVE).totalBytes,
+    },
+  };
+  return { result, out: last!.out };
+}
+
+async function measureGpuPoint(
+  gpu: GpuContext,
+  variant: VariantName,
+  inputs: AttentionInputs,
+  reference: Float32Array,
+  config: ProfileConfig,
+  progress: ProgressReporter,
+  checkInterrupt: () => void,
+): Promise<{ result: PointResult; out: Float32Array | null; stageNames: string[] }> {
+  const shape = inputs.shape;
+  const attention = await GpuAttention.create(gpu, variant, shape);
+  const stageNames = attention.stageNames;
+  try {
+    const uploadMs = await attention.upload(inputs);
+    // at least one untimed forward: the output is checked before anything is timed
+    for (let i = 0; i < Math.max(1, config.warmup); i++) {
+      await attention.forward();
+      checkInterrupt();
+    }
+    const first = await attention.readback();
+    const validation = compareOutputs(first.out, reference, GPU_F32_TOLERANCE);
+    if (!validation.passed) {
+      const reason = `output does not match the CPU path: relative L2 error ` +
+        `${validation.relL2Error.toExponential(2)} > ${GPU_F32_TOLERANCE} ` +
+        `(max abs error ${validation.maxAbsError.toExponential(2)}); not timed`;
+      const result = { ...emptyPoint(shape.seqLen, "failed", reason), validation };
+      return { result, out: first.out, stageNames };
+    }
+    const wallMs: number[] = [];
+    const kernelMs: number[][] = [];
+    for (let run = 1; run <= config.runs; run++) {
+      const timing = await attention.forward();
+      wallMs.push(timing.wallMs);
+      if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
+      progress.runDone(run);
+      checkInterrupt();
+    }
+    // the last timed output is checked too, and its readback timed apart from the forward
+    const last = await attention.readback();
+    const lastValidation = compareOutputs(last.out, reference, GPU_F32_TOLERANCE);
+    const worst = lastValidation.relL2Error > validation.relL2Error ? lastValidation : validation;
+    const memory = attention.memory();
+    const result: PointResult = {
+      seqLen: shape.seqLen,
+      status: worst.passed ? "ok" : "failed",
+      reason: worst.passed ? undefined : "the output of the timed runs does not match the CPU path",
+      wallMs,
+      kernelMs: kernelMs.length === wallMs.length ? kernelMs : undefined,
+      kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
+      uploadMs,
+      readbackMs: last.readbackMs,
+      memory: {
+        ...memory,
+        theoreticalBytes:
+          theoreticalMemory(shape, variant === "naive" ? shape.heads : 0).totalBytes,
+      },
+      validation: worst,
+    };
+    return { result, out: last.out, stageNames };
+  } finally {
+    attention.destroy();
+  }
+}
