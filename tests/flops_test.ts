@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { attentionFlops, stageFlops } from "../src/flops.ts";
+import { theoreticalMemory } from "../src/memory.ts";
+
+Deno.test("attentionFlops() follows the seed's MAC formulas for the default config", () => {
+  for (const n of [10, 100, 1000, 10000]) {
+    const d = 512, h = 8, dK = 64;
+    const work = attentionFlops({ seqLen: n, dModel: d, heads: h });
+    assert.equal(work.macsByStage.projection_qkv, 3 * n * d * d);
+    assert.equal(work.macsByStage.scores, n * n * dK * h);
+    assert.equal(work.macsByStage.weighted_values, n * n * dK * h);
+    assert.equal(work.macsByStage.output_projection, n * d * d);
+    assert.equal(work.totalMacs, 4 * n * d * d + 2 * n * n * d);
+    // 2 FLOPs per MAC, + 1 per score for the scale, + 5 per score for the softmax
+    assert.equal(work.totalFlops, 2 * work.totalMacs + 6 * n * n * h);
+  }
+});
+
+Deno.test("stageFlops() gives the fused stage the work of the three stages it replaces", () => {
+  const work = attentionFlops({ seqLen: 300, dModel: 96, heads: 3 });
+  const f = work.flopsByStage;
+  assert.equal(stageFlops(work, "flash_attention"), f.scores! + f.softmax! + f.weighted_values!);
+  assert.equal(stageFlops(work, "projection_qkv"), f.projection_qkv);
+  assert.throws(() => stageFlops(work, "nonsense"));
+});
+
+Deno.test("theoreticalMemory() counts scores only for the heads held at once", () => {
+  const shape = { seqLen: 1000, dModel: 512, heads: 8 };
+  const naive = theoreticalMemory(shape, 8);
+  const fused = theoreticalMemory(shape, 0);
+  assert.equal(naive.bytesByClass.scores, 4 * 8 * 1000 * 1000);
+  assert.equal(fused.bytesByClass.scores, 0);
+  assert.equal(fused.bytesByClass.weights, 4 * (4 * 512 * 512 + 4 * 512));
+  assert.equal(naive.totalBytes - fused.totalBytes, 32e6);
+});
