@@ -130,9 +130,10 @@ export function formatBytes(bytes: number): string {
   return `${text} ${BINARY_UNITS[unit]}`;
 }
 
-/** Milliseconds with three significant digits: `0.0123 ms`, `12.3 ms`, `1,234 ms`. */
+/** Milliseconds with three significant digits: `12.3 µs` (below 0.1 ms), `12.3 ms`, `1,234 ms`. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return "n/a";
+  if (ms < 0.1) return `${_trimmed(ms * 1000, 3)} µs`;
   if (ms >= 1000) return `${Math.round(ms).toLocaleString("en-US")} ms`;
   return `${_trimmed(ms, 3)} ms`;
 }

@@ -10,7 +10,7 @@
  */
 
 import { createRequire } from "node:module";
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 import { FONT_FILES } from "./theme.ts";
 
 /** Text measurement in SVG pixels. */
@@ -41,7 +41,7 @@ export function fontFilePath(fileName: string): string {
   const candidates: string[] = [];
   try {
     const url = import.meta.resolve(specifier);
-    if (url.startsWith("file:")) candidates.push(fromFileUrl(url));
+    if (url.startsWith("file:")) candidates.push(fileURLToPath(url));
   } catch {
     // not in the import map: fall through to Node-style resolution
   }

@@ -1,0 +1,89 @@
+/**
+ * The figures of a profile, rendered headless from the results object: the 2×2
+ * `self_attention_profiling` and the per-stage `kernel_breakdown`, each as SVG and PNG (2×, white
+ * background, DejaVu Sans from npm). The same results give the same SVG bytes.
+ *
+ * @example
+ * ```ts
+ * import { writeFigures } from "./src/plot/figures.ts";
+ * const paths = await writeFigures(results, "results");
+ * // results/self_attention_profiling.png, .svg, results/kernel_breakdown.png, .svg
+ * ```
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { writeFileAtomic, writeTextFileAtomic } from "../io/atomic.ts";
+import type { ProfileResults } from "../results.ts";
+import { loadFigureFonts } from "./fonts.ts";
+import { kernelBreakdownSvg } from "./kernel_breakdown.ts";
+import { profilingFigureSvg } from "./profiling_figure.ts";
+import { rasterizeSvg } from "./rasterize.ts";
+
+/** Both figures, as SVG text and PNG bytes. */
+export interface RenderedFigures {
+  profilingSvg: string;
+  profilingPng: Uint8Array;
+  kernelBreakdownSvg: string;
+  kernelBreakdownPng: Uint8Array;
+}
+
+/** File names of the figures inside the output folder. */
+export const FIGURE_FILE_NAMES = {
+  profilingSvg: "self_attention_profiling.svg",
+  profilingPng: "self_attention_profiling.png",
+  kernelBreakdownSvg: "kernel_breakdown.svg",
+  kernelBreakdownPng: "kernel_breakdown.png",
+} as const;
+
+/** Only the SVG documents (no rasterising): what the snapshot tests compare. */
+export async function renderFigureSvgs(
+  results: ProfileResults,
+): Promise<{ profilingSvg: string; kernelBreakdownSvg: string }> {
+  const fonts = await loadFigureFonts();
+  return {
+    profilingSvg: profilingFigureSvg(results, fonts),
+    kernelBreakdownSvg: kernelBreakdownSvg(results, fonts),
+  };
+}
+
+/** Render both figures to SVG and PNG. */
+export async function renderFigures(results: ProfileResults): Promise<RenderedFigures> {
+  const fonts = await loadFigureFonts();
+  const profilingSvg = profilingFigureSvg(results, fonts);
+  const kernelSvg = kernelBreakdownSvg(results, fonts);
+  return {
+    profilingSvg,
+    profilingPng: await rasterizeSvg(profilingSvg, fonts),
+    kernelBreakdownSvg: kernelSvg,
+    kernelBreakdownPng: await rasterizeSvg(kernelSvg, fonts),
+  };
+}
+
+/**
+ * Render both figures and write them into `outDir` (which must exist), each file atomically; all
+ * rendering happens before the first write. Returns the paths written.
+ */
+export async function writeFigures(results: ProfileResults, outDir: string): Promise<string[]> {
+  const figures = await renderFigures(results);
+  const encoder = new TextEncoder();
+  const files: [string, Uint8Array][] = [
+    [FIGURE_FILE_NAMES.profilingPng, figures.profilingPng],
+    [FIGURE_FILE_NAMES.profilingSvg, encoder.encode(figures.profilingSvg)],
+    [FIGURE_FILE_NAMES.kernelBreakdownPng, figures.kernelBreakdownPng],
+    [FIGURE_FILE_NAMES.kernelBreakdownSvg, encoder.encode(figures.kernelBreakdownSvg)],
+  ];
+  const paths: string[] = [];
+  for (const [name, bytes] of files) {
+    const path = join(outDir, name);
+    await writeFileAtomic(path, bytes);
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** Write an SVG document atomically (for callers that render without rasterising). */
+export async function writeSvgAtomic(path: string, svg: string): Promise<void> {
+  await writeTextFileAtomic(path, svg);
+}
