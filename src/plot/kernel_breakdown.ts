@@ -69,11 +69,9 @@ function _textColorOn(fill: string): string {
 /** The longest label that fits a segment `widthPx` wide, or "" when none does. */
 function _segmentLabel(ms: number, share: number, widthPx: number, measure: TextMeasure): string {
   const milliseconds = formatMs(ms);
-  const candidates = [
-    `${milliseconds} (${Math.round(share * 100)}%)`,
-    milliseconds,
-    milliseconds.replace(/ (ms|µs)$/, ""),
-  ];
+  const candidates = [`${milliseconds} (${Math.round(share * 100)}%)`, milliseconds];
+  // a bare number reads as milliseconds, the unit of the figure; never drop "µs"
+  if (milliseconds.endsWith(" ms")) candidates.push(milliseconds.slice(0, -3));
   return candidates.find((text) => measure.width(text, BAR_LABEL_SIZE) + 8 <= widthPx) ?? "";
 }
 

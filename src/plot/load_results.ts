@@ -11,6 +11,11 @@ import type { ProfileResults } from "../results.ts";
 /** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
 export class ResultsFileError extends Error {
   override name = "ResultsFileError";
+
+  /** `path` is the file; `problem` says what is wrong with it, without the path. */
+  constructor(readonly path: string, readonly problem: string) {
+    super(`${path}: ${problem}`);
+  }
 }
 
 /** Fields that are null by design: everything else null was a NaN number. */
@@ -152,6 +157,12 @@ export function resultsProblems(value: Json): string[] {
   return problems;
 }
 
+/** An error's message on one line (JSON.parse quotes the text it choked on, newlines included). */
+function _oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s+/g, " ").trim();
+}
+
 /**
  * Parse the text of a results file (null numbers become NaN) and check it.
  *
@@ -169,13 +180,12 @@ export function parseResults(text: string, path: string): ProfileResults {
   try {
     value = JSON.parse(text, (key, item) => item === null && !NULLABLE_KEYS.has(key) ? NaN : item);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new ResultsFileError(`${path}: not valid JSON (truncated or corrupt?): ${detail}`);
+    throw new ResultsFileError(path, `not valid JSON (truncated or corrupt?): ${_oneLine(error)}`);
   }
   const problems = resultsProblems(value);
   if (problems.length > 0) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
-    throw new ResultsFileError(`${path}: not a profiling results file: ${problems[0]}${more}`);
+    throw new ResultsFileError(path, `not a profiling results file: ${problems[0]}${more}`);
   }
   return value as ProfileResults;
 }
@@ -186,12 +196,11 @@ export async function loadResults(path: string): Promise<ProfileResults> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new ResultsFileError(`${path}: no such file`);
+    if (error instanceof Deno.errors.NotFound) throw new ResultsFileError(path, "no such file");
     if (error instanceof Deno.errors.IsADirectory) {
-      throw new ResultsFileError(`${path}: is a folder, not a profiling_results.json`);
+      throw new ResultsFileError(path, "is a folder, not a profiling_results.json");
     }
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new ResultsFileError(`${path}: cannot be read: ${detail}`);
+    throw new ResultsFileError(path, `cannot be read: ${_oneLine(error)}`);
   }
   return parseResults(text, path);
 }

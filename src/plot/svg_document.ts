@@ -51,7 +51,22 @@ export function plotSvgMarkup(options: Plot.PlotOptions, placement: PlotPlacemen
   node.setAttribute("font-family", FONT_FAMILY_ATTRIBUTE);
   node.setAttribute("font-size", formatNumber(placement.fontSize));
   node.setAttribute("fill", TEXT_COLORS.main);
-  return node.outerHTML;
+  return roundCoordinates(node.outerHTML);
+}
+
+const GEOMETRY_ATTRIBUTE =
+  /(\s(?:x|y|x1|x2|y1|y2|cx|cy|r|width|height|d|transform|points)=")([^"]*)"/g;
+
+/**
+ * Round the numbers of geometry attributes to two decimals (a hundredth of a pixel): smaller files,
+ * and snapshots that do not hinge on the last bits of a logarithm.
+ */
+export function roundCoordinates(svg: string): string {
+  return svg.replace(
+    GEOMETRY_ATTRIBUTE,
+    (_, head: string, value: string) =>
+      `${head}${value.replace(/-?\d+\.\d{3,}(?:e-?\d+)?/g, (n) => formatNumber(Number(n)))}"`,
+  );
 }
 
 /**

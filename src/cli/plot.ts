@@ -1,0 +1,114 @@
+/**
+ * `deno task plot --from DIR/profiling_results.json [--out DIR]`: re-render the figures from a
+ * results file without re-running the profile. Bad input — an unknown flag, a missing, truncated
+ * or foreign file, an output path that is not a folder — is one line on stderr and exit code 2,
+ * with nothing written.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { writeFigures } from "../plot/figures.ts";
+import { loadResults, ResultsFileError } from "../plot/load_results.ts";
+import type { ProfileResults } from "../results.ts";
+import { checkOutDir } from "./out_dir.ts";
+import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.ts";
+
+/** The results file name `deno task profile` writes. */
+export const RESULTS_FILE_NAME = "profiling_results.json";
+
+/** The help text of `deno task plot --help`. */
+export const PLOT_HELP = `Re-render the figures of a profile from its results file.
+
+Usage: deno task plot --from DIR/${RESULTS_FILE_NAME} [--out DIR]
+
+  --from FILE   the ${RESULTS_FILE_NAME} a profile wrote (a folder holding one also works)
+  --out DIR     where to write the figures                (default: the folder of --from)
+  --help        this text
+
+Writes self_attention_profiling.png/.svg and kernel_breakdown.png/.svg.
+Exit codes: 0 done, 2 bad input (nothing written).`;
+
+const ALLOWED_FLAGS = "--from FILE, --out DIR, --help";
+
+/** What the flags ask for. */
+export type ParsedPlotArgs = { help: true } | { help: false; from: string; outDir?: string };
+
+/**
+ * Parse the flags of `deno task plot` (strict: unknown flags and positionals are errors).
+ *
+ * @example
+ * ```ts
+ * const parsed = parsePlotArgs(["--from", "results/profiling_results.json"]);
+ * console.assert(!parsed.help && parsed.from === "results/profiling_results.json");
+ * ```
+ */
+export function parsePlotArgs(args: string[]): ParsedPlotArgs {
+  let values: { from?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        from: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`${fromParseArgsError(error).message}; allowed: ${ALLOWED_FLAGS}`);
+  }
+  if (values.help) return { help: true };
+  if (values.from === undefined) {
+    throw new UsageError(`--from is required: the path of a ${RESULTS_FILE_NAME}`);
+  }
+  if (values.from.trim() === "") {
+    throw badValue("from", values.from, `expected the path of a ${RESULTS_FILE_NAME}`);
+  }
+  if (values.out !== undefined && values.out.trim() === "") {
+    throw badValue("out", values.out, "expected a folder path");
+  }
+  return { help: false, from: values.from, outDir: values.out };
+}
+
+/** A folder given to `--from` means the results file inside it. */
+async function _resultsPath(from: string): Promise<string> {
+  try {
+    if ((await Deno.stat(from)).isDirectory) return join(from, RESULTS_FILE_NAME);
+  } catch {
+    // missing: loadResults says so
+  }
+  return from;
+}
+
+/** Run `deno task plot` with `args`; returns the exit code (usage errors throw). */
+export async function main(args: string[]): Promise<number> {
+  const parsed = parsePlotArgs(args);
+  if (parsed.help) {
+    console.log(PLOT_HELP);
+    return 0;
+  }
+  const path = await _resultsPath(parsed.from);
+  let results: ProfileResults;
+  try {
+    results = await loadResults(path);
+  } catch (error) {
+    if (!(error instanceof ResultsFileError)) throw error;
+    const shown = path === parsed.from ? "" : ` (${path})`;
+    throw badValue(
+      "from",
+      parsed.from,
+      `${error.problem}${shown}; expected a ${RESULTS_FILE_NAME} (schemaVersion 1) from \`deno task profile\``,
+    );
+  }
+  const outDir = parsed.outDir ?? dirname(path);
+  await checkOutDir(outDir);
+  await Deno.mkdir(outDir, { recursive: true });
+  const paths = await writeFigures(results, outDir);
+  for (const written of paths) console.log(`wrote ${written}`);
+  return 0;
+}
+
+if (import.meta.main) await runCli(() => main(Deno.args));
