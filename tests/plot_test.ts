@@ -229,6 +229,7 @@ Deno.test("log axes have few, readable ticks", () => {
   assert.deepEqual(decadeTicks([5, 20000]), [10, 100, 1000, 10000]);
   assert.ok(decadeTicks([1e-3, 1e12]).length <= 7);
   assert.deepEqual(decadeTicks([60, 400]), [100, 200]);
+  assert.deepEqual(decadeTicks([2.1e9, 8.4e9]), [3e9, 4e9, 5e9, 6e9, 7e9, 8e9]);
   assert.deepEqual(seqLenTicks([10, 100, 1000, 10000], [6, 16000]), [10, 100, 1000, 10000]);
   const bytes = binaryTicks([2.6e6, 6.9e9]);
   assert.ok(bytes.length >= 3 && bytes.length <= 7);

@@ -31,7 +31,7 @@ export function logDomain(values: Iterable<number>, padding = 1.6): [number, num
 
 /**
  * Ticks of a log axis: powers of ten, every `step` decades so there are at most `maxTicks`;
- * 1-2-5 steps when the domain spans less than two decades.
+ * 1-2-5 (or 1…9) steps when the domain spans less than two decades.
  *
  * @example
  * ```ts
@@ -47,33 +47,37 @@ export function decadeTicks(domain: readonly [number, number], maxTicks = 7): nu
     for (let exponent = first; exponent <= last; exponent += step) ticks.push(10 ** exponent);
     return ticks;
   }
-  const ticks: number[] = [];
-  for (let exponent = first - 1; exponent <= last + 1; exponent++) {
-    for (const mantissa of [1, 2, 5]) {
-      const value = mantissa * 10 ** exponent;
-      if (value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9)) ticks.push(value);
+  // a narrow domain: 1-2-5 steps, or every integer mantissa when that gives fewer than two ticks
+  let ticks: number[] = [];
+  for (const mantissas of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+    ticks = [];
+    for (let exponent = first - 1; exponent <= last + 1; exponent++) {
+      for (const mantissa of mantissas) {
+        const value = mantissa * 10 ** exponent;
+        if (value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9)) ticks.push(value);
+      }
     }
+    if (ticks.length >= 2) break;
   }
   return ticks;
 }
 
 /**
- * Ticks of a bytes axis: powers of two, every `step` doublings (1, 2, 4, 5 or 10 so the labels
- * land on KiB/MiB/GiB where they can), at most `maxTicks`.
+ * Ticks of a bytes axis: powers of two, every `step` doublings (a multiple of the step, so 1 KiB,
+ * 1 MiB, 16 MiB, 1 GiB show where they can), at most `maxTicks`.
  */
-export function binaryTicks(domain: readonly [number, number], maxTicks = 7): number[] {
+export function binaryTicks(domain: readonly [number, number], maxTicks = 8): number[] {
   const [low, high] = domain;
   const first = Math.ceil(Math.log2(low) - 1e-9), last = Math.floor(Math.log2(high) + 1e-9);
+  if (last < first) return [];
   const span = last - first + 1;
-  const step = [1, 2, 5, 10, 20].find((candidate) => Math.ceil(span / candidate) <= maxTicks) ??
+  const step = [1, 2, 3, 4, 5, 10, 20].find((candidate) => span / candidate <= maxTicks) ??
     Math.ceil(span / maxTicks);
-  // start on a multiple of the step when it is a divisor of 10, so 1 KiB / 1 MiB / 1 GiB show
-  const start = 10 % step === 0 ? Math.ceil(first / step) * step : first;
   const ticks: number[] = [];
-  for (let exponent = start; exponent <= last; exponent += step) ticks.push(2 ** exponent);
-  return ticks.length >= 2
-    ? ticks
-    : [2 ** first, 2 ** last].filter((v, i, a) => a.indexOf(v) === i);
+  for (let exponent = Math.ceil(first / step) * step; exponent <= last; exponent += step) {
+    ticks.push(2 ** exponent);
+  }
+  return ticks.length >= 2 ? ticks : [...new Set([2 ** first, 2 ** last])];
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 
 import { join } from "node:path";
-import { writeFileAtomic, writeTextFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import type { ProfileResults } from "../results.ts";
 import { loadFigureFonts } from "./fonts.ts";
 import { kernelBreakdownSvg } from "./kernel_breakdown.ts";
@@ -81,9 +81,4 @@ export async function writeFigures(results: ProfileResults, outDir: string): Pro
     paths.push(path);
   }
   return paths;
-}
-
-/** Write an SVG document atomically (for callers that render without rasterising). */
-export async function writeSvgAtomic(path: string, svg: string): Promise<void> {
-  await writeTextFileAtomic(path, svg);
 }

@@ -270,7 +270,7 @@ export function kernelBreakdownSvg(results: ProfileResults, fonts: FigureFonts):
   } else {
     parts.push(textElement(
       "Each bar: one forward's kernels at 100 %, split by stage in pipeline order; labels give the " +
-        "mean time of each stage.",
+        "mean time of each stage (bare numbers in ms).",
       { x: OUTER_MARGIN, y: 54, "font-size": FONT_SIZES.subtitle, fill: TEXT_COLORS.muted },
     ));
     const stages = sortStages(gpuSeries.flatMap((series) => series.stageNames ?? []));

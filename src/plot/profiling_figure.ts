@@ -66,6 +66,7 @@ const FRAME_WIDTH = PANEL_WIDTH - MARGINS.left - MARGINS.right;
 const FRAME_HEIGHT = PLOT_HEIGHT - MARGINS.top - MARGINS.bottom;
 const GUIDE_COLOR = "#9a9a9a";
 const GUIDE_LABEL_SIZE = 10;
+const LENGTH_LABEL_SIZE = 10;
 /** guides with less than this many pixels inside the frame are left out */
 const MIN_GUIDE_LENGTH = 40;
 const LINE_WIDTH = 1.8;
@@ -499,6 +500,25 @@ function _throughputGuides(
   ];
 }
 
+/** Labels along the top of a log x axis, leaving out any that would touch the one before. */
+function _spacedLabels(
+  labels: readonly { x: number; text: string }[],
+  xDomain: readonly [number, number],
+  fonts: FigureFonts,
+): { x: number; text: string }[] {
+  const kept: { x: number; text: string }[] = [];
+  let previousRight = -Infinity;
+  for (const label of labels) {
+    const center = Math.log10(label.x / xDomain[0]) / Math.log10(xDomain[1] / xDomain[0]) *
+      FRAME_WIDTH;
+    const halfWidth = fonts.regular.width(label.text, LENGTH_LABEL_SIZE) / 2;
+    if (center - halfWidth < previousRight + 6) continue;
+    kept.push(label);
+    previousRight = center + halfWidth;
+  }
+  return kept;
+}
+
 function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
   const seriesList = orderedSeries(results);
   const floorRows = seriesList.map((series) => _rows(results, series, 0));
@@ -521,9 +541,14 @@ function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
       .filter((row) => Number.isFinite(row.meanMs) && Number.isFinite(row.totalFlops))
       .map((row) => [row.totalFlops, row.meanMs] as [number, number])
   ).filter((line) => line.length > 0);
-  const lengthLabels = results.flops
-    .filter((at) => Number.isFinite(at.totalFlops) && at.totalFlops > 0)
-    .map((at) => ({ x: at.totalFlops, text: `n=${formatSeqLen(at.seqLen)}` }));
+  const lengthLabels = _spacedLabels(
+    results.flops
+      .filter((at) => Number.isFinite(at.totalFlops) && at.totalFlops > 0)
+      .sort((a, b) => a.totalFlops - b.totalFlops)
+      .map((at) => ({ x: at.totalFlops, text: `n=${formatSeqLen(at.seqLen)}` })),
+    xDomain,
+    fonts,
+  );
   return {
     title: "Time vs Computational Complexity",
     key: _legendKey([
@@ -542,7 +567,7 @@ function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
           dy: -4,
           text: "text",
           fill: TEXT_COLORS.faint,
-          fontSize: 10,
+          fontSize: LENGTH_LABEL_SIZE,
         }),
         ...seriesList.flatMap((series, i) =>
           _seriesMarks(
