@@ -1,0 +1,703 @@
+/**
+ * Multi-head self-attention on the GPU, in two variants:
+ *
+ * - `naive`: five stages — Q|K|V projection (one dispatch), scores, softmax, weighted values,
+ *   output projection — materialising every head's n×n score matrix (O(n²) memory). The scores are
+ *   spread over as many buffers as needed, each within `maxStorageBufferBindingSize`: a window
+ *   holds several whole heads, or a range of query rows of one head.
+ * - `fused`: projection, one flash-attention kernel (online softmax over key blocks, O(n) memory),
+ *   output projection.
+ *
+ * A forward is one submission; each stage is one compute pass with timestamps at its beginning and
+ * end. Inputs and weights are uploaded apart from the forward, and the output read back apart.
+ * Every GPU buffer goes through one BufferTracker, so the peak of live bytes is exact.
+ *
+ * @module
+ */
+
+import type { VariantName } from "../config.ts";
+import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type BufferClass, BufferTracker } from "./buffer_tracker.ts";
+import type { GpuContext } from "./device.ts";
+import {
+  type KernelParameters,
+  kernelPipeline,
+  KERNELS,
+  rowsPerWorkgroup,
+  type TuningName,
+  TUNINGS,
+} from "./kernels.ts";
+import { StageTimestamps } from "./timestamps.ts";
+
+/** Whether a point fits the device, with the bytes it needs (and, when not, why). */
+export type Preflight =
+  | { fits: true; bytesNeeded: number }
+  | { fits: false; reason: string; bytesNeeded: number; bytesAllowed: number };
+
+/** The stages of each variant, in order: one compute pass (and one timestamp pair) each. */
+export const STAGE_NAMES: Readonly<Record<VariantName, readonly string[]>> = {
+  naive: ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"],
+  fused: ["projection_qkv", "flash_attention", "output_projection"],
+};
+
+/** Options for tests and benchmarks; the profile uses the defaults. */
+export interface GpuAttentionOptions {
+  /** kernel parameters; default: `software` on a software adapter, else `hardware` */
+  tuning?: TuningName;
+}
+
+/** A GPU error while running a forward (validation error, lost device). */
+export class GpuForwardError extends Error {
+  override name = "GpuForwardError";
+}
+
+/** A point that the preflight rejected was created anyway. */
+export class GpuPreflightError extends Error {
+  override name = "GpuPreflightError";
+}
+
+/** The device limits the plan depends on (a subset of GPUSupportedLimits). */
+type PlanLimits = Pick<
+  GPUSupportedLimits,
+  | "maxStorageBufferBindingSize"
+  | "maxBufferSize"
+  | "maxComputeWorkgroupsPerDimension"
+  | "maxComputeInvocationsPerWorkgroup"
+  | "maxComputeWorkgroupSizeX"
+  | "minUniformBufferOffsetAlignment"
+>;
+
+/** Rows [firstRow, firstRow + rows) of heads [firstHead, firstHead + heads) of the score matrix. */
+interface ScoreWindow {
+  firstHead: number;
+  heads: number;
+  firstRow: number;
+  rows: number;
+  bytes: number;
+}
+
+interface BufferPlan {
+  name: BufferName;
+  bufferClass: BufferClass;
+  size: number;
+  usage: number;
+}
+
+type BufferName =
+  | "wQkv"
+  | "bQkv"
+  | "wO"
+  | "bO"
+  | "x"
+  | "q"
+  | "k"
+  | "v"
+  | "concat"
+  | "out"
+  | "params";
+
+interface Dispatch {
+  kernel: "projection" | "scores" | "softmax" | "weighted_values" | "flash_attention";
+  /** uniform parameters: u32 values, or f32 where given as { f32 } */
+  params: (number | { f32: number })[];
+  /** storage bindings 1… in order: a persistent buffer's name, or a score window's index */
+  bindings: (BufferName | { window: number })[];
+  grid: [number, number, number];
+}
+
+interface Plan {
+  tuning: TuningName;
+  nPad: number;
+  windows: ScoreWindow[];
+  buffers: BufferPlan[];
+  /** per stage, its dispatches */
+  stages: Dispatch[][];
+  bytesNeeded: number;
+}
+
+const F32 = 4;
+/** Bytes of one dispatch's uniform parameters (the largest Params struct: 8 × 4 bytes). */
+const PARAMS_BYTES = 32;
+
+/**
+ * Build the plan of a point: its buffers, score windows and dispatches, or why it cannot run.
+ * Pure: the preflight needs no allocation.
+ */
+function _plan(
+  limits: PlanLimits,
+  budgetBytes: number,
+  hasTimestamps: boolean,
+  variant: VariantName,
+  shape: AttentionShape,
+  tuning: TuningName,
+): { plan: Plan; reason: null } | { plan: Plan | null; reason: string } {
+  const { seqLen: n, dModel: d, heads } = shape;
+  if (![n, d, heads].every((value) => Number.isSafeInteger(value) && value >= 1)) {
+    return { plan: null, reason: `invalid shape n=${n}, d_model=${d}, heads=${heads}` };
+  }
+  if (d % heads !== 0) {
+    return { plan: null, reason: `d_model ${d} is not divisible by heads ${heads}` };
+  }
+  const dK = d / heads;
+  if (dK % 4 !== 0) {
+    return {
+      plan: null,
+      reason:
+        `the kernels read rows as vec4: d_k = d_model / heads = ${dK} must be a multiple of 4`,
+    };
+  }
+  const kernels = TUNINGS[tuning];
+  const d4 = d / 4;
+  const dK4 = dK / 4;
+  const nPad = Math.ceil(n / 4) * 4;
+  const nPad4 = nPad / 4;
+  const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const scale = { f32: 1 / Math.sqrt(dK) };
+
+  const windows: ScoreWindow[] = [];
+  const stages: Dispatch[][] = [];
+  const projection = kernels.projection;
+  const projectionGrid = (cols: number): [number, number, number] => [
+    Math.ceil(n / rowsPerWorkgroup(projection)),
+    Math.ceil(cols / 4 / projection.template.COL_BLOCKS!),
+    1,
+  ];
+  stages.push([{
+    kernel: "projection",
+    params: [n, d, 3 * d, d],
+    bindings: ["x", "wQkv", "bQkv", "q", "k", "v"],
+    grid: projectionGrid(3 * d),
+  }]);
+
+  if (variant === "naive") {
+    const rowBytes = nPad * F32;
+    const headBytes = n * rowBytes;
+    if (rowBytes > maxBinding) {
+      return {
+        plan: null,
+        reason:
+          `one score row (${rowBytes} bytes) exceeds the largest binding (${maxBinding} bytes)`,
+      };
+    }
+    if (headBytes <= maxBinding) {
+      const headsPerWindow = Math.min(heads, Math.floor(maxBinding / headBytes));
+      for (let firstHead = 0; firstHead < heads; firstHead += headsPerWindow) {
+        const windowHeads = Math.min(headsPerWindow, heads - firstHead);
+        windows.push({
+          firstHead,
+          heads: windowHeads,
+          firstRow: 0,
+          rows: n,
+          bytes: windowHeads * headBytes,
+        });
+      }
+    } else {
+      const count = Math.ceil(n / Math.floor(maxBinding / rowBytes));
+      const rowsPerWindow = Math.ceil(n / count);
+      for (let head = 0; head < heads; head++) {
+        for (let firstRow = 0; firstRow < n; firstRow += rowsPerWindow) {
+          const rows = Math.min(rowsPerWindow, n - firstRow);
+          windows.push({ firstHead: head, heads: 1, firstRow, rows, bytes: rows * rowBytes });
+        }
+      }
+    }
+    const scores = kernels.scores;
+    const softmax = kernels.softmax;
+    const weighted = kernels.weighted_values;
+    stages.push(windows.map((w, index) => ({
+      kernel: "scores" as const,
+      params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows, scale],
+      bindings: ["q", "k", { window: index }],
+      grid: [
+        Math.ceil(w.rows / rowsPerWorkgroup(scores)),
+        Math.ceil(nPad4 / scores.template.KEY_BLOCKS!),
+        w.heads,
+      ] as [number, number, number],
+    })));
+    stages.push(windows.map((w, index) => ({
+      kernel: "softmax" as const,
+      params: [n, nPad4, w.heads * w.rows],
+      bindings: [{ window: index }],
+      grid: [Math.ceil(w.heads * w.rows / softmax.workgroupSize), 1, 1] as [number, number, number],
+    })));
+    stages.push(windows.map((w, index) => ({
+      kernel: "weighted_values" as const,
+      params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows],
+      bindings: [{ window: index }, "v", "concat"],
+      grid: [
+        Math.ceil(w.rows / rowsPerWorkgroup(weighted)),
+        Math.ceil(dK4 / weighted.template.COL_BLOCKS!),
+        w.heads,
+      ] as [number, number, number],
+    })));
+  } else {
+    stages.push([{
+      kernel: "flash_attention",
+      params: [n, d4, scale],
+      bindings: ["q", "k", "v", "concat"],
+      grid: [Math.ceil(n / rowsPerWorkgroup(kernels.flash_attention)), heads, 1],
+    }]);
+  }
+  stages.push([{
+    kernel: "projection",
+    params: [n, d, d, d],
+    bindings: ["concat", "wO", "bO", "out", "out", "out"],
+    grid: projectionGrid(d),
+  }]);
+
+  const dispatchCount = stages.reduce((sum, stage) => sum + stage.length, 0);
+  const paramsStride = _paramsStride(limits);
+  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const activation = (name: BufferName, size: number): BufferPlan => ({
+    name,
+    bufferClass: "activations",
+    size,
+    usage: storage,
+  });
+  const weight = (name: BufferName, size: number): BufferPlan => ({
+    name,
+    bufferClass: "weights",
+    size,
+    usage: storage,
+  });
+  const matrixBytes = n * d * F32;
+  const buffers: BufferPlan[] = [
+    weight("wQkv", d * 3 * d * F32),
+    weight("bQkv", 3 * d * F32),
+    weight("wO", d * d * F32),
+    weight("bO", d * F32),
+    activation("x", matrixBytes),
+    activation("q", matrixBytes),
+    activation("k", matrixBytes),
+    activation("v", matrixBytes),
+    activation("concat", matrixBytes),
+    activation("out", matrixBytes),
+    {
+      name: "params",
+      bufferClass: "activations",
+      size: dispatchCount * paramsStride,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    },
+  ];
+  const timestampBytes = hasTimestamps ? 2 * (2 * stages.length * 8) : 0;
+  const bytesNeeded = buffers.reduce((sum, b) => sum + b.size, 0) +
+    windows.reduce((sum, w) => sum + w.bytes, 0) + timestampBytes;
+  const plan: Plan = { tuning, nPad, windows, buffers, stages, bytesNeeded };
+
+  for (const buffer of buffers) {
+    if (buffer.usage & GPUBufferUsage.STORAGE && buffer.size > maxBinding) {
+      return {
+        plan,
+        reason:
+          `buffer ${buffer.name} (${buffer.size} bytes) exceeds the largest storage binding ` +
+          `(${maxBinding} bytes)`,
+      };
+    }
+  }
+  for (const stage of stages) {
+    for (const dispatch of stage) {
+      const parameters = kernels[dispatch.kernel];
+      if (
+        parameters.workgroupSize > limits.maxComputeInvocationsPerWorkgroup ||
+        parameters.workgroupSize > limits.maxComputeWorkgroupSizeX
+      ) {
+        return {
+          plan,
+          reason: `kernel ${dispatch.kernel}: workgroup size ${parameters.workgroupSize} exceeds ` +
+            `the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`,
+        };
+      }
+      const largest = Math.max(...dispatch.grid);
+      if (largest > limits.maxComputeWorkgroupsPerDimension) {
+        return {
+          plan,
+          reason: `kernel ${dispatch.kernel} needs ${largest} workgroups in one dimension, more ` +
+            `than the device's ${limits.maxComputeWorkgroupsPerDimension}`,
+        };
+      }
+    }
+  }
+  if (bytesNeeded > budgetBytes) {
+    return {
+      plan,
+      reason: `needs ${_gib(bytesNeeded)} of GPU buffers, more than the ${
+        _gib(budgetBytes)
+      } allowed`,
+    };
+  }
+  return { plan, reason: null };
+}
+
+function _paramsStride(limits: Pick<GPUSupportedLimits, "minUniformBufferOffsetAlignment">) {
+  const alignment = limits.minUniformBufferOffsetAlignment;
+  return Math.ceil(PARAMS_BYTES / alignment) * alignment;
+}
+
+function _gib(bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : "unlimited";
+}
+
+function _tuningOf(ctx: GpuContext, options: GpuAttentionOptions): TuningName {
+  return options.tuning ?? (ctx.adapter.isSoftware ? "software" : "hardware");
+}
+
+/**
+ * One attention forward on the GPU, for one variant and one shape: pipelines, buffers and
+ * dispatches are built once by `create`, then `upload`, `forward` (any number of times) and
+ * `readback`.
+ *
+ * @example
+ * ```ts
+ * const gpu = await openGpu();
+ * if (gpu) {
+ *   const shape = { seqLen: 16, dModel: 64, heads: 4 };
+ *   const attention = await GpuAttention.create(gpu, "fused", shape);
+ *   await attention.upload(generateInputs(shape, 42));
+ *   const { wallMs, stageMs } = await attention.forward();
+ *   const { out } = await attention.readback();
+ *   attention.destroy();
+ *   gpu.destroy();
+ * }
+ * ```
+ */
+export class GpuAttention {
+  readonly variant: VariantName;
+  readonly shape: AttentionShape;
+  readonly stageNames: string[];
+  readonly #ctx: GpuContext;
+  readonly #plan: Plan;
+  readonly #tracker: BufferTracker;
+  readonly #buffers: Map<BufferName, GPUBuffer>;
+  readonly #windows: GPUBuffer[];
+  readonly #passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: number[] }[][];
+  readonly #timestamps: StageTimestamps;
+  /** rejects when the device is lost (handled, so a later loss is never an unhandled rejection) */
+  readonly #lost: Promise<never>;
+  #lastPeak: { peakBytes: number; peakBytesByClass: Record<string, number> } | null = null;
+  #destroyed = false;
+
+  private constructor(
+    ctx: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    plan: Plan,
+    parts: {
+      tracker: BufferTracker;
+      buffers: Map<BufferName, GPUBuffer>;
+      windows: GPUBuffer[];
+      passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: number[] }[][];
+      timestamps: StageTimestamps;
+    },
+  ) {
+    this.#ctx = ctx;
+    this.variant = variant;
+    this.shape = shape;
+    this.stageNames = [...STAGE_NAMES[variant]];
+    this.#plan = plan;
+    this.#tracker = parts.tracker;
+    this.#buffers = parts.buffers;
+    this.#windows = parts.windows;
+    this.#passes = parts.passes;
+    this.#timestamps = parts.timestamps;
+    this.#lost = ctx.lost.then((message) => {
+      throw new GpuForwardError(`GPU device lost: ${message}`);
+    });
+    this.#lost.catch(() => {});
+  }
+
+  /**
+   * Whether a point fits this device: shape requirements of the kernels, buffer and binding
+   * limits, dispatch sizes and the memory budget. Allocates nothing.
+   */
+  static preflight(
+    ctx: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    options: GpuAttentionOptions = {},
+  ): Preflight {
+    const budget = ctx.memoryBudgetBytes ?? Infinity;
+    const { plan, reason } = _plan(
+      ctx.device.limits,
+      budget,
+      ctx.hasTimestamps,
+      variant,
+      shape,
+      _tuningOf(ctx, options),
+    );
+    const bytesNeeded = plan?.bytesNeeded ?? 0;
+    if (reason === null) return { fits: true, bytesNeeded };
+    return { fits: false, reason, bytesNeeded, bytesAllowed: budget };
+  }
+
+  /**
+   * Build pipelines, buffers and bind groups.
+   *
+   * @throws {GpuPreflightError} when the preflight rejects the point
+   * @throws {KernelBuildError} when a kernel does not compile (with the compiler's message)
+   * @throws {GpuForwardError} when an allocation fails (out of memory) or is invalid
+   */
+  static async create(
+    ctx: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    options: GpuAttentionOptions = {},
+  ): Promise<GpuAttention> {
+    const device = ctx.device;
+    const tuning = _tuningOf(ctx, options);
+    const { plan, reason } = _plan(
+      device.limits,
+      ctx.memoryBudgetBytes ?? Infinity,
+      ctx.hasTimestamps,
+      variant,
+      shape,
+      tuning,
+    );
+    if (reason !== null) throw new GpuPreflightError(reason);
+
+    const headTemplate = { HEAD_BLOCKS: shape.dModel / shape.heads / 4 };
+    const kernelIds = [...new Set(plan.stages.flat().map((dispatch) => dispatch.kernel))];
+    const pipelines = new Map(
+      await Promise.all(kernelIds.map(async (id) => {
+        const parameters: KernelParameters = TUNINGS[tuning][id];
+        const pipeline = await kernelPipeline(device, KERNELS[id], parameters, headTemplate);
+        return [id, pipeline] as const;
+      })),
+    );
+
+    const tracker = new BufferTracker(device);
+    device.pushErrorScope("out-of-memory");
+    device.pushErrorScope("validation");
+    const buffers = new Map<BufferName, GPUBuffer>();
+    for (const b of plan.buffers) {
+      buffers.set(
+        b.name,
+        tracker.create(b.bufferClass, { label: b.name, size: b.size, usage: b.usage }),
+      );
+    }
+    const windows = plan.windows.map((w, index) =>
+      tracker.create("scores", {
+        label:
+          `scores window ${index}: heads ${w.firstHead}+${w.heads}, rows ${w.firstRow}+${w.rows}`,
+        size: w.bytes,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      })
+    );
+    const timestamps = new StageTimestamps(device, tracker, plan.stages.length, ctx.hasTimestamps);
+
+    const stride = _paramsStride(device.limits);
+    const paramsBuffer = buffers.get("params")!;
+    const paramsData = new ArrayBuffer(paramsBuffer.size);
+    const words = new Uint32Array(paramsData);
+    const floats = new Float32Array(paramsData);
+    let slot = 0;
+    const passes = plan.stages.map((stage) =>
+      stage.map((dispatch) => {
+        const offset = slot++ * stride;
+        dispatch.params.forEach((value, i) => {
+          if (typeof value === "number") words[offset / 4 + i] = value;
+          else floats[offset / 4 + i] = value.f32;
+        });
+        const pipeline = pipelines.get(dispatch.kernel)!;
+        const entries: GPUBindGroupEntry[] = [
+          { binding: 0, resource: { buffer: paramsBuffer, offset, size: PARAMS_BYTES } },
+          ...dispatch.bindings.map((name, i) => ({
+            binding: i + 1,
+            resource: {
+              buffer: typeof name === "string" ? buffers.get(name)! : windows[name.window]!,
+            },
+          })),
+        ];
+        const bindGroup = device.createBindGroup({
+          label: dispatch.kernel,
+          layout: pipeline.getBindGroupLayout(0),
+          entries,
+        });
+        return { pipeline, bindGroup, grid: dispatch.grid };
+      })
+    );
+    device.queue.writeBuffer(paramsBuffer, 0, paramsData);
+    const validationError = await device.popErrorScope();
+    const memoryError = await device.popErrorScope();
+    const error = memoryError ?? validationError;
+    if (error !== null) {
+      timestamps.destroy();
+      tracker.destroyAll();
+      const kind = memoryError ? "out of GPU memory" : "invalid GPU setup";
+      throw new GpuForwardError(
+        `${kind} for ${variant} at n=${shape.seqLen} (${_gib(plan.bytesNeeded)}): ${error.message}`,
+      );
+    }
+    return new GpuAttention(ctx, variant, shape, plan, {
+      tracker,
+      buffers,
+      windows,
+      passes,
+      timestamps,
+    });
+  }
+
+  /** Whether stage times come from timestamp queries (else `forward()` gives `stageMs: null`). */
+  get hasStageTimes(): boolean {
+    return this.#timestamps.enabled;
+  }
+
+  /** The kernel parameters in use. */
+  get tuning(): TuningName {
+    return this.#plan.tuning;
+  }
+
+  /** The score windows of the naive variant (empty for fused): heads, rows and bytes of each. */
+  get scoreWindows(): readonly Readonly<ScoreWindow>[] {
+    return this.#plan.windows;
+  }
+
+  /** Upload inputs and weights; milliseconds from the first write until the queue is done. */
+  async upload(inputs: AttentionInputs): Promise<number> {
+    this.#checkAlive();
+    const { seqLen: n, dModel: d } = this.shape;
+    const s = inputs.shape;
+    if (s.seqLen !== n || s.dModel !== d || s.heads !== this.shape.heads) {
+      throw new RangeError(
+        `inputs of shape ${JSON.stringify(s)} for ${JSON.stringify(this.shape)}`,
+      );
+    }
+    const { wQ, wK, wV, bQ, bK, bV, wO, bO } = inputs.weights;
+    // w_q | w_k | w_v side by side: row k of wQkv is [w_q[k, :], w_k[k, :], w_v[k, :]]
+    const wQkv = new Float32Array(d * 3 * d);
+    for (let row = 0; row < d; row++) {
+      wQkv.set(wQ.subarray(row * d, (row + 1) * d), row * 3 * d);
+      wQkv.set(wK.subarray(row * d, (row + 1) * d), row * 3 * d + d);
+      wQkv.set(wV.subarray(row * d, (row + 1) * d), row * 3 * d + 2 * d);
+    }
+    const bQkv = new Float32Array(3 * d);
+    bQkv.set(bQ, 0);
+    bQkv.set(bK, d);
+    bQkv.set(bV, 2 * d);
+    const queue = this.#ctx.device.queue;
+    const start = performance.now();
+    queue.writeBuffer(this.#buffers.get("x")!, 0, inputs.x);
+    queue.writeBuffer(this.#buffers.get("wQkv")!, 0, wQkv);
+    queue.writeBuffer(this.#buffers.get("bQkv")!, 0, bQkv);
+    queue.writeBuffer(this.#buffers.get("wO")!, 0, wO);
+    queue.writeBuffer(this.#buffers.get("bO")!, 0, bO);
+    await this.#done();
+    return performance.now() - start;
+  }
+
+  /**
+   * Fill every buffer a forward writes (q, k, v, scores, concatenated heads, output) with NaN, so
+   * that an element a kernel fails to write shows up in the output instead of a stale value.
+   */
+  async poison(): Promise<void> {
+    this.#checkAlive();
+    const queue = this.#ctx.device.queue;
+    const targets = [
+      ...(["q", "k", "v", "concat", "out"] as const).map((name) => this.#buffers.get(name)!),
+      ...this.#windows,
+    ];
+    const chunk = new Float32Array(1 << 20).fill(NaN);
+    for (const buffer of targets) {
+      for (let offset = 0; offset < buffer.size; offset += chunk.byteLength) {
+        const bytes = Math.min(chunk.byteLength, buffer.size - offset);
+        queue.writeBuffer(buffer, offset, chunk, 0, bytes / 4);
+      }
+    }
+    await this.#done();
+  }
+
+  /**
+   * One forward: every stage encoded into one command buffer, one submission. `wallMs` spans the
+   * submit until the queue reports the work done; `stageMs` are the passes' timestamp spans (null
+   * without timestamps), so their sum never exceeds `wallMs`.
+   *
+   * @throws {GpuForwardError} on a validation error or a lost device
+   */
+  async forward(): Promise<{ wallMs: number; stageMs: number[] | null }> {
+    this.#checkAlive();
+    const device = this.#ctx.device;
+    this.#tracker.resetPeak();
+    device.pushErrorScope("validation");
+    const encoder = device.createCommandEncoder({ label: `${this.variant} forward` });
+    this.#passes.forEach((dispatches, stage) => {
+      const pass = encoder.beginComputePass({
+        label: this.stageNames[stage],
+        timestampWrites: this.#timestamps.passTimestampWrites(stage),
+      });
+      for (const { pipeline, bindGroup, grid } of dispatches) {
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(grid[0]!, grid[1]!, grid[2]!);
+      }
+      pass.end();
+    });
+    this.#timestamps.resolve(encoder);
+    const commands = encoder.finish();
+    const start = performance.now();
+    device.queue.submit([commands]);
+    await this.#done();
+    const wallMs = performance.now() - start;
+    const error = await device.popErrorScope();
+    if (error !== null) {
+      throw new GpuForwardError(
+        `${this.variant} forward at n=${this.shape.seqLen}: ${error.message}`,
+      );
+    }
+    this.#lastPeak = {
+      peakBytes: this.#tracker.peakBytes,
+      peakBytesByClass: this.#tracker.peakBytesByClass,
+    };
+    const stageMs = await this.#timestamps.read();
+    return { wallMs, stageMs };
+  }
+
+  /** Copy the output [n, d_model] back; milliseconds of the copy and map, apart from the forward. */
+  async readback(): Promise<{ out: Float32Array; readbackMs: number }> {
+    this.#checkAlive();
+    const device = this.#ctx.device;
+    const out = this.#buffers.get("out")!;
+    const start = performance.now();
+    const staging = this.#tracker.create("staging", {
+      label: "output readback",
+      size: out.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const encoder = device.createCommandEncoder({ label: "output readback" });
+      encoder.copyBufferToBuffer(out, 0, staging, 0, out.size);
+      device.queue.submit([encoder.finish()]);
+      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.#lost]);
+      const result = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return { out: result, readbackMs: performance.now() - start };
+    } finally {
+      this.#tracker.destroy(staging);
+    }
+  }
+
+  /**
+   * The exact peak of live GPU buffer bytes during the last forward, by class (before any forward:
+   * the bytes live now).
+   */
+  memory(): { peakBytes: number; peakBytesByClass: Record<string, number> } {
+    if (this.#lastPeak !== null) {
+      return { ...this.#lastPeak, peakBytesByClass: { ...this.#lastPeak.peakBytesByClass } };
+    }
+    return { peakBytes: this.#tracker.liveBytes, peakBytesByClass: this.#tracker.liveBytesByClass };
+  }
+
+  /** Free every buffer (the device stays open: it belongs to the GpuContext). */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#timestamps.destroy();
+    this.#tracker.destroyAll();
+  }
+
+  #checkAlive(): void {
+    if (this.#destroyed) throw new GpuForwardError("this GpuAttention was destroyed");
+  }
+
+  async #done(): Promise<void> {
+    await Promise.race([this.#ctx.device.queue.onSubmittedWorkDone(), this.#lost]);
+  }
+}

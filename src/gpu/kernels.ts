@@ -1,0 +1,226 @@
+/**
+ * The kernel registry: every WGSL kernel with its label, file, entry point and parameters, and the
+ * one place where modules and pipelines are built (error scopes, compiler messages surfaced).
+ *
+ * Parameters come in two tunings, because what is fast differs by kind of adapter:
+ *
+ * - `software` (lavapipe/llvmpipe: Vulkan on the CPU): workgroup_size(8) is one SIMD group, every
+ *   storage load costs as much as dozens of multiply-adds and workgroup memory does not help, so
+ *   each invocation owns a large register block (up to 32×32 outputs);
+ * - `hardware` (a real GPU): larger workgroups and small register blocks.
+ *
+ * Sizes are template values (register blocks) and the WORKGROUP_SIZE override; see
+ * `wgsl_template.ts` for why register blocks cannot be overrides.
+ *
+ * @module
+ */
+
+import { expandWgslTemplate } from "./wgsl_template.ts";
+
+/** Every kernel, one WGSL file each. */
+export type KernelId =
+  | "projection"
+  | "scores"
+  | "softmax"
+  | "weighted_values"
+  | "flash_attention"
+  | "noop";
+
+/** A kernel of the registry. */
+export interface KernelSpec {
+  id: KernelId;
+  /** one line: what it computes and how */
+  label: string;
+  /** file name under kernels/ */
+  file: string;
+  entryPoint: string;
+  /** names of the template values its source uses (register-block sizes), besides per-shape ones */
+  templateNames: readonly string[];
+}
+
+/** The registry. */
+export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
+  projection: {
+    id: "projection",
+    label:
+      "f32 matmul + bias, register-blocked mat4x4 tiles, up to 3 outputs (Q|K|V in one dispatch)",
+    file: "projection.wgsl",
+    entryPoint: "main",
+    templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+  },
+  scores: {
+    id: "scores",
+    label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, register-blocked",
+    file: "scores.wgsl",
+    entryPoint: "main",
+    templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
+  },
+  softmax: {
+    id: "softmax",
+    label: "row softmax in place, max-subtracted, one invocation per row",
+    file: "softmax.wgsl",
+    entryPoint: "main",
+    templateNames: [],
+  },
+  weighted_values: {
+    id: "weighted_values",
+    label: "P·V per head from probability windows into the concatenated heads, register-blocked",
+    file: "weighted_values.wgsl",
+    entryPoint: "main",
+    templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+  },
+  flash_attention: {
+    id: "flash_attention",
+    label: "fused attention, online softmax over key blocks, q and o in registers, O(n) memory",
+    file: "flash_attention.wgsl",
+    entryPoint: "main",
+    templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS"],
+  },
+  noop: {
+    id: "noop",
+    label: "empty kernel: the cost of one dispatch",
+    file: "noop.wgsl",
+    entryPoint: "main",
+    templateNames: [],
+  },
+};
+
+/** Sizes of one kernel: the WORKGROUP_SIZE override and its template values. */
+export interface KernelParameters {
+  workgroupSize: number;
+  template: Readonly<Record<string, number>>;
+}
+
+/** Which parameter set: CPU-emulated Vulkan, or a real GPU. */
+export type TuningName = "software" | "hardware";
+
+/** Parameters of every kernel, per tuning. */
+export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
+  software: {
+    projection: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
+    scores: { workgroupSize: 8, template: { ROW_BLOCKS: 4, KEY_BLOCKS: 4 } },
+    softmax: { workgroupSize: 8, template: {} },
+    weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 4, COL_BLOCKS: 4 } },
+    flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 2 } },
+    noop: { workgroupSize: 1, template: {} },
+  },
+  hardware: {
+    projection: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
+    scores: { workgroupSize: 64, template: { ROW_BLOCKS: 1, KEY_BLOCKS: 1 } },
+    softmax: { workgroupSize: 64, template: {} },
+    weighted_values: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
+    flash_attention: { workgroupSize: 64, template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 } },
+    noop: { workgroupSize: 1, template: {} },
+  },
+};
+
+/** A module or pipeline could not be built: carries the compiler's message. */
+export class KernelBuildError extends Error {
+  override name = "KernelBuildError";
+}
+
+const _sources = new Map<string, string>();
+
+/** The WGSL source of a kernel file (read once per process). */
+export async function kernelSource(file: string): Promise<string> {
+  let source = _sources.get(file);
+  if (source === undefined) {
+    const url = new URL(`../../kernels/${file}`, import.meta.url);
+    try {
+      source = await Deno.readTextFile(url);
+    } catch (error) {
+      throw new KernelBuildError(
+        `cannot read kernel ${url.pathname}: ${error instanceof Error ? error.message : error}` +
+          " (run with --allow-read)",
+      );
+    }
+    _sources.set(file, source);
+  }
+  return source;
+}
+
+/** Rows (or queries) one workgroup covers: 4 per row block, times the workgroup size. */
+export function rowsPerWorkgroup(parameters: KernelParameters): number {
+  const blocks = parameters.template.ROW_BLOCKS ?? parameters.template.QUERY_BLOCKS ?? 1;
+  return 4 * blocks * parameters.workgroupSize;
+}
+
+const _pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * The pipeline of a registered kernel with these parameters (and per-shape template values such as
+ * HEAD_BLOCKS), cached per device: a pipeline is compiled once, and lavapipe compiles it again at
+ * its first dispatch, so reusing it keeps later forwards warm.
+ */
+export function kernelPipeline(
+  device: GPUDevice,
+  kernel: KernelSpec,
+  parameters: KernelParameters,
+  shapeTemplate: Record<string, number> = {},
+): Promise<GPUComputePipeline> {
+  const template = { ...parameters.template, ...shapeTemplate };
+  for (const name of kernel.templateNames) {
+    if (template[name] === undefined) {
+      throw new KernelBuildError(`kernel ${kernel.id}: template value ${name} is missing`);
+    }
+  }
+  const key = JSON.stringify([kernel.id, parameters.workgroupSize, template]);
+  let cache = _pipelineCache.get(device);
+  if (cache === undefined) _pipelineCache.set(device, cache = new Map());
+  let pipeline = cache.get(key);
+  if (pipeline === undefined) {
+    pipeline = kernelSource(kernel.file).then((source) =>
+      createComputePipeline(device, {
+        label: `${kernel.id} ${JSON.stringify(template)} wg${parameters.workgroupSize}`,
+        code: expandWgslTemplate(source, template),
+        entryPoint: kernel.entryPoint,
+        constants: { WORKGROUP_SIZE: parameters.workgroupSize },
+      })
+    );
+    cache.set(key, pipeline);
+    pipeline.catch(() => cache.delete(key));
+  }
+  return pipeline;
+}
+
+/**
+ * Build a compute pipeline from WGSL inside validation error scopes. A compile error throws a
+ * KernelBuildError with the compiler's messages (line:column), not an uncaptured error event.
+ */
+export async function createComputePipeline(
+  device: GPUDevice,
+  options: { label: string; code: string; entryPoint: string; constants?: Record<string, number> },
+): Promise<GPUComputePipeline> {
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ label: options.label, code: options.code });
+  const moduleError = await device.popErrorScope();
+  if (moduleError !== null) {
+    const info = await module.getCompilationInfo().catch(() => null);
+    const details = info?.messages
+      .filter((message) => message.type === "error")
+      .map((message) => `${message.lineNum}:${message.linePos} ${message.message}`)
+      .join("; ");
+    throw new KernelBuildError(
+      `WGSL module ${options.label} does not compile: ${details || moduleError.message}`,
+    );
+  }
+  device.pushErrorScope("validation");
+  let pipeline: GPUComputePipeline;
+  try {
+    pipeline = await device.createComputePipelineAsync({
+      label: options.label,
+      layout: "auto",
+      compute: { module, entryPoint: options.entryPoint, constants: options.constants },
+    });
+  } catch (error) {
+    await device.popErrorScope();
+    throw new KernelBuildError(
+      `pipeline ${options.label} failed: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const pipelineError = await device.popErrorScope();
+  if (pipelineError !== null) {
+    throw new KernelBuildError(`pipeline ${options.label} failed: ${pipelineError.message}`);
+  }
+  return pipeline;
+}
