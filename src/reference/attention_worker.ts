@@ -1,0 +1,40 @@
+/**
+ * Worker entry of the CPU path. It compiles the kernels once, then serves requests from
+ * `CpuAttention`: `bind` instantiates the kernels on the shared memory, `run` works through one
+ * phase's units. Between forwards it holds nothing but the instance and views on the shared
+ * memory, and the (plain-number) memory plan.
+ *
+ * @module
+ */
+
+import { AttentionWorker, compileKernelModule, instantiateKernels } from "./attention_kernels.ts";
+import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
+
+const kernelModule = compileKernelModule();
+let bound: AttentionWorker | undefined;
+
+function reply(message: WorkerReply): void {
+  self.postMessage(message);
+}
+
+function handle(request: WorkerRequest): void {
+  if (request.kind === "bind") {
+    const kernels = instantiateKernels(kernelModule, request.memory);
+    bound = new AttentionWorker(kernels, request.memory, request.layout, request.worker);
+    return;
+  }
+  if (!bound) throw new Error(`"${request.kind}" before "bind"`);
+  bound.run(request.phase);
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  try {
+    handle(event.data);
+    reply({ kind: "done" });
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    reply({ kind: "error", message });
+  }
+};
+
+reply({ kind: "ready" });

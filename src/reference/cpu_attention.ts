@@ -1,0 +1,298 @@
+/**
+ * The CPU path of multi-head self-attention: the reference every GPU kernel is checked against.
+ *
+ * Workers share one WebAssembly memory (a SharedArrayBuffer) holding inputs, weights,
+ * activations, one head's full score matrix and each worker's scratch; the kernels are WebAssembly
+ * SIMD (see `matmul.ts` for why). A forward is three phases (projections, attention, output
+ * projection), each a queue of units the workers share (`attention_kernels.ts`). The main thread
+ * only resets the queue, posts messages and awaits replies, so its timers keep firing during a
+ * forward.
+ *
+ * @example
+ * ```ts
+ * import { generateInputs } from "../random.ts";
+ * const cpu = await CpuAttention.create({ workers: 2 });
+ * try {
+ *   cpu.load(generateInputs({ seqLen: 16, dModel: 64, heads: 4 }, 42));
+ *   const { out, memory } = await cpu.forward();
+ *   console.assert(out.length === 16 * 64 && memory.peakBytes > 0);
+ * } finally {
+ *   cpu.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import {
+  allRegions,
+  type AttentionLayout,
+  bytesByClass,
+  planLayout,
+  type Region,
+} from "./memory_layout.ts";
+import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
+import { type Phase, resetControl } from "./attention_kernels.ts";
+
+const PHASES: readonly Phase[] = ["project", "attend", "output"];
+
+/** Exact typed-array bytes live during one forward, inputs and weights included. */
+export interface ForwardMemory {
+  peakBytes: number;
+  /** "weights" (4 matrices + 4 biases), "activations" (x, q, k, v, concat, out, the returned
+   * copy of out, workers' packing scratch), "scores" (one head's seqLen² matrix) */
+  peakBytesByClass: Record<string, number>;
+}
+
+/** A worker failed, or was closed while a request was pending. */
+export class CpuWorkerError extends Error {
+  override name = "CpuWorkerError";
+}
+
+/** One worker and the replies it owes, in request order. */
+class WorkerChannel {
+  readonly #worker: Worker;
+  #pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  #failure: Error | undefined;
+
+  constructor(url: string) {
+    this.#worker = new Worker(url, { type: "module" });
+    this.#worker.onmessage = (event: MessageEvent<WorkerReply>) => this.#settle(event.data);
+    this.#worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#fail(new CpuWorkerError(`CPU attention worker crashed: ${event.message}`));
+    };
+    this.#worker.onmessageerror = () => {
+      this.#fail(new CpuWorkerError("CPU attention worker sent a message that cannot be read"));
+    };
+  }
+
+  /** Resolves on the worker's `ready` (its first reply). */
+  ready(): Promise<void> {
+    return this.#expectReply();
+  }
+
+  request(message: WorkerRequest): Promise<void> {
+    const reply = this.#expectReply();
+    if (!this.#failure) this.#worker.postMessage(message);
+    return reply;
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+    this.#fail(new CpuWorkerError("CPU attention worker closed"));
+  }
+
+  #expectReply(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
+  }
+
+  #settle(reply: WorkerReply): void {
+    const waiting = this.#pending.shift();
+    if (!waiting) return;
+    if (reply.kind === "error") {
+      waiting.reject(new CpuWorkerError(`CPU attention worker failed: ${reply.message}`));
+    } else {
+      waiting.resolve();
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const waiting of this.#pending.splice(0)) waiting.reject(this.#failure);
+  }
+}
+
+function checkInputs(inputs: AttentionInputs): void {
+  const { seqLen, dModel, heads } = inputs.shape;
+  const positiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
+  if (!positiveInteger(seqLen) || !positiveInteger(dModel) || !positiveInteger(heads)) {
+    throw new RangeError(
+      `seqLen, dModel and heads must be positive integers (got ${seqLen}, ${dModel}, ${heads})`,
+    );
+  }
+  if (dModel % heads !== 0) {
+    throw new RangeError(`dModel ${dModel} is not divisible by heads ${heads}`);
+  }
+  const expect = (name: string, array: Float32Array, length: number) => {
+    if (array.length !== length) {
+      throw new RangeError(`${name} has ${array.length} elements, expected ${length}`);
+    }
+  };
+  expect("x", inputs.x, seqLen * dModel);
+  const w = inputs.weights;
+  for (const [name, matrix] of [["wQ", w.wQ], ["wK", w.wK], ["wV", w.wV], ["wO", w.wO]] as const) {
+    expect(name, matrix, dModel * dModel);
+  }
+  for (const [name, bias] of [["bQ", w.bQ], ["bK", w.bK], ["bV", w.bV], ["bO", w.bO]] as const) {
+    expect(name, bias, dModel);
+  }
+}
+
+/** The CPU path: a pool of workers and the shared memory of the loaded inputs. */
+export class CpuAttention {
+  readonly workerCount: number;
+  readonly #channels: WorkerChannel[];
+  #memory: WebAssembly.Memory | undefined;
+  #layout: AttentionLayout | undefined;
+  #busy = false;
+  #closed = false;
+
+  private constructor(channels: WorkerChannel[]) {
+    this.#channels = channels;
+    this.workerCount = channels.length;
+  }
+
+  /**
+   * Start the workers (default: one per logical core, `navigator.hardwareConcurrency`) and wait
+   * until each has compiled the kernels.
+   */
+  static async create(options: { workers?: number } = {}): Promise<CpuAttention> {
+    const workers = options.workers ?? navigator.hardwareConcurrency;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`workers must be a positive integer (got ${workers})`);
+    }
+    const url = new URL("./attention_worker.ts", import.meta.url).href;
+    const channels = Array.from({ length: workers }, () => new WorkerChannel(url));
+    const pool = new CpuAttention(channels);
+    try {
+      await Promise.all(channels.map((channel) => channel.ready()));
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** The shape of the loaded inputs, if any. */
+  get shape(): AttentionShape | undefined {
+    return this.#layout?.shape;
+  }
+
+  /**
+   * Copy inputs and weights into shared memory (not part of a timed forward). Activation,
+   * score and scratch buffers are filled with NaN, so an element a forward fails to write shows.
+   * A new shape gets a new memory sized exactly for it.
+   */
+  load(inputs: AttentionInputs): void {
+    this.#checkOpen();
+    if (this.#busy) throw new Error("load() while a forward is running");
+    checkInputs(inputs);
+    const layout = planLayout({ ...inputs.shape }, this.workerCount);
+    if (!this.#memory || this.#memory.buffer.byteLength !== layout.pages * 65536) {
+      this.#memory = new WebAssembly.Memory({
+        initial: layout.pages,
+        maximum: layout.pages,
+        shared: true,
+      });
+    }
+    const buffer = this.#memory.buffer;
+    const view = (region: Region) => new Float32Array(buffer, region.offset, region.floats);
+    const t = layout.tensors, w = inputs.weights;
+    const copies: [Region, Float32Array][] = [
+      [t.x, inputs.x],
+      [t.wQ, w.wQ],
+      [t.bQ, w.bQ],
+      [t.wK, w.wK],
+      [t.bK, w.bK],
+      [t.wV, w.wV],
+      [t.bV, w.bV],
+      [t.wO, w.wO],
+      [t.bO, w.bO],
+    ];
+    const written = new Set([...copies.map(([region]) => region), t.control]);
+    for (const region of allRegions(layout)) if (!written.has(region)) view(region).fill(NaN);
+    for (const [region, source] of copies) view(region).set(source);
+    this.#layout = layout;
+    const memory = this.#memory;
+    this.#channels.forEach((channel, worker) => {
+      // a failed bind surfaces as the rejection of the next forward's first request
+      channel.request({ kind: "bind", memory, layout, worker }).catch(() => {});
+    });
+  }
+
+  /**
+   * One forward on the loaded inputs. Returns a fresh copy of the output ([seqLen, dModel]), or
+   * writes it into `options.into` and returns that array.
+   */
+  async forward(
+    options: { into?: Float32Array } = {},
+  ): Promise<{ out: Float32Array; memory: ForwardMemory }> {
+    this.#checkOpen();
+    const layout = this.#layout;
+    if (!layout || !this.#memory) throw new Error("forward() before load()");
+    if (this.#busy) throw new Error("forward() while another forward is running");
+    const { seqLen, dModel } = layout.shape;
+    if (options.into && options.into.length !== seqLen * dModel) {
+      throw new RangeError(`into has ${options.into.length} elements, expected ${seqLen * dModel}`);
+    }
+    this.#busy = true;
+    try {
+      const buffer = this.#memory.buffer;
+      const control = new Int32Array(
+        buffer,
+        layout.tensors.control.offset,
+        layout.tensors.control.floats,
+      );
+      for (const phase of PHASES) {
+        resetControl(control, layout, phase);
+        // a worker with no unit left returns at once, so all of them get every phase
+        await Promise.all(this.#channels.map((channel) => channel.request({ kind: "run", phase })));
+      }
+      const outRegion = layout.tensors.out;
+      const result = new Float32Array(this.#memory.buffer, outRegion.offset, outRegion.floats);
+      const out = options.into ?? new Float32Array(outRegion.floats);
+      out.set(result);
+      return { out, memory: forwardMemory(layout) };
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Terminate the workers; pending forwards reject. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const channel of this.#channels) channel.terminate();
+    this.#memory = undefined;
+    this.#layout = undefined;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("CpuAttention is closed");
+  }
+}
+
+/** The typed-array bytes a forward holds live: every region of the plan plus the returned output. */
+export function forwardMemory(layout: AttentionLayout): ForwardMemory {
+  const byClass = bytesByClass(layout);
+  byClass.activations += layout.tensors.out.floats * 4; // the copy handed back to the caller
+  const peakBytesByClass: Record<string, number> = { ...byClass };
+  const peakBytes = Object.values(byClass).reduce((sum, bytes) => sum + bytes, 0);
+  return { peakBytes, peakBytesByClass };
+}
+
+/**
+ * One forward with a fresh pool of workers, closed afterwards.
+ *
+ * @example
+ * ```ts
+ * import { generateInputs } from "../random.ts";
+ * const out = await cpuAttentionForward(generateInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1));
+ * console.assert(out.length === 24);
+ * ```
+ */
+export async function cpuAttentionForward(
+  inputs: AttentionInputs,
+  options: { workers?: number } = {},
+): Promise<Float32Array> {
+  const pool = await CpuAttention.create(options);
+  try {
+    pool.load(inputs);
+    return (await pool.forward()).out;
+  } finally {
+    pool.close();
+  }
+}
