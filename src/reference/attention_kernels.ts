@@ -90,7 +90,6 @@ export class AttentionWorker {
   readonly #layout: AttentionLayout;
   readonly #control: Int32Array;
   readonly #packedB: number;
-  readonly #packedA: number;
   readonly #tile: number;
 
   constructor(
@@ -110,7 +109,6 @@ export class AttentionWorker {
     const control = layout.tensors.control;
     this.#control = new Int32Array(memory.buffer, control.offset, control.floats);
     this.#packedB = address(scratch.packedB);
-    this.#packedA = address(scratch.packedA);
     this.#tile = address(scratch.tile);
   }
 
@@ -148,7 +146,6 @@ export class AttentionWorker {
       d,
       address(bias),
       1,
-      this.#packedA,
       this.#tile,
     );
   }
@@ -211,7 +208,6 @@ export class AttentionWorker {
       n,
       0,
       1 / Math.sqrt(dK),
-      this.#packedA,
       this.#tile,
     );
     this.#kernels.softmaxRows(scores, rows, n, n);
@@ -226,7 +222,6 @@ export class AttentionWorker {
       d,
       0,
       1,
-      this.#packedA,
       this.#tile,
     );
     Atomics.store(this.#control, slot, head + 1);

@@ -43,8 +43,6 @@ export const MR = 4;
 export const NR = 8;
 /** Depth of one packed block: a B panel (KC × NR f32, 8 KiB) stays in L1. */
 export const KC = 256;
-/** Rows of A packed at once: an A block (MC × KC f32, 64 KiB) stays in L2. */
-export const MC = 64;
 
 /** Bytes of one f32. */
 const F32_BYTES = 4;
@@ -59,9 +57,6 @@ export function packedBFloats(k: number, n: number): number {
   return k * roundUp(n, NR);
 }
 
-/** f32 elements of the A-packing scratch {@link gemm} needs. */
-export const PACKED_A_FLOATS = MC * KC;
-
 /** f32 elements of the edge-tile scratch {@link gemm} needs. */
 export const TILE_FLOATS = MR * NR;
 
@@ -75,8 +70,8 @@ export interface MatmulExports {
   packB(src: number, ld: number, transposed: number, k: number, n: number, dst: number): void;
   /**
    * C[m × n] (leading dimension ldc) = scale · A[m × k] (lda) @ B + bias, with B packed by
-   * `packB`; bias is the address of n f32 or 0 for none; packA and tile are scratch of
-   * {@link PACKED_A_FLOATS} and {@link TILE_FLOATS} f32. Requires m, n, k ≥ 1.
+   * `packB`; bias is the address of n f32 or 0 for none; tile is scratch of {@link TILE_FLOATS}
+   * f32. Requires m, n, k ≥ 1.
    */
   gemm(
     m: number,
@@ -89,7 +84,6 @@ export interface MatmulExports {
     ldc: number,
     bias: number,
     scale: number,
-    packA: number,
     tile: number,
   ): void;
 }
@@ -177,47 +171,23 @@ function definePackB(): FunctionBuilder {
   );
 }
 
-function definePackA(): FunctionBuilder {
-  // dst panels of MR rows, stored [panel][kk][MR]; rows past mb zero
-  const fn = new FunctionBuilder("packA", [I32, I32, I32, I32, I32]);
-  const [src, lda, mb, kb, dst] = fn.params as [Local, Local, Local, Local, Local];
-  const ip = fn.local(I32), kk = fn.local(I32), from = fn.local(I32), to = fn.local(I32);
-  const copyRows: Code[] = [];
-  for (let r = 0; r < MR; r++) {
-    copyRows.push(
-      set(to, elementAddress(get(dst), i32.add(i32.mul(get(ip), get(kb)), i32.constant(r)))),
-      ifThen(i32.ltS(i32.add(get(ip), i32.constant(r)), get(mb)), [
-        set(
-          from,
-          elementAddress(get(src), i32.mul(i32.add(get(ip), i32.constant(r)), get(lda))),
-        ),
-        forRange(
-          kk,
-          i32.constant(0),
-          get(kb),
-          1,
-          f32.store(get(to), f32.load(get(from))),
-          increment(from, F32_BYTES),
-          increment(to, MR * F32_BYTES),
-        ),
-      ], [
-        forRange(
-          kk,
-          i32.constant(0),
-          get(kb),
-          1,
-          f32.store(get(to), f32.constant(0)),
-          increment(to, MR * F32_BYTES),
-        ),
-      ]),
-    );
-  }
-  return fn.body(forRange(ip, i32.constant(0), get(mb), MR, ...copyRows));
-}
-
 function defineMicroKernel(): FunctionBuilder {
-  const fn = new FunctionBuilder("microKernel", [I32, I32, I32, I32, I32, I32, I32, F32, I32]);
-  const [kb, aPanel, bPanel, c, ldcBytes, first, last, scale, bias] = fn.params as [
+  const fn = new FunctionBuilder("microKernel", [
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    F32,
+    I32,
+  ]);
+  const [kb, a, ldaBytes, rows, bPanel, c, ldcBytes, first, last, scale, bias] = fn.params as [
+    Local,
+    Local,
     Local,
     Local,
     Local,
@@ -232,7 +202,8 @@ function defineMicroKernel(): FunctionBuilder {
   const acc: Local[][] = [];
   for (let r = 0; r < MR; r++) acc.push(Array.from({ length: vectors }, () => fn.local(V128)));
   const b = Array.from({ length: vectors }, () => fn.local(V128));
-  const a = fn.local(V128), k = fn.local(I32), rowAddress = fn.local(I32);
+  const aRows = Array.from({ length: MR }, () => fn.local(I32));
+  const aValue = fn.local(V128), k = fn.local(I32), rowAddress = fn.local(I32);
   const scaleVector = fn.local(V128);
   const eachAccumulator = (
     body: (accumulator: Local, r: number, v: number) => Code,
@@ -240,6 +211,17 @@ function defineMicroKernel(): FunctionBuilder {
   ) => acc.map((row, r) => seq(...row.map((accumulator, v) => body(accumulator, r, v)), afterRow));
 
   return fn.body(
+    // rows past `rows` read row 0 again: their lanes are computed and never stored
+    ...aRows.map((row, r) =>
+      set(
+        row,
+        select(
+          i32.add(get(a), i32.mul(get(ldaBytes), i32.constant(r))),
+          get(a),
+          i32.ltS(i32.constant(r), get(rows)),
+        ),
+      )
+    ),
     ifThen(get(first), eachAccumulator((accumulator) => set(accumulator, v128.zero())), [
       set(rowAddress, get(c)),
       ...eachAccumulator(
@@ -255,13 +237,13 @@ function defineMicroKernel(): FunctionBuilder {
       ...b.map((vector, v) => set(vector, v128.load(get(bPanel), 16 * v))),
       ...acc.map((row, r) =>
         seq(
-          set(a, v128.load32Splat(get(aPanel), F32_BYTES * r)),
+          set(aValue, v128.load32Splat(get(aRows[r]!))),
           ...row.map((accumulator, v) =>
-            set(accumulator, f32x4.add(get(accumulator), f32x4.mul(get(a), get(b[v]!))))
+            set(accumulator, f32x4.add(get(accumulator), f32x4.mul(get(aValue), get(b[v]!))))
           ),
         )
       ),
-      increment(aPanel, MR * F32_BYTES),
+      ...aRows.map((row) => increment(row, F32_BYTES)),
       increment(bPanel, NR * F32_BYTES),
     ),
     ifThen(get(last), [
@@ -284,23 +266,9 @@ function defineMicroKernel(): FunctionBuilder {
   );
 }
 
-function defineGemm(packA: number, microKernel: number): FunctionBuilder {
-  const fn = new FunctionBuilder("gemm", [
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    F32,
-    I32,
-    I32,
-  ]);
-  const [m, n, k, a, lda, packedB, c, ldc, bias, scale, packedA, tile] = fn.params as [
-    Local,
+function defineGemm(microKernel: number): FunctionBuilder {
+  const fn = new FunctionBuilder("gemm", [I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32]);
+  const [m, n, k, a, lda, packedB, c, ldc, bias, scale, tile] = fn.params as [
     Local,
     Local,
     Local,
@@ -313,10 +281,10 @@ function defineGemm(packA: number, microKernel: number): FunctionBuilder {
     Local,
     Local,
   ];
-  const nPad = fn.local(I32), pc = fn.local(I32), kb = fn.local(I32), ic = fn.local(I32);
-  const mb = fn.local(I32), jr = fn.local(I32), ir = fn.local(I32), rows = fn.local(I32);
+  const nPad = fn.local(I32), pc = fn.local(I32), kb = fn.local(I32);
+  const jr = fn.local(I32), ir = fn.local(I32), rows = fn.local(I32);
   const cols = fn.local(I32), first = fn.local(I32), last = fn.local(I32), bPanel = fn.local(I32);
-  const aPanel = fn.local(I32), cTile = fn.local(I32), biasColumns = fn.local(I32);
+  const aBlock = fn.local(I32), cTile = fn.local(I32), biasColumns = fn.local(I32);
   const r = fn.local(I32), j = fn.local(I32);
   const tileElement = (): Code =>
     elementAddress(get(tile), i32.add(i32.mul(get(r), i32.constant(NR)), get(j)));
@@ -328,7 +296,9 @@ function defineGemm(packA: number, microKernel: number): FunctionBuilder {
     call(
       microKernel,
       get(kb),
-      get(aPanel),
+      get(aBlock),
+      i32.mul(get(lda), i32.constant(F32_BYTES)),
+      get(rows),
       get(bPanel),
       target,
       ldcBytes,
@@ -349,62 +319,44 @@ function defineGemm(packA: number, microKernel: number): FunctionBuilder {
       set(first, i32.eqz(get(pc))),
       set(last, i32.geS(i32.add(get(pc), get(kb)), get(k))),
       forRange(
-        ic,
+        jr,
         i32.constant(0),
-        get(m),
-        MC,
-        set(mb, i32.minS(i32.constant(MC), i32.sub(get(m), get(ic)))),
-        call(
-          packA,
-          elementAddress(get(a), i32.add(i32.mul(get(ic), get(lda)), get(pc))),
-          get(lda),
-          get(mb),
-          get(kb),
-          get(packedA),
-        ),
-        forRange(
-          jr,
-          i32.constant(0),
-          get(n),
-          NR,
-          set(
-            bPanel,
-            elementAddress(
-              get(packedB),
-              i32.add(i32.mul(get(pc), get(nPad)), i32.mul(get(jr), get(kb))),
-            ),
+        get(n),
+        NR,
+        set(
+          bPanel,
+          elementAddress(
+            get(packedB),
+            i32.add(i32.mul(get(pc), get(nPad)), i32.mul(get(jr), get(kb))),
           ),
-          set(cols, i32.minS(i32.constant(NR), i32.sub(get(n), get(jr)))),
-          set(biasColumns, select(elementAddress(get(bias), get(jr)), i32.constant(0), get(bias))),
-          forRange(
-            ir,
-            i32.constant(0),
-            get(mb),
-            MR,
-            set(rows, i32.minS(i32.constant(MR), i32.sub(get(mb), get(ir)))),
-            set(aPanel, elementAddress(get(packedA), i32.mul(get(ir), get(kb)))),
-            set(
-              cTile,
-              elementAddress(
-                get(c),
-                i32.add(i32.mul(i32.add(get(ic), get(ir)), get(ldc)), get(jr)),
-              ),
+        ),
+        set(cols, i32.minS(i32.constant(NR), i32.sub(get(n), get(jr)))),
+        set(biasColumns, select(elementAddress(get(bias), get(jr)), i32.constant(0), get(bias))),
+        forRange(
+          ir,
+          i32.constant(0),
+          get(m),
+          MR,
+          set(rows, i32.minS(i32.constant(MR), i32.sub(get(m), get(ir)))),
+          set(aBlock, elementAddress(get(a), i32.add(i32.mul(get(ir), get(lda)), get(pc)))),
+          set(
+            cTile,
+            elementAddress(get(c), i32.add(i32.mul(get(ir), get(ldc)), get(jr))),
+          ),
+          ifThen(
+            i32.and(
+              i32.eq(get(rows), i32.constant(MR)),
+              i32.eq(get(cols), i32.constant(NR)),
             ),
-            ifThen(
-              i32.and(
-                i32.eq(get(rows), i32.constant(MR)),
-                i32.eq(get(cols), i32.constant(NR)),
-              ),
-              [micro(get(cTile), i32.mul(get(ldc), i32.constant(F32_BYTES)))],
-              [
-                // an edge tile goes through the scratch tile so nothing outside C is touched
-                ifThen(i32.eqz(get(first)), [
-                  eachTileElement(f32.store(tileElement(), f32.load(cElement()))),
-                ]),
-                micro(get(tile), i32.constant(NR * F32_BYTES)),
-                eachTileElement(f32.store(cElement(), f32.load(tileElement()))),
-              ],
-            ),
+            [micro(get(cTile), i32.mul(get(ldc), i32.constant(F32_BYTES)))],
+            [
+              // an edge tile goes through the scratch tile so nothing outside C is touched
+              ifThen(i32.eqz(get(first)), [
+                eachTileElement(f32.store(tileElement(), f32.load(cElement()))),
+              ]),
+              micro(get(tile), i32.constant(NR * F32_BYTES)),
+              eachTileElement(f32.store(cElement(), f32.load(tileElement()))),
+            ],
           ),
         ),
       ),
@@ -412,10 +364,9 @@ function defineGemm(packA: number, microKernel: number): FunctionBuilder {
   );
 }
 
-/** Add the matmul kernels (`packB`, `packA`, `microKernel`, `gemm`) to a module. */
+/** Add the matmul kernels (`packB`, `microKernel`, `gemm`) to a module. */
 export function addMatmulKernels(module: ModuleBuilder): void {
   module.add(definePackB());
-  const packA = module.add(definePackA());
   const microKernel = module.add(defineMicroKernel());
-  module.add(defineGemm(packA, microKernel));
+  module.add(defineGemm(microKernel));
 }

@@ -9,13 +9,13 @@
  */
 
 import { type AttentionShape, headWidth } from "../shape.ts";
-import { MC, PACKED_A_FLOATS, packedBFloats, TILE_FLOATS } from "./matmul.ts";
+import { packedBFloats, TILE_FLOATS } from "./matmul.ts";
 
 /** Memory classes of the CPU path (DESIGN.md: weights, activations, scores). */
 export type MemoryClass = "weights" | "activations" | "scores";
 
-/** Rows of one unit of work: a projection row block or an attention strip (one gemm block, MC). */
-export const BLOCK_ROWS = MC;
+/** Rows of one unit of work: a projection row block or an attention strip. */
+export const BLOCK_ROWS = 64;
 
 /** Int32 slots of the control region. */
 export const Control = {
@@ -36,7 +36,6 @@ export interface Region {
 export interface WorkerScratch {
   /** packed B: a weight matrix, or one head's Kᵀ followed by its V */
   packedB: Region;
-  packedA: Region;
   tile: Region;
 }
 
@@ -136,7 +135,6 @@ export function planLayout(shape: AttentionShape, workerCount: number): Attentio
   );
   const scratch = Array.from({ length: workerCount }, () => ({
     packedB: region(packedBFloatsNeeded, "activations"),
-    packedA: region(PACKED_A_FLOATS, "activations"),
     tile: region(TILE_FLOATS, "activations"),
   }));
   const pages = Math.ceil(end / WASM_PAGE_BYTES);
@@ -163,7 +161,7 @@ export function packedKFloats(shape: AttentionShape): number {
 export function allRegions(layout: AttentionLayout): Region[] {
   return [
     ...Object.values(layout.tensors),
-    ...layout.scratch.flatMap((s) => [s.packedB, s.packedA, s.tile]),
+    ...layout.scratch.flatMap((s) => [s.packedB, s.tile]),
   ];
 }
 
