@@ -20,6 +20,7 @@ import type { AttentionInputs, AttentionShape } from "../shape.ts";
 import { type BufferClass, BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
 import {
+  type KernelId,
   type KernelParameters,
   kernelPipeline,
   KERNELS,
@@ -44,6 +45,10 @@ export const STAGE_NAMES: Readonly<Record<VariantName, readonly string[]>> = {
 export interface GpuAttentionOptions {
   /** kernel parameters; default: `software` on a software adapter, else `hardware` */
   tuning?: TuningName;
+  /** replace some kernels' parameters of the tuning (benchmarks of other sizes) */
+  parameters?: Partial<Record<KernelId, KernelParameters>>;
+  /** cap each score window below the device's binding limit (tests of the windowing) */
+  maxScoreWindowBytes?: number;
 }
 
 /** A GPU error while running a forward (validation error, lost device). */
@@ -107,6 +112,7 @@ interface Dispatch {
 
 interface Plan {
   tuning: TuningName;
+  kernels: Readonly<Record<KernelId, KernelParameters>>;
   nPad: number;
   windows: ScoreWindow[];
   buffers: BufferPlan[];
@@ -130,6 +136,8 @@ function _plan(
   variant: VariantName,
   shape: AttentionShape,
   tuning: TuningName,
+  kernels: Readonly<Record<KernelId, KernelParameters>>,
+  maxScoreWindowBytes = Infinity,
 ): { plan: Plan; reason: null } | { plan: Plan | null; reason: string } {
   const { seqLen: n, dModel: d, heads } = shape;
   if (![n, d, heads].every((value) => Number.isSafeInteger(value) && value >= 1)) {
@@ -146,7 +154,6 @@ function _plan(
         `the kernels read rows as vec4: d_k = d_model / heads = ${dK} must be a multiple of 4`,
     };
   }
-  const kernels = TUNINGS[tuning];
   const d4 = d / 4;
   const dK4 = dK / 4;
   const nPad = Math.ceil(n / 4) * 4;
@@ -172,15 +179,16 @@ function _plan(
   if (variant === "naive") {
     const rowBytes = nPad * F32;
     const headBytes = n * rowBytes;
-    if (rowBytes > maxBinding) {
+    const maxWindow = Math.min(maxBinding, maxScoreWindowBytes);
+    if (rowBytes > maxWindow) {
       return {
         plan: null,
         reason:
-          `one score row (${rowBytes} bytes) exceeds the largest binding (${maxBinding} bytes)`,
+          `one score row (${rowBytes} bytes) exceeds the largest binding (${maxWindow} bytes)`,
       };
     }
-    if (headBytes <= maxBinding) {
-      const headsPerWindow = Math.min(heads, Math.floor(maxBinding / headBytes));
+    if (headBytes <= maxWindow) {
+      const headsPerWindow = Math.min(heads, Math.floor(maxWindow / headBytes));
       for (let firstHead = 0; firstHead < heads; firstHead += headsPerWindow) {
         const windowHeads = Math.min(headsPerWindow, heads - firstHead);
         windows.push({
@@ -192,7 +200,7 @@ function _plan(
         });
       }
     } else {
-      const count = Math.ceil(n / Math.floor(maxBinding / rowBytes));
+      const count = Math.ceil(n / Math.floor(maxWindow / rowBytes));
       const rowsPerWindow = Math.ceil(n / count);
       for (let head = 0; head < heads; head++) {
         for (let firstRow = 0; firstRow < n; firstRow += rowsPerWindow) {
@@ -282,7 +290,7 @@ function _plan(
   const timestampBytes = hasTimestamps ? 2 * (2 * stages.length * 8) : 0;
   const bytesNeeded = buffers.reduce((sum, b) => sum + b.size, 0) +
     windows.reduce((sum, w) => sum + w.bytes, 0) + timestampBytes;
-  const plan: Plan = { tuning, nPad, windows, buffers, stages, bytesNeeded };
+  const plan: Plan = { tuning, kernels, nPad, windows, buffers, stages, bytesNeeded };
 
   for (const buffer of buffers) {
     if (buffer.usage & GPUBufferUsage.STORAGE && buffer.size > maxBinding) {
@@ -339,6 +347,13 @@ function _gib(bytes: number): string {
 
 function _tuningOf(ctx: GpuContext, options: GpuAttentionOptions): TuningName {
   return options.tuning ?? (ctx.adapter.isSoftware ? "software" : "hardware");
+}
+
+function _kernelsOf(
+  tuning: TuningName,
+  options: GpuAttentionOptions,
+): Readonly<Record<KernelId, KernelParameters>> {
+  return { ...TUNINGS[tuning], ...options.parameters };
 }
 
 /**
@@ -416,13 +431,16 @@ export class GpuAttention {
     options: GpuAttentionOptions = {},
   ): Preflight {
     const budget = ctx.memoryBudgetBytes ?? Infinity;
+    const tuning = _tuningOf(ctx, options);
     const { plan, reason } = _plan(
       ctx.device.limits,
       budget,
       ctx.hasTimestamps,
       variant,
       shape,
-      _tuningOf(ctx, options),
+      tuning,
+      _kernelsOf(tuning, options),
+      options.maxScoreWindowBytes,
     );
     const bytesNeeded = plan?.bytesNeeded ?? 0;
     if (reason === null) return { fits: true, bytesNeeded };
@@ -451,6 +469,8 @@ export class GpuAttention {
       variant,
       shape,
       tuning,
+      _kernelsOf(tuning, options),
+      options.maxScoreWindowBytes,
     );
     if (reason !== null) throw new GpuPreflightError(reason);
 
@@ -458,7 +478,7 @@ export class GpuAttention {
     const kernelIds = [...new Set(plan.stages.flat().map((dispatch) => dispatch.kernel))];
     const pipelines = new Map(
       await Promise.all(kernelIds.map(async (id) => {
-        const parameters: KernelParameters = TUNINGS[tuning][id];
+        const parameters = plan.kernels[id];
         const pipeline = await kernelPipeline(device, KERNELS[id], parameters, headTemplate);
         return [id, pipeline] as const;
       })),

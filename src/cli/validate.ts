@@ -1,0 +1,189 @@
+/**
+ * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes.
+ *
+ * Fresh seeded inputs (the seed is printed, `--seed` repeats a run), GPU output buffers poisoned
+ * with NaN before each forward, outputs compared with the CPU path by relative L2 error (1e-4 for
+ * f32). Prints one row per (variant, n, d_model, heads) and exits 1 on any failure, 2 on bad flags
+ * or when there is no GPU adapter (1 in CI, where a missing adapter is a failure).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { VARIANT_NAMES, type VariantName } from "../config.ts";
+import { generateInputs } from "../random.ts";
+import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type GpuContext, openGpu } from "../gpu/device.ts";
+import { GpuAttention } from "../gpu/gpu_attention.ts";
+import type { TuningName } from "../gpu/kernels.ts";
+import { compareOutputs } from "../gpu/validation.ts";
+import type { ValidationResult } from "../results.ts";
+import { cpuAttentionForward } from "../reference/cpu_attention.ts";
+
+/** Sequence lengths of the battery: 1, 2, around a multiple of 64, and around 1024. */
+export const BATTERY_SEQ_LENS: readonly number[] = [1, 2, 63, 65, 1000, 1023];
+
+/** (d_model, heads) of the battery: one head, an odd head count with d_k 32, the profile's shape. */
+export const BATTERY_WIDTHS: readonly { dModel: number; heads: number }[] = [
+  { dModel: 64, heads: 1 },
+  { dModel: 96, heads: 3 },
+  { dModel: 512, heads: 8 },
+];
+
+/** Relative L2 tolerance of an f32 GPU output against the CPU path. */
+export const VALIDATION_TOLERANCE = 1e-4;
+
+const USAGE =
+  `Usage: deno task validate [--seed N] [--variants naive,fused] [--tuning software|hardware]
+
+Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_model, heads) ∈ {${
+    BATTERY_WIDTHS.map((w) => `(${w.dModel},${w.heads})`).join(", ")
+  }}
+and compares each output with the CPU path (relative L2 tolerance ${VALIDATION_TOLERANCE}).
+  --seed N        seed of inputs and weights (default: a fresh random seed, printed)
+  --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
+  --tuning        kernel parameters (default: software on a software adapter, else hardware)
+Exit codes: 0 all passed, 1 a mismatch or GPU error, 2 bad flags or no GPU adapter (1 in CI).`;
+
+/** One row of the table. */
+export interface ValidationRow {
+  variant: VariantName;
+  shape: AttentionShape;
+  status: "passed" | "FAILED" | "skipped";
+  validation?: ValidationResult;
+  reason?: string;
+}
+
+/** Run one variant at one shape and compare its output. */
+export async function validatePoint(
+  gpu: GpuContext,
+  variant: VariantName,
+  inputs: AttentionInputs,
+  reference: Float32Array,
+  tuning?: TuningName,
+): Promise<ValidationRow> {
+  const shape = inputs.shape;
+  const fit = GpuAttention.preflight(gpu, variant, shape, { tuning });
+  if (!fit.fits) return { variant, shape, status: "skipped", reason: fit.reason };
+  let attention: GpuAttention | null = null;
+  try {
+    attention = await GpuAttention.create(gpu, variant, shape, { tuning });
+    await attention.upload(inputs);
+    await attention.poison();
+    await attention.forward();
+    const { out } = await attention.readback();
+    const validation = compareOutputs(out, reference, VALIDATION_TOLERANCE);
+    return { variant, shape, status: validation.passed ? "passed" : "FAILED", validation };
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { variant, shape, status: "FAILED", reason };
+  } finally {
+    attention?.destroy();
+  }
+}
+
+function formatRow(row: ValidationRow): string {
+  const error = (value: number | undefined) =>
+    value === undefined ? "—" : Number.isNaN(value) ? "NaN" : value.toExponential(2);
+  const cells = [
+    row.variant.padEnd(7),
+    String(row.shape.seqLen).padStart(5),
+    String(row.shape.dModel).padStart(7),
+    String(row.shape.heads).padStart(5),
+    error(row.validation?.maxAbsError).padStart(11),
+    error(row.validation?.relL2Error).padStart(10),
+    `  ${row.status}${row.reason ? `: ${row.reason}` : ""}`,
+  ];
+  return cells.join(" ");
+}
+
+function usageError(message: string): never {
+  console.error(`validate: ${message}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        seed: { type: "string" },
+        variants: { type: "string" },
+        tuning: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let seed = Math.floor(Math.random() * 2 ** 31);
+  if (values.seed !== undefined) {
+    if (!/^\d+$/.test(values.seed) || Number(values.seed) > 2 ** 32 - 1) {
+      usageError(`--seed ${values.seed}: expected an integer in 0…${2 ** 32 - 1}`);
+    }
+    seed = Number(values.seed);
+  }
+  const variants = (values.variants ?? VARIANT_NAMES.join(",")).split(",") as VariantName[];
+  for (const variant of variants) {
+    if (!VARIANT_NAMES.includes(variant)) {
+      usageError(`--variants ${values.variants}: "${variant}" is not one of ${VARIANT_NAMES}`);
+    }
+  }
+  const tuning = values.tuning as TuningName | undefined;
+  if (tuning !== undefined && tuning !== "software" && tuning !== "hardware") {
+    usageError(`--tuning ${tuning}: expected software or hardware`);
+  }
+
+  const inCi = Deno.env.get("CI") === "true";
+  const gpu = await openGpu();
+  if (gpu === null) {
+    console.error(
+      "validate: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
+        "Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers." +
+        (inCi ? " In CI this is a failure." : ""),
+    );
+    return inCi ? 1 : 2;
+  }
+  try {
+    const software = gpu.adapter.isSoftware ? " (software adapter)" : "";
+    console.log(`adapter: ${gpu.adapter.description}${software}`);
+    console.log(
+      `seed: ${seed}    reference: the CPU path    tolerance: relative L2 ≤ ${VALIDATION_TOLERANCE}`,
+    );
+    console.log(`variant     n d_model heads max abs err    rel L2`);
+    const rows: ValidationRow[] = [];
+    for (const { dModel, heads } of BATTERY_WIDTHS) {
+      for (const seqLen of BATTERY_SEQ_LENS) {
+        const inputs = generateInputs({ seqLen, dModel, heads }, seed);
+        const expected = await cpuAttentionForward(inputs);
+        for (const variant of variants) {
+          const row = await validatePoint(gpu, variant, inputs, expected, tuning);
+          rows.push(row);
+          console.log(formatRow(row));
+        }
+      }
+    }
+    const failed = rows.filter((row) => row.status === "FAILED").length;
+    const skipped = rows.filter((row) => row.status === "skipped").length;
+    const worst = Math.max(...rows.map((row) => row.validation?.relL2Error ?? 0));
+    console.log(
+      `${rows.length - failed - skipped} passed, ${failed} failed` +
+        (skipped ? `, ${skipped} skipped` : "") +
+        ` (largest relative L2 error ${worst.toExponential(2)}; seed ${seed})`,
+    );
+    return failed > 0 ? 1 : 0;
+  } finally {
+    gpu.destroy();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
