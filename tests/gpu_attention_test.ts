@@ -1,0 +1,237 @@
+/**
+ * GPU tests: they run on whatever adapter WebGPU finds (lavapipe on machines without a GPU). Without
+ * an adapter they are skipped with a message, except in CI (CI=true), where they fail.
+ *
+ * Each test opens its own device and destroys it. Shapes are small: lavapipe compiles each
+ * pipeline at its first dispatch (seconds for the big register blocks; Mesa caches them on disk).
+ */
+
+import assert from "node:assert/strict";
+import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
+import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import { GpuAttention, GpuForwardError } from "../src/gpu/gpu_attention.ts";
+import { createComputePipeline, KernelBuildError, type TuningName } from "../src/gpu/kernels.ts";
+import { attentionOracle } from "../src/gpu/oracle.ts";
+import { StageTimestamps } from "../src/gpu/timestamps.ts";
+import { compareOutputs } from "../src/gpu/validation.ts";
+import type { VariantName } from "../src/config.ts";
+import { generateInputs } from "../src/random.ts";
+import type { AttentionShape } from "../src/shape.ts";
+
+const IN_CI = Deno.env.get("CI") === "true";
+const HAS_ADAPTER = await (async () => {
+  try {
+    return (await navigator.gpu?.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+})();
+if (!HAS_ADAPTER && !IN_CI) {
+  console.log("GPU tests skipped: WebGPU found no adapter (install mesa-vulkan-drivers)");
+}
+
+/** A test that needs a GPU: skipped without an adapter, failed without one in CI. */
+function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void> | void): void {
+  Deno.test({
+    name,
+    ignore: !HAS_ADAPTER && !IN_CI,
+    async fn() {
+      const gpu = await openGpu();
+      if (gpu === null) throw new Error("CI=true but WebGPU found no GPU adapter");
+      try {
+        await fn(gpu);
+      } finally {
+        gpu.destroy();
+      }
+    },
+  });
+}
+
+async function runForward(
+  gpu: GpuContext,
+  variant: VariantName,
+  shape: AttentionShape,
+  options: { tuning?: TuningName; maxScoreWindowBytes?: number } = {},
+) {
+  const inputs = generateInputs(shape, 1234 + shape.seqLen);
+  const attention = await GpuAttention.create(gpu, variant, shape, options);
+  try {
+    await attention.upload(inputs);
+    await attention.poison();
+    const timing = await attention.forward();
+    const { out } = await attention.readback();
+    return {
+      timing,
+      out,
+      oracle: new Float32Array(attentionOracle(inputs)),
+      memory: attention.memory(),
+      windows: attention.scoreWindows.length,
+      stageNames: attention.stageNames,
+    };
+  } finally {
+    attention.destroy();
+  }
+}
+
+function assertMatchesOracle(
+  result: { out: Float32Array; oracle: Float32Array },
+  label: string,
+): void {
+  const validation = compareOutputs(result.out, result.oracle, 1e-5);
+  assert.ok(
+    validation.passed,
+    `${label}: relative L2 ${validation.relL2Error}, max abs ${validation.maxAbsError}`,
+  );
+}
+
+gpuTest(
+  "openGpu() opens a device with the adapter's limits and describes the adapter",
+  async (gpu) => {
+    const adapter = (await navigator.gpu.requestAdapter())!;
+    assert.equal(
+      gpu.device.limits.maxStorageBufferBindingSize,
+      adapter.limits.maxStorageBufferBindingSize,
+    );
+    assert.equal(gpu.device.limits.maxBufferSize, adapter.limits.maxBufferSize);
+    assert.equal(gpu.hasTimestamps, adapter.features.has("timestamp-query"));
+    assert.ok(gpu.adapter.description.length > 0);
+    if (/llvmpipe|lavapipe/i.test(gpu.adapter.description)) assert.ok(gpu.adapter.isSoftware);
+  },
+);
+
+gpuTest(
+  "the software-tuned variants match a float64 oracle at awkward sizes, n = 1 included",
+  async (gpu) => {
+    const shapes: AttentionShape[] = [
+      { seqLen: 1, dModel: 64, heads: 4 },
+      { seqLen: 2, dModel: 96, heads: 3 },
+      { seqLen: 7, dModel: 32, heads: 2 },
+      { seqLen: 65, dModel: 64, heads: 4 },
+      { seqLen: 130, dModel: 96, heads: 3 },
+    ];
+    for (const variant of ["naive", "fused"] as const) {
+      for (const shape of shapes) {
+        const result = await runForward(gpu, variant, shape, { tuning: "software" });
+        assertMatchesOracle(result, `${variant} ${JSON.stringify(shape)}`);
+      }
+    }
+  },
+);
+
+gpuTest("the hardware-tuned variants match a float64 oracle (d_k 64, one head)", async (gpu) => {
+  for (const variant of ["naive", "fused"] as const) {
+    for (const seqLen of [1, 33, 100]) {
+      const shape = { seqLen, dModel: 64, heads: 1 };
+      const result = await runForward(gpu, variant, shape, { tuning: "hardware" });
+      assertMatchesOracle(result, `${variant} n=${seqLen}`);
+    }
+  }
+});
+
+gpuTest(
+  "naive splits the scores into windows of heads or of rows and still matches",
+  async (gpu) => {
+    const shape = { seqLen: 37, dModel: 64, heads: 4 };
+    const rowBytes = 40 * 4; // n rounded up to 4 keys, 4 bytes each
+    // room for two heads per window: two windows
+    const byHeads = await runForward(gpu, "naive", shape, {
+      maxScoreWindowBytes: 2 * 37 * rowBytes,
+    });
+    assert.equal(byHeads.windows, 2);
+    assertMatchesOracle(byHeads, "windows of two heads");
+    // room for 10 rows: four windows per head
+    const byRows = await runForward(gpu, "naive", shape, { maxScoreWindowBytes: 10 * rowBytes });
+    assert.equal(byRows.windows, 16);
+    assertMatchesOracle(byRows, "windows of 10 rows");
+  },
+);
+
+gpuTest("stage times sum to no more than the forward's wall span", async (gpu) => {
+  for (const variant of ["naive", "fused"] as const) {
+    const result = await runForward(gpu, variant, { seqLen: 96, dModel: 64, heads: 4 });
+    const { wallMs, stageMs } = result.timing;
+    assert.ok(wallMs > 0);
+    if (!gpu.hasTimestamps) {
+      assert.equal(stageMs, null);
+      continue;
+    }
+    assert.ok(stageMs !== null);
+    assert.equal(stageMs.length, result.stageNames.length);
+    assert.ok(stageMs.every((ms) => ms >= 0));
+    const sum = stageMs.reduce((a, b) => a + b, 0);
+    assert.ok(sum <= wallMs, `${variant}: stages ${sum} ms > wall ${wallMs} ms`);
+  }
+});
+
+gpuTest("naive holds the full score matrices; fused memory grows linearly with n", async (gpu) => {
+  const shape = (seqLen: number) => ({ seqLen, dModel: 64, heads: 4 });
+  const naive = await runForward(gpu, "naive", shape(256));
+  const scoreBytes = 4 * 256 * 256 * 4; // heads × n × n × 4 bytes
+  assert.equal(naive.memory.peakBytesByClass.scores, scoreBytes);
+  assert.ok(naive.memory.peakBytes >= scoreBytes);
+  const classSum = Object.values(naive.memory.peakBytesByClass).reduce((a, b) => a + b, 0);
+  assert.equal(classSum, naive.memory.peakBytes);
+  const naive2 = await runForward(gpu, "naive", shape(512));
+  assert.ok(naive2.memory.peakBytes / naive.memory.peakBytes > 3, "naive: ~n²");
+
+  const fused = await runForward(gpu, "fused", shape(512));
+  const fused2 = await runForward(gpu, "fused", shape(1024));
+  assert.equal(fused.memory.peakBytesByClass.scores, 0);
+  const ratio = fused2.memory.peakBytes / fused.memory.peakBytes;
+  assert.ok(ratio > 1.5 && ratio < 2.5, `fused peak(2n)/peak(n) = ${ratio}, expected ≈ 2`);
+  assertMatchesOracle(fused2, "fused n=1024");
+});
+
+gpuTest("a WGSL compile error surfaces the compiler's message", async (gpu) => {
+  await assert.rejects(
+    createComputePipeline(gpu.device, {
+      label: "broken",
+      code: "@compute @workgroup_size(1) fn main() { let x = undefined_thing + 1; }",
+      entryPoint: "main",
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof KernelBuildError);
+      assert.match(error.message, /broken/);
+      assert.match(error.message, /undefined_thing|no definition|unknown identifier/i);
+      return true;
+    },
+  );
+});
+
+gpuTest("BufferTracker counts live bytes by class and keeps the peak", (gpu) => {
+  const tracker = new BufferTracker(gpu.device);
+  const usage = GPUBufferUsage.STORAGE;
+  const a = tracker.create("weights", { size: 1024, usage });
+  const b = tracker.create("scores", { size: 4096, usage });
+  assert.equal(tracker.liveBytes, 5120);
+  tracker.destroy(b);
+  tracker.destroy(b);
+  assert.equal(tracker.liveBytes, 1024);
+  assert.equal(tracker.peakBytes, 5120);
+  assert.deepEqual(tracker.peakBytesByClass, {
+    weights: 1024,
+    activations: 0,
+    scores: 4096,
+    staging: 0,
+  });
+  tracker.resetPeak();
+  assert.equal(tracker.peakBytes, 1024);
+  tracker.destroy(a);
+  assert.equal(tracker.liveBytes, 0);
+});
+
+gpuTest("StageTimestamps records nothing when disabled and null is read back", async (gpu) => {
+  const tracker = new BufferTracker(gpu.device);
+  const timer = new StageTimestamps(gpu.device, tracker, 2, false);
+  assert.equal(timer.enabled, false);
+  assert.equal(timer.passTimestampWrites(0), undefined);
+  assert.equal(await timer.read(), null);
+  assert.equal(tracker.liveBytes, 0);
+  timer.destroy();
+});
+
+gpuTest("a destroyed GpuAttention refuses to run", async (gpu) => {
+  const attention = await GpuAttention.create(gpu, "fused", { seqLen: 4, dModel: 32, heads: 2 });
+  attention.destroy();
+  await assert.rejects(attention.forward(), GpuForwardError);
+});

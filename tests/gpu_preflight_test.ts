@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import type { GpuContext } from "../src/gpu/device.ts";
+import { GpuAttention } from "../src/gpu/gpu_attention.ts";
+
+/** A context whose device is only a limits object: the preflight allocates nothing. */
+function fakeContext(limits: Partial<GPUSupportedLimits>, memoryBudgetBytes: number): GpuContext {
+  const device = {
+    limits: {
+      maxStorageBufferBindingSize: 128 * 2 ** 20,
+      maxBufferSize: 2 ** 31 - 1,
+      maxComputeWorkgroupsPerDimension: 65535,
+      maxComputeInvocationsPerWorkgroup: 1024,
+      maxComputeWorkgroupSizeX: 1024,
+      minUniformBufferOffsetAlignment: 256,
+      ...limits,
+    },
+  } as unknown as GPUDevice;
+  return {
+    device,
+    adapter: {
+      description: "fake",
+      vendor: "",
+      architecture: "",
+      device: "",
+      isSoftware: true,
+      features: [],
+      limits: {},
+    },
+    hasTimestamps: true,
+    lost: new Promise(() => {}),
+    memoryBudgetBytes,
+    destroy() {},
+  };
+}
+
+Deno.test("GpuAttention.preflight() skips a point over the memory budget with bytes needed vs allowed", () => {
+  const ctx = fakeContext({}, 24 * 2 ** 20);
+  const shape = { seqLen: 1024, dModel: 512, heads: 8 };
+  const naive = GpuAttention.preflight(ctx, "naive", shape);
+  assert.ok(!naive.fits);
+  assert.deepStrictEqual(naive.bytesAllowed, 24 * 2 ** 20);
+  // 8 heads × 1024 × 1024 scores of 4 bytes, besides weights and activations
+  assert.ok(naive.bytesNeeded > 8 * 1024 * 1024 * 4);
+  assert.match(naive.reason, /GiB of GPU buffers, more than the .* allowed/);
+  const fused = GpuAttention.preflight(ctx, "fused", shape);
+  assert.ok(fused.fits);
+  assert.ok(fused.bytesNeeded < 24 * 2 ** 20);
+});
+
+Deno.test("GpuAttention.preflight() skips a buffer larger than a fake small binding limit", () => {
+  const ctx = fakeContext({ maxStorageBufferBindingSize: 2 ** 20 }, Infinity);
+  // x, q, k, v are [n, 64] floats: 1 MiB at n = 4096
+  assert.ok(GpuAttention.preflight(ctx, "fused", { seqLen: 4096, dModel: 64, heads: 4 }).fits);
+  const result = GpuAttention.preflight(ctx, "fused", { seqLen: 4097, dModel: 64, heads: 4 });
+  assert.ok(!result.fits);
+  assert.match(result.reason, /exceeds the largest storage binding \(1048576 bytes\)/);
+  // the naive scores are windowed under the limit, so they do not stop the point by themselves
+  assert.ok(GpuAttention.preflight(ctx, "naive", { seqLen: 300, dModel: 64, heads: 4 }).fits);
+});
+
+Deno.test("GpuAttention.preflight() says why a head width the kernels cannot read is skipped", () => {
+  const ctx = fakeContext({}, Infinity);
+  const result = GpuAttention.preflight(ctx, "naive", { seqLen: 10, dModel: 30, heads: 3 });
+  assert.ok(!result.fits);
+  assert.match(result.reason, /d_k = d_model \/ heads = 10 must be a multiple of 4/);
+  const indivisible = GpuAttention.preflight(ctx, "fused", { seqLen: 10, dModel: 64, heads: 3 });
+  assert.ok(!indivisible.fits);
+  assert.match(indivisible.reason, /not divisible/);
+});
+
+Deno.test("GpuAttention.preflight() rejects a dispatch larger than the workgroup limit", () => {
+  const ctx = fakeContext({ maxComputeWorkgroupsPerDimension: 4 }, Infinity);
+  const result = GpuAttention.preflight(ctx, "fused", { seqLen: 4096, dModel: 64, heads: 1 });
+  assert.ok(!result.fits);
+  assert.match(result.reason, /workgroups in one dimension/);
+});
