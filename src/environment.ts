@@ -4,16 +4,12 @@
  * @module
  */
 
+import { cpus } from "node:os";
 import type { AdapterDescription, EnvironmentDescription } from "./results.ts";
 
-/** The CPU's model name from /proc/cpuinfo (Linux), or "unknown CPU" elsewhere. */
+/** The CPU's model name (node:os, which needs --allow-sys), or "unknown CPU". */
 export function cpuModelName(): string {
-  try {
-    const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
-    return /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
-  } catch {
-    return "unknown CPU";
-  }
+  return cpus()[0]?.model.trim() || "unknown CPU";
 }
 
 /**

@@ -9,6 +9,9 @@ import type { AttentionShape } from "./shape.ts";
 
 const BYTES_PER_F32 = 4;
 
+/** Heads whose n×n scores each path holds at once: the CPU path works head by head. */
+export const CPU_SCORE_HEADS_LIVE = 1;
+
 /** Theoretical bytes of one forward, by class (f32 everywhere). */
 export interface TheoreticalMemory {
   bytesByClass: { weights: number; activations: number; scores: number };

@@ -1,17 +1,17 @@
 /**
- * Preflight of the CPU path: will a point's buffers fit in the memory this machine has free?
- * Asked before anything is allocated, so a point too large is skipped with its reason instead of
- * taking the machine down. (The GPU's preflight against adapter limits is GpuAttention.preflight.)
+ * Preflight of the CPU path: will a point fit? Asked before anything is allocated, so a point too
+ * large is skipped with its reason instead of taking the machine down. Two limits: the CPU path's
+ * one WebAssembly memory (4 GiB, 32-bit addressing) and the memory this machine has available.
+ * (The GPU's preflight against adapter limits is GpuAttention.preflight.)
  *
  * @module
  */
 
-import { theoreticalMemory } from "./memory.ts";
-import { CPU_SCORE_HEADS_LIVE } from "./reference/cpu_attention.ts";
+import { LayoutTooLargeError, planLayout } from "./reference/memory_layout.ts";
 import type { AttentionShape } from "./shape.ts";
 
-/** Headroom over the theoretical bytes: input copies in the main thread, worker heaps, V8. */
-export const CPU_MEMORY_HEADROOM = 1.5;
+/** Headroom over the planned bytes: input copies in the main thread, worker heaps, V8. */
+export const CPU_MEMORY_HEADROOM = 1.25;
 
 /** Whether a CPU point fits, with the bytes behind the answer. */
 export type CpuPreflight =
@@ -23,7 +23,7 @@ function formatGiB(bytes: number): string {
 }
 
 /**
- * Check a CPU point against the available memory.
+ * Check a CPU point against the CPU path's memory plan and the available memory.
  *
  * @example
  * ```ts
@@ -31,10 +31,24 @@ function formatGiB(bytes: number): string {
  * console.assert(fit.fits);
  * ```
  */
-export function cpuPreflight(shape: AttentionShape, availableBytes: number): CpuPreflight {
-  const bytesNeeded = Math.ceil(
-    theoreticalMemory(shape, CPU_SCORE_HEADS_LIVE).totalBytes * CPU_MEMORY_HEADROOM,
-  );
+export function cpuPreflight(
+  shape: AttentionShape,
+  availableBytes: number,
+  workerCount = navigator.hardwareConcurrency,
+): CpuPreflight {
+  let plannedBytes;
+  try {
+    plannedBytes = planLayout(shape, workerCount).totalBytes;
+  } catch (error) {
+    if (!(error instanceof LayoutTooLargeError)) throw error;
+    return {
+      fits: false,
+      bytesNeeded: Infinity,
+      bytesAvailable: availableBytes,
+      reason: error.message,
+    };
+  }
+  const bytesNeeded = Math.ceil(plannedBytes * CPU_MEMORY_HEADROOM);
   if (bytesNeeded <= availableBytes) return { fits: true, bytesNeeded };
   return {
     fits: false,

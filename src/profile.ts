@@ -12,11 +12,11 @@ import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention } from "./gpu/gpu_attention.ts";
 import { compareOutputs } from "./gpu/validation.ts";
-import { RssSampler, theoreticalMemory } from "./memory.ts";
+import { CPU_SCORE_HEADS_LIVE, RssSampler, theoreticalMemory } from "./memory.ts";
 import { cpuPreflight } from "./preflight.ts";
 import type { ProgressReporter } from "./progress.ts";
 import { generateInputs } from "./random.ts";
-import { CPU_SCORE_HEADS_LIVE, CpuAttention } from "./reference/cpu_attention.ts";
+import { CpuAttention } from "./reference/cpu_attention.ts";
 import type {
   PointResult,
   ProfileResults,
@@ -25,6 +25,7 @@ import type {
   SkipRecord,
 } from "./results.ts";
 import type { AttentionInputs, AttentionShape } from "./shape.ts";
+import { summarize } from "./stats.ts";
 import { finalizeSeries } from "./summaries.ts";
 
 /** Relative L2 tolerance of an f32 GPU output against the CPU path. */
@@ -212,7 +213,7 @@ export async function runProfile(
 
 function describeOutcome(point: PointResult): string {
   if (point.status !== "ok") return `${point.status}: ${point.reason}`;
-  const summary = point.wallMsSummary!;
+  const summary = summarize(point.wallMs);
   const error = point.validation
     ? ` · rel L2 error ${point.validation.relL2Error.toExponential(1)}`
     : "";
