@@ -44,6 +44,8 @@ export const NR = 8;
 /** Depth of one packed block: a B panel (KC × NR f32, 8 KiB) stays in L1. */
 export const KC = 256;
 
+/** k steps per micro-kernel loop iteration: fewer pointer updates and branches per FLOP. */
+const UNROLL = 8;
 /** Bytes of one f32. */
 const F32_BYTES = 4;
 
@@ -159,10 +161,10 @@ function definePackB(): FunctionBuilder {
               i32.eqz(get(transposed)),
               i32.leS(i32.add(get(j0), i32.constant(NR)), get(n)),
             ),
-            [
-              v128.store(get(out), v128.load(rowStart)),
-              v128.store(get(out), v128.load(rowStart, 16), 16),
-            ],
+            Array.from(
+              { length: NR / 4 },
+              (_, v) => v128.store(get(out), v128.load(rowStart, 16 * v), 16 * v),
+            ),
             [forRange(jj, i32.constant(0), i32.constant(NR), 1, copyElementOrZero)],
           ),
         ),
@@ -210,6 +212,19 @@ function defineMicroKernel(): FunctionBuilder {
     afterRow: Code = [],
   ) => acc.map((row, r) => seq(...row.map((accumulator, v) => body(accumulator, r, v)), afterRow));
 
+  const kStep = (step: number): Code =>
+    seq(
+      ...b.map((vector, v) => set(vector, v128.load(get(bPanel), 16 * v + step * NR * F32_BYTES))),
+      ...acc.map((row, r) =>
+        seq(
+          set(aValue, v128.load32Splat(get(aRows[r]!), step * F32_BYTES)),
+          ...row.map((accumulator, v) =>
+            set(accumulator, f32x4.add(get(accumulator), f32x4.mul(get(aValue), get(b[v]!))))
+          ),
+        )
+      ),
+    );
+
   return fn.body(
     // rows past `rows` read row 0 again: their lanes are computed and never stored
     ...aRows.map((row, r) =>
@@ -229,20 +244,22 @@ function defineMicroKernel(): FunctionBuilder {
         increment(rowAddress, get(ldcBytes)),
       ),
     ]),
+    // UNROLL k steps per iteration (constant address offsets), then the remaining steps one by one
     forRange(
       k,
       i32.constant(0),
+      i32.and(get(kb), i32.constant(-UNROLL)),
+      UNROLL,
+      ...Array.from({ length: UNROLL }, (_, step) => kStep(step)),
+      ...aRows.map((row) => increment(row, UNROLL * F32_BYTES)),
+      increment(bPanel, UNROLL * NR * F32_BYTES),
+    ),
+    forRange(
+      k,
+      i32.and(get(kb), i32.constant(-UNROLL)),
       get(kb),
       1,
-      ...b.map((vector, v) => set(vector, v128.load(get(bPanel), 16 * v))),
-      ...acc.map((row, r) =>
-        seq(
-          set(aValue, v128.load32Splat(get(aRows[r]!))),
-          ...row.map((accumulator, v) =>
-            set(accumulator, f32x4.add(get(accumulator), f32x4.mul(get(aValue), get(b[v]!))))
-          ),
-        )
-      ),
+      kStep(0),
       ...aRows.map((row) => increment(row, F32_BYTES)),
       increment(bPanel, NR * F32_BYTES),
     ),
