@@ -3,7 +3,7 @@
  * nothing written.
  */
 import assert from "node:assert/strict";
-import { fromFileUrl } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 const PROFILE = fromFileUrl(new URL("../src/cli/profile.ts", import.meta.url));
 const PLOT = fromFileUrl(new URL("../src/cli/plot.ts", import.meta.url));

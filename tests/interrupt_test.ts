@@ -2,7 +2,7 @@
  * Ctrl-C during a profile: exit 130, and complete, loadable files for every finished point.
  */
 import assert from "node:assert/strict";
-import { fromFileUrl } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { decodeNpz } from "../src/io/npz.ts";
 import type { ProfileResults } from "../src/results.ts";
 
