@@ -633,23 +633,40 @@ export class GpuAttention {
    * @throws {GpuForwardError} on a validation error or a lost device
    */
   async forward(): Promise<{ wallMs: number; stageMs: number[] | null }> {
+    return await this.#run(this.#passes.map((_, stage) => stage));
+  }
+
+  /**
+   * Run only some stages (benchmarks of one kernel), encoded and submitted as `forward()` does;
+   * `stageMs` in the order of `stages`. The output is meaningful only after a full forward.
+   */
+  async forwardStages(
+    stages: readonly number[],
+  ): Promise<{ wallMs: number; stageMs: number[] | null }> {
+    for (const stage of stages) {
+      if (!(stage >= 0 && stage < this.#passes.length)) throw new RangeError(`no stage ${stage}`);
+    }
+    return await this.#run(stages);
+  }
+
+  async #run(stages: readonly number[]): Promise<{ wallMs: number; stageMs: number[] | null }> {
     this.#checkAlive();
     const device = this.#ctx.device;
     this.#tracker.resetPeak();
     device.pushErrorScope("validation");
     const encoder = device.createCommandEncoder({ label: `${this.variant} forward` });
-    this.#passes.forEach((dispatches, stage) => {
+    for (const stage of stages) {
       const pass = encoder.beginComputePass({
         label: this.stageNames[stage],
         timestampWrites: this.#timestamps.passTimestampWrites(stage),
       });
-      for (const { pipeline, bindGroup, grid } of dispatches) {
+      for (const { pipeline, bindGroup, grid } of this.#passes[stage]!) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         pass.dispatchWorkgroups(grid[0]!, grid[1]!, grid[2]!);
       }
       pass.end();
-    });
+    }
     this.#timestamps.resolve(encoder);
     const commands = encoder.finish();
     const start = performance.now();
@@ -666,7 +683,7 @@ export class GpuAttention {
       peakBytes: this.#tracker.peakBytes,
       peakBytesByClass: this.#tracker.peakBytesByClass,
     };
-    const stageMs = await this.#timestamps.read();
+    const stageMs = await this.#timestamps.read(stages);
     return { wallMs, stageMs };
   }
 

@@ -101,7 +101,7 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
     scores: { workgroupSize: 8, template: { ROW_BLOCKS: 4, KEY_BLOCKS: 4 } },
     softmax: { workgroupSize: 8, template: {} },
     weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 4, COL_BLOCKS: 4 } },
-    flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 2 } },
+    flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 } },
     noop: { workgroupSize: 1, template: {} },
   },
   hardware: {

@@ -93,15 +93,17 @@ export class StageTimestamps {
 
   /**
    * Milliseconds per stage of the last submitted forward, or null (disabled, or a negative span).
-   * Call after the submission containing `resolve()`.
+   * Call after the submission containing `resolve()`. `stages`: the stages that submission ran
+   * (default: all), in the order wanted.
    */
-  async read(): Promise<number[] | null> {
+  async read(stages?: readonly number[]): Promise<number[] | null> {
     if (this.#readBuffer === null) return null;
     await this.#readBuffer.mapAsync(GPUMapMode.READ);
     const ticks = new BigUint64Array(this.#readBuffer.getMappedRange().slice(0));
     this.#readBuffer.unmap();
     const stageMs: number[] = [];
-    for (let stage = 0; stage < this.stageCount; stage++) {
+    const order = stages ?? Array.from({ length: this.stageCount }, (_, stage) => stage);
+    for (const stage of order) {
       const begin = ticks[2 * stage]!;
       const end = ticks[2 * stage + 1]!;
       if (end < begin) return null;

@@ -1,0 +1,146 @@
+/**
+ * GPU benchmarks: every stage of each variant, each variant's whole forward, and the no-op kernel
+ * (the cost of one dispatch and its synchronisation) as the baseline of each group.
+ *
+ *   deno bench --allow-read --allow-env --allow-sys bench/gpu_bench.ts
+ *   GPU_BENCH_SEQ_LENS=128,1024 deno bench … (default 128,1024,4096; d_model 512, 8 heads)
+ *
+ * What `deno bench` shows is the synchronised wall clock of each case: submit until the queue
+ * reports the work done (on lavapipe that alone costs ~11 ms, which the no-op baseline shows).
+ * Kernel time comes from timestamp queries and is printed after the run as a table of the fastest
+ * run per case, with the GFLOP/s of the stages that do matrix work (2 FLOPs per multiply-add,
+ * src/flops.ts). Pipelines are compiled and warmed before the first timed run of each shape.
+ */
+
+import type { VariantName } from "../src/config.ts";
+import { openGpu } from "../src/gpu/device.ts";
+import { GpuAttention, STAGE_NAMES } from "../src/gpu/gpu_attention.ts";
+import { kernelPipeline, KERNELS, TUNINGS } from "../src/gpu/kernels.ts";
+import { StageTimestamps } from "../src/gpu/timestamps.ts";
+import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
+import { attentionFlops, stageFlops } from "../src/flops.ts";
+import { generateInputs } from "../src/random.ts";
+import type { AttentionShape } from "../src/shape.ts";
+
+const SEQ_LENS = (Deno.env.get("GPU_BENCH_SEQ_LENS") ?? "128,1024,4096").split(",").map(Number);
+const D_MODEL = 512;
+const HEADS = 8;
+const VARIANTS: VariantName[] = ["naive", "fused"];
+/** timed runs per case: fewer where one forward takes seconds on a software adapter */
+const runsFor = (seqLen: number) => seqLen <= 1024 ? 10 : 3;
+
+const gpu = await openGpu();
+if (gpu === null) console.log("gpu_bench: no GPU adapter, GPU benchmarks skipped");
+
+/** Fastest kernel time (timestamp queries) per case label. */
+const kernelMs = new Map<string, { ms: number; flops: number }>();
+
+function record(label: string, ms: number | undefined, flops: number): void {
+  if (ms === undefined) return;
+  const best = kernelMs.get(label);
+  if (best === undefined || ms < best.ms) kernelMs.set(label, { ms, flops });
+}
+
+/** One GpuAttention at a time, created, uploaded and warmed on first use (lavapipe compiles then). */
+let current: { key: string; attention: GpuAttention } | null = null;
+
+async function attentionFor(variant: VariantName, shape: AttentionShape): Promise<GpuAttention> {
+  const key = `${variant} ${shape.seqLen}`;
+  if (current?.key === key) return current.attention;
+  current?.attention.destroy();
+  current = null;
+  const attention = await GpuAttention.create(gpu!, variant, shape);
+  await attention.upload(generateInputs(shape, 42));
+  await attention.forward();
+  current = { key, attention };
+  return attention;
+}
+
+/** The no-op kernel in one compute pass with timestamps, one submission per run. */
+async function noopRunner() {
+  const device = gpu!.device;
+  const tuning = gpu!.adapter.isSoftware ? "software" : "hardware";
+  const pipeline = await kernelPipeline(device, KERNELS.noop, TUNINGS[tuning].noop);
+  const timestamps = new StageTimestamps(device, new BufferTracker(device), 1, gpu!.hasTimestamps);
+  return async () => {
+    const encoder = device.createCommandEncoder({ label: "noop" });
+    const pass = encoder.beginComputePass({ timestampWrites: timestamps.passTimestampWrites(0) });
+    pass.setPipeline(pipeline);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    timestamps.resolve(encoder);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return await timestamps.read();
+  };
+}
+
+if (gpu !== null) {
+  const noop = await noopRunner();
+  for (const seqLen of SEQ_LENS) {
+    const shape = { seqLen, dModel: D_MODEL, heads: HEADS };
+    const work = attentionFlops(shape);
+    const group = `n=${seqLen}`;
+    const options = { group, n: runsFor(seqLen), warmup: 1 };
+    Deno.bench({
+      name: "noop dispatch",
+      ...options,
+      n: 20,
+      baseline: true,
+      async fn(b) {
+        b.start();
+        const stageMs = await noop();
+        b.end();
+        record(`noop`, stageMs?.[0], 0);
+      },
+    });
+    for (const variant of VARIANTS) {
+      const stageNames = GpuAttention.preflight(gpu, variant, shape).fits
+        ? STAGE_NAMES[variant]
+        : [];
+      stageNames.forEach((stage, index) => {
+        Deno.bench({
+          name: `${variant} ${stage}`,
+          ...options,
+          async fn(b) {
+            const attention = await attentionFor(variant, shape);
+            b.start();
+            const { stageMs } = await attention.forwardStages([index]);
+            b.end();
+            record(`${group} ${variant} ${stage}`, stageMs?.[0], stageFlops(work, stage));
+          },
+        });
+      });
+      if (stageNames.length === 0) {
+        console.log(`gpu_bench: ${variant} at n=${seqLen} skipped by the preflight`);
+        continue;
+      }
+      Deno.bench({
+        name: `${variant} forward`,
+        ...options,
+        async fn(b) {
+          const attention = await attentionFor(variant, shape);
+          b.start();
+          const { stageMs } = await attention.forward();
+          b.end();
+          const sum = stageMs?.reduce((a, c) => a + c, 0);
+          record(`${group} ${variant} forward (kernels)`, sum, work.totalFlops);
+        },
+      });
+    }
+  }
+
+  globalThis.addEventListener("unload", () => {
+    current?.attention.destroy();
+    if (kernelMs.size > 0) {
+      console.log(
+        `\nkernel time from timestamp queries (fastest run) on ${gpu.adapter.description}`,
+      );
+      for (const [label, { ms, flops }] of kernelMs) {
+        const rate = flops > 0 ? `${(flops / ms / 1e6).toFixed(1).padStart(7)} GFLOP/s` : "";
+        console.log(`${label.padEnd(44)} ${ms.toFixed(3).padStart(11)} ms ${rate}`);
+      }
+    }
+    gpu.destroy();
+  });
+}
