@@ -103,6 +103,7 @@ type BufferName =
 
 interface Dispatch {
   kernel: "projection" | "scores" | "softmax" | "weighted_values" | "flash_attention";
+  parameters: KernelParameters;
   /** uniform parameters: u32 values, or f32 where given as { f32 } */
   params: (number | { f32: number })[];
   /** storage bindings 1… in order: a persistent buffer's name, or a score window's index */
@@ -163,7 +164,7 @@ function _plan(
 
   const windows: ScoreWindow[] = [];
   const stages: Dispatch[][] = [];
-  const projection = kernels.projection;
+  const projection = _fitRowBlocks(kernels.projection, n);
   const projectionGrid = (cols: number): [number, number, number] => [
     Math.ceil(n / rowsPerWorkgroup(projection)),
     Math.ceil(cols / 4 / projection.template.COL_BLOCKS!),
@@ -171,6 +172,7 @@ function _plan(
   ];
   stages.push([{
     kernel: "projection",
+    parameters: projection,
     params: [n, d, 3 * d, d],
     bindings: ["x", "wQkv", "bQkv", "q", "k", "v"],
     grid: projectionGrid(3 * d),
@@ -214,6 +216,7 @@ function _plan(
     const weighted = kernels.weighted_values;
     stages.push(windows.map((w, index) => ({
       kernel: "scores" as const,
+      parameters: scores,
       params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows, scale],
       bindings: ["q", "k", { window: index }],
       grid: [
@@ -224,12 +227,14 @@ function _plan(
     })));
     stages.push(windows.map((w, index) => ({
       kernel: "softmax" as const,
+      parameters: softmax,
       params: [n, nPad4, w.heads * w.rows],
       bindings: [{ window: index }],
       grid: [Math.ceil(w.heads * w.rows / softmax.workgroupSize), 1, 1] as [number, number, number],
     })));
     stages.push(windows.map((w, index) => ({
       kernel: "weighted_values" as const,
+      parameters: weighted,
       params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows],
       bindings: [{ window: index }, "v", "concat"],
       grid: [
@@ -241,6 +246,7 @@ function _plan(
   } else {
     stages.push([{
       kernel: "flash_attention",
+      parameters: kernels.flash_attention,
       params: [n, d4, scale],
       bindings: ["q", "k", "v", "concat"],
       grid: [Math.ceil(n / rowsPerWorkgroup(kernels.flash_attention)), heads, 1],
@@ -248,6 +254,7 @@ function _plan(
   }
   stages.push([{
     kernel: "projection",
+    parameters: projection,
     params: [n, d, d, d],
     bindings: ["concat", "wO", "bO", "out", "out", "out"],
     grid: projectionGrid(d),
@@ -304,7 +311,7 @@ function _plan(
   }
   for (const stage of stages) {
     for (const dispatch of stage) {
-      const parameters = kernels[dispatch.kernel];
+      const parameters = dispatch.parameters;
       if (
         parameters.workgroupSize > limits.maxComputeInvocationsPerWorkgroup ||
         parameters.workgroupSize > limits.maxComputeWorkgroupSizeX
@@ -334,6 +341,17 @@ function _plan(
     };
   }
   return { plan, reason: null };
+}
+
+/**
+ * Halve a kernel's row blocks while half of them still cover `rows`: at small n a 256-row
+ * workgroup would compute mostly clamped rows (a few power-of-two sizes, so few compilations).
+ */
+function _fitRowBlocks(parameters: KernelParameters, rows: number): KernelParameters {
+  let blocks = parameters.template.ROW_BLOCKS!;
+  while (blocks % 2 === 0 && 4 * (blocks / 2) * parameters.workgroupSize >= rows) blocks /= 2;
+  if (blocks === parameters.template.ROW_BLOCKS) return parameters;
+  return { ...parameters, template: { ...parameters.template, ROW_BLOCKS: blocks } };
 }
 
 function _paramsStride(limits: Pick<GPUSupportedLimits, "minUniformBufferOffsetAlignment">) {
@@ -475,12 +493,16 @@ export class GpuAttention {
     if (reason !== null) throw new GpuPreflightError(reason);
 
     const headTemplate = { HEAD_BLOCKS: shape.dModel / shape.heads / 4 };
-    const kernelIds = [...new Set(plan.stages.flat().map((dispatch) => dispatch.kernel))];
+    const pipelineKey = (dispatch: Dispatch) =>
+      JSON.stringify([dispatch.kernel, dispatch.parameters]);
+    const distinct = new Map(
+      plan.stages.flat().map((dispatch) => [pipelineKey(dispatch), dispatch]),
+    );
     const pipelines = new Map(
-      await Promise.all(kernelIds.map(async (id) => {
-        const parameters = plan.kernels[id];
-        const pipeline = await kernelPipeline(device, KERNELS[id], parameters, headTemplate);
-        return [id, pipeline] as const;
+      await Promise.all([...distinct].map(async ([key, dispatch]) => {
+        const kernel = KERNELS[dispatch.kernel];
+        const pipeline = await kernelPipeline(device, kernel, dispatch.parameters, headTemplate);
+        return [key, pipeline] as const;
       })),
     );
 
@@ -517,7 +539,7 @@ export class GpuAttention {
           if (typeof value === "number") words[offset / 4 + i] = value;
           else floats[offset / 4 + i] = value.f32;
         });
-        const pipeline = pipelines.get(dispatch.kernel)!;
+        const pipeline = pipelines.get(pipelineKey(dispatch))!;
         const entries: GPUBindGroupEntry[] = [
           { binding: 0, resource: { buffer: paramsBuffer, offset, size: PARAMS_BYTES } },
           ...dispatch.bindings.map((name, i) => ({
