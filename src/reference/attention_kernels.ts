@@ -22,7 +22,7 @@
  */
 
 import { headWidth } from "../shape.ts";
-import { addMatmulKernels, type MatmulExports } from "./matmul.ts";
+import { addMatmulKernels, type MatmulExports, packedBFloats, TILE_FLOATS } from "./matmul.ts";
 import {
   type AttentionLayout,
   BLOCK_ROWS,
@@ -57,6 +57,32 @@ export function instantiateKernels(
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports as unknown as AttentionKernels;
 }
+
+/**
+ * Run every kernel on a small scratch problem until V8 has had reason to optimise it. V8 first
+ * runs WebAssembly through its baseline compiler and tiers hot functions up in the background;
+ * warming up when a worker starts keeps that out of the first forwards. Takes a few ms.
+ */
+export function warmUpKernels(module: WebAssembly.Module): void {
+  const size = 64;
+  const floats = 4 * size * size + packedBFloats(size, size) + TILE_FLOATS;
+  const pages = Math.ceil((floats * 4 + 256) / 65536);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const kernels = instantiateKernels(module, memory);
+  const view = new Float32Array(memory.buffer);
+  for (let i = 0; i < view.length; i++) view[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const f32 = 4, a = 64, b = a + size * size * f32, c = b + size * size * f32;
+  const packed = c + size * size * f32, tile = packed + packedBFloats(size, size) * f32;
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    kernels.packB(b, size, round % 2, size, size, packed);
+    kernels.gemm(size, size, size, a, size, packed, c, size, b, 0.125, tile);
+    kernels.gemm(size - 3, size - 5, size - 1, a, size, packed, c, size, 0, 1, tile);
+    kernels.softmaxRows(c, size, size - 1, size);
+  }
+}
+
+/** Rounds of {@link warmUpKernels}: enough calls and loop iterations to trigger tier-up. */
+const WARM_UP_ROUNDS = 200;
 
 /** Units of work in a phase. */
 export function unitCount(layout: AttentionLayout, phase: Phase): number {

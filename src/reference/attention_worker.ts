@@ -7,10 +7,16 @@
  * @module
  */
 
-import { AttentionWorker, compileKernelModule, instantiateKernels } from "./attention_kernels.ts";
+import {
+  AttentionWorker,
+  compileKernelModule,
+  instantiateKernels,
+  warmUpKernels,
+} from "./attention_kernels.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
 
 const kernelModule = compileKernelModule();
+warmUpKernels(kernelModule);
 let bound: AttentionWorker | undefined;
 
 function reply(message: WorkerReply): void {
