@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { generateInputs } from "../src/random.ts";
-import { CpuAttention, cpuAttentionForward } from "../src/reference/cpu_attention.ts";
+import {
+  CpuAttention,
+  cpuAttentionForward,
+  CpuWorkerError,
+} from "../src/reference/cpu_attention.ts";
 import type { AttentionInputs, AttentionShape } from "../src/shape.ts";
 
 /** Relative L2 error the f32 CPU path is held to against the float64 oracle. */
@@ -301,4 +305,12 @@ Deno.test("CpuAttention rejects bad shapes, bad worker counts and misuse", async
     cpu.close();
   }
   assert.throws(() => cpu.load(generateInputs({ seqLen: 4, dModel: 8, heads: 2 }, 1)), /closed/);
+});
+
+Deno.test("CpuAttention.close() during a forward rejects it instead of hanging", async () => {
+  const cpu = await CpuAttention.create();
+  cpu.load(generateInputs({ seqLen: 512, dModel: 64, heads: 1 }, freshSeed()));
+  const pending = cpu.forward();
+  cpu.close();
+  await assert.rejects(pending, CpuWorkerError);
 });

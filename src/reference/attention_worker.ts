@@ -25,6 +25,7 @@ function reply(message: WorkerReply): void {
 
 function handle(request: WorkerRequest): void {
   if (request.kind === "bind") {
+    bound = undefined; // if instantiation fails, later runs fail instead of using the old memory
     const kernels = instantiateKernels(kernelModule, request.memory);
     bound = new AttentionWorker(kernels, request.memory, request.layout, request.worker);
     return;

@@ -8,6 +8,11 @@
  * only resets the queue, posts messages and awaits replies, so its timers keep firing during a
  * forward.
  *
+ * Limits: one 32-bit WebAssembly memory holds everything, so seqLen² + 6·seqLen·dModel f32 (plus
+ * weights and scratch) must fit in 4 GiB: seqLen up to about 31 000 at dModel 512; a larger shape
+ * makes `load()` throw a {@link LayoutTooLargeError}. Workers load their module from disk, so the
+ * process needs `--allow-read`.
+ *
  * @example
  * ```ts
  * import { generateInputs } from "../random.ts";
@@ -29,19 +34,30 @@ import {
   allRegions,
   type AttentionLayout,
   bytesByClass,
+  LayoutTooLargeError,
   planLayout,
   type Region,
 } from "./memory_layout.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
 import { type Phase, resetControl } from "./attention_kernels.ts";
 
+export { LayoutTooLargeError };
+
 const PHASES: readonly Phase[] = ["project", "attend", "output"];
 
-/** Exact typed-array bytes live during one forward, inputs and weights included. */
+/**
+ * Exact typed-array bytes live during one forward, inputs and weights included: every buffer is
+ * allocated by `load()` and stays live through the forward, so the peak is their sum. Alignment
+ * padding between buffers and the memory's rounding up to 64 KiB pages (< 64 KiB + 64 B per
+ * buffer) are not counted.
+ */
 export interface ForwardMemory {
   peakBytes: number;
-  /** "weights" (4 matrices + 4 biases), "activations" (x, q, k, v, concat, out, the returned
-   * copy of out, workers' packing scratch), "scores" (one head's seqLen² matrix) */
+  /**
+   * "weights": 4 matrices and 4 biases; "activations": x, q, k, v, concat, out, the returned copy
+   * of out, each worker's packing scratch and the scheduling slots; "scores": one head's
+   * seqLen × seqLen matrix
+   */
   peakBytesByClass: Record<string, number>;
 }
 
@@ -137,6 +153,8 @@ export class CpuAttention {
   readonly #channels: WorkerChannel[];
   #memory: WebAssembly.Memory | undefined;
   #layout: AttentionLayout | undefined;
+  /** the workers' replies to the last load's `bind` */
+  #binding: Promise<unknown> = Promise.resolve();
   #busy = false;
   #closed = false;
 
@@ -207,10 +225,13 @@ export class CpuAttention {
     for (const [region, source] of copies) view(region).set(source);
     this.#layout = layout;
     const memory = this.#memory;
-    this.#channels.forEach((channel, worker) => {
-      // a failed bind surfaces as the rejection of the next forward's first request
-      channel.request({ kind: "bind", memory, layout, worker }).catch(() => {});
-    });
+    const binding = Promise.all(
+      this.#channels.map((channel, worker) =>
+        channel.request({ kind: "bind", memory, layout, worker })
+      ),
+    );
+    binding.catch(() => {}); // reported by the next forward, which awaits it
+    this.#binding = binding;
   }
 
   /**
@@ -230,16 +251,28 @@ export class CpuAttention {
     }
     this.#busy = true;
     try {
+      await this.#binding.catch((error) => {
+        this.close();
+        throw error;
+      });
       const buffer = this.#memory.buffer;
       const control = new Int32Array(
         buffer,
         layout.tensors.control.offset,
         layout.tensors.control.floats,
       );
-      for (const phase of PHASES) {
-        resetControl(control, layout, phase);
-        // a worker with no unit left returns at once, so all of them get every phase
-        await Promise.all(this.#channels.map((channel) => channel.request({ kind: "run", phase })));
+      try {
+        for (const phase of PHASES) {
+          resetControl(control, layout, phase);
+          // a worker with no unit left returns at once, so all of them get every phase
+          await Promise.all(
+            this.#channels.map((channel) => channel.request({ kind: "run", phase })),
+          );
+        }
+      } catch (error) {
+        // the other workers may wait forever on the failed one's strips: the pool is done
+        this.close();
+        throw error;
       }
       const outRegion = layout.tensors.out;
       const result = new Float32Array(this.#memory.buffer, outRegion.offset, outRegion.floats);

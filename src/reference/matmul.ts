@@ -1,11 +1,17 @@
 /**
  * The matrix product of the CPU path, as WebAssembly SIMD kernels: C = scale · (A @ B) + bias.
  *
- * Blocking follows GotoBLAS: B is packed once into panels of {@link NR} columns ({@link packB}),
- * A is packed per block into panels of {@link MR} rows, and a micro-kernel keeps an MR × NR tile
- * of C in eight f32x4 registers while it walks the shared depth. Measured on the 2-core Zen 5
- * machine (one thread, 240 × 240 × 512): scalar JavaScript typed-array kernels of any register
- * block reached ≤ 5.9 GFLOP/s; this 4 × 8 f32x4 micro-kernel reached 30–39 GFLOP/s.
+ * B is packed once into panels of {@link NR} columns ({@link MatmulExports.packB}, GotoBLAS
+ * style, blocks of {@link KC} rows); A is read in place. A micro-kernel keeps an MR × NR tile of C
+ * in eight f32x4 registers while it walks the shared depth, eight k steps per loop iteration.
+ *
+ * Versions, one thread of the 2-core Zen 5 machine (matmuls of the attention's shapes):
+ * 1. scalar JavaScript on typed arrays, any register block from 1×8 to 6×4: ≤ 5.9 GFLOP/s, capped
+ *    by bounds-checked scalar loads and two scalar ops per multiply-accumulate;
+ * 2. WebAssembly, 4 × 8 f32x4 micro-kernel, A and B packed: 30–36 GFLOP/s;
+ * 3. A read in place instead of packed: same speed, one kernel and one scratch buffer fewer;
+ * 4. k loop unrolled ×8 (constant address offsets): 40–44 GFLOP/s. 5 × 8 and 2 × 16 blocks ran
+ *    within noise of 4 × 8; 6 × 8 and 3 × 16 spill registers (−25 %); B read in place −12 %.
  *
  * Summation order: every element of C is one f32 running sum over k in increasing order, whatever
  * the tile, block or row range it falls in, so the result does not depend on how rows are split
