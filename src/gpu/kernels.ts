@@ -34,7 +34,7 @@ export interface KernelSpec {
   /** file name under kernels/ */
   file: string;
   entryPoint: string;
-  /** names of the template values its source uses (register-block sizes), besides per-shape ones */
+  /** names of the template values its source uses: register-block sizes and per-shape values */
   templateNames: readonly string[];
 }
 
@@ -74,7 +74,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     label: "fused attention, online softmax over key blocks, q and o in registers, O(n) memory",
     file: "flash_attention.wgsl",
     entryPoint: "main",
-    templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS"],
+    templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
   },
   noop: {
     id: "noop",
@@ -158,11 +158,15 @@ export function kernelPipeline(
   parameters: KernelParameters,
   shapeTemplate: Record<string, number> = {},
 ): Promise<GPUComputePipeline> {
-  const template = { ...parameters.template, ...shapeTemplate };
+  const given: Record<string, number> = { ...parameters.template, ...shapeTemplate };
+  // only the values the kernel uses: they key the cache, so a kernel is compiled once per value set
+  const template: Record<string, number> = {};
   for (const name of kernel.templateNames) {
-    if (template[name] === undefined) {
+    const value = given[name];
+    if (value === undefined) {
       throw new KernelBuildError(`kernel ${kernel.id}: template value ${name} is missing`);
     }
+    template[name] = value;
   }
   const key = JSON.stringify([kernel.id, parameters.workgroupSize, template]);
   let cache = _pipelineCache.get(device);
