@@ -98,9 +98,9 @@ export type TuningName = "software" | "hardware";
 export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
   software: {
     projection: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
-    scores: { workgroupSize: 8, template: { ROW_BLOCKS: 4, KEY_BLOCKS: 4 } },
+    scores: { workgroupSize: 8, template: { ROW_BLOCKS: 8, KEY_BLOCKS: 8 } },
     softmax: { workgroupSize: 8, template: {} },
-    weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 4, COL_BLOCKS: 4 } },
+    weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
     flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 } },
     noop: { workgroupSize: 1, template: {} },
   },
