@@ -558,8 +558,9 @@ export class GpuAttention {
       })
     );
     device.queue.writeBuffer(paramsBuffer, 0, paramsData);
-    const validationError = await device.popErrorScope();
-    const memoryError = await device.popErrorScope();
+    // both popped before awaiting: the scopes hold this allocation and nothing else
+    const scopes = [device.popErrorScope(), device.popErrorScope()];
+    const [validationError = null, memoryError = null] = await Promise.all(scopes);
     const error = memoryError ?? validationError;
     if (error !== null) {
       timestamps.destroy();
@@ -693,9 +694,11 @@ export class GpuAttention {
     const commands = encoder.finish();
     const start = performance.now();
     device.queue.submit([commands]);
+    // popped before awaiting anything: the scope holds this encoding and submission only
+    const scope = device.popErrorScope();
     await this.#done();
     const wallMs = performance.now() - start;
-    const error = await device.popErrorScope();
+    const error = await scope;
     if (error !== null) {
       throw new GpuForwardError(
         `${this.variant} forward at n=${this.shape.seqLen}: ${error.message}`,
@@ -705,7 +708,10 @@ export class GpuAttention {
       peakBytes: this.#tracker.peakBytes,
       peakBytesByClass: this.#tracker.peakBytesByClass,
     };
-    const stageMs = await this.#timestamps.read(stages);
+    let stageMs = await this.#timestamps.read(stages);
+    // spans that do not fit inside the wall span cannot be nanoseconds of this submission
+    // (a driver whose ticks are not normalised): dropped, not reported
+    if (stageMs !== null && stageMs.reduce((sum, ms) => sum + ms, 0) > wallMs) stageMs = null;
     return { wallMs, stageMs };
   }
 

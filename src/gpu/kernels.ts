@@ -190,6 +190,8 @@ export function kernelPipeline(
 /**
  * Build a compute pipeline from WGSL inside validation error scopes. A compile error throws a
  * KernelBuildError with the compiler's messages (line:column), not an uncaptured error event.
+ * Each scope is pushed and popped with nothing awaited in between, so concurrent builds on one
+ * device cannot take each other's errors.
  */
 export async function createComputePipeline(
   device: GPUDevice,
@@ -208,20 +210,14 @@ export async function createComputePipeline(
       `WGSL module ${options.label} does not compile: ${details || moduleError.message}`,
     );
   }
+  // created synchronously between push and pop, so no other work on the device can interleave
+  // with this scope (lavapipe compiles the machine code at the first dispatch anyway)
   device.pushErrorScope("validation");
-  let pipeline: GPUComputePipeline;
-  try {
-    pipeline = await device.createComputePipelineAsync({
-      label: options.label,
-      layout: "auto",
-      compute: { module, entryPoint: options.entryPoint, constants: options.constants },
-    });
-  } catch (error) {
-    await device.popErrorScope();
-    throw new KernelBuildError(
-      `pipeline ${options.label} failed: ${error instanceof Error ? error.message : error}`,
-    );
-  }
+  const pipeline = device.createComputePipeline({
+    label: options.label,
+    layout: "auto",
+    compute: { module, entryPoint: options.entryPoint, constants: options.constants },
+  });
   const pipelineError = await device.popErrorScope();
   if (pipelineError !== null) {
     throw new KernelBuildError(`pipeline ${options.label} failed: ${pipelineError.message}`);
