@@ -10,7 +10,7 @@ import type { ProfileConfig, VariantName } from "./config.ts";
 import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
-import { GpuAttention } from "./gpu/gpu_attention.ts";
+import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
 import { compareOutputs } from "./gpu/validation.ts";
 import { CPU_SCORE_HEADS_LIVE, RssSampler, theoreticalMemory } from "./memory.ts";
 import { cpuPreflight } from "./preflight.ts";
@@ -31,6 +31,18 @@ import { finalizeSeries } from "./summaries.ts";
 /** Relative L2 tolerance of an f32 GPU output against the CPU path. */
 export const GPU_F32_TOLERANCE = 1e-4;
 
+/** One GPU forward as the profile uses it (GpuAttention; a stand-in in tests). */
+export type GpuForward = Pick<
+  GpuAttention,
+  "stageNames" | "upload" | "forward" | "readback" | "memory" | "destroy"
+>;
+
+/** How the profile builds GPU forwards: GpuAttention by default, a stand-in in tests. */
+export interface GpuForwardFactory {
+  preflight(gpu: GpuContext, variant: VariantName, shape: AttentionShape): Preflight;
+  create(gpu: GpuContext, variant: VariantName, shape: AttentionShape): Promise<GpuForward>;
+}
+
 /** What the profile needs from its caller. */
 export interface ProfileHooks {
   progress: ProgressReporter;
@@ -40,6 +52,8 @@ export interface ProfileHooks {
   gpu: GpuContext | null;
   /** memory the CPU path may use, bytes (Deno.systemMemoryInfo().available; injectable for tests) */
   availableMemoryBytes: () => number;
+  /** builds the GPU forwards (default GpuAttention) */
+  gpuForwards?: GpuForwardFactory;
   /** series skipped before the profile started (e.g. no GPU adapter), recorded in the results */
   skips?: SkipRecord[];
   /** called after every finished point with the results so far (for incremental, atomic files) */
@@ -70,6 +84,7 @@ export async function runProfile(
   hooks: ProfileHooks,
 ): Promise<ProfileResults> {
   const { progress, gpu } = hooks;
+  const gpuForwards = hooks.gpuForwards ?? GpuAttention;
   const measureCpu = config.devices.includes("cpu");
   const variants = gpu === null ? [] : config.variants;
   const series: SeriesResult[] = [];
@@ -154,7 +169,7 @@ export async function runProfile(
             pending.push([name, emptyPoint(seqLen, "failed", fault)]);
             continue;
           }
-          const fit = GpuAttention.preflight(gpu!, variant, shape);
+          const fit = gpuForwards.preflight(gpu!, variant, shape);
           if (!fit.fits) {
             pending.push([name, emptyPoint(seqLen, "skipped", fit.reason)]);
             results.skips.push({ series: name, seqLen, reason: fit.reason });
@@ -170,6 +185,7 @@ export async function runProfile(
           try {
             const point = await measureGpuPoint(
               gpu!,
+              gpuForwards,
               variant,
               inputs,
               reference,
@@ -259,6 +275,7 @@ async function measureCpuPoint(
 
 async function measureGpuPoint(
   gpu: GpuContext,
+  gpuForwards: GpuForwardFactory,
   variant: VariantName,
   inputs: AttentionInputs,
   reference: Float32Array,
@@ -267,7 +284,7 @@ async function measureGpuPoint(
   checkInterrupt: () => void,
 ): Promise<{ result: PointResult; out: Float32Array | null; stageNames: string[] }> {
   const shape = inputs.shape;
-  const attention = await GpuAttention.create(gpu, variant, shape);
+  const attention = await gpuForwards.create(gpu, variant, shape);
   const stageNames = attention.stageNames;
   try {
     const uploadMs = await attention.upload(inputs);
