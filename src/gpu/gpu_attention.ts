@@ -166,8 +166,8 @@ function _plan(
   const stages: Dispatch[][] = [];
   const projection = _fitRowBlocks(kernels.projection, n);
   const projectionGrid = (cols: number): [number, number, number] => [
-    Math.ceil(n / rowsPerWorkgroup(projection)),
     Math.ceil(cols / 4 / projection.template.COL_BLOCKS!),
+    Math.ceil(n / rowsPerWorkgroup(projection)),
     1,
   ];
   stages.push([{
