@@ -58,17 +58,28 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Median wall-clock ms of `repeat` forwards after two warm-up forwards. */
-async function timeForwards(workers: number, seqLen: number, repeat: number): Promise<number> {
-  const pool = await loadedPool(workers, seqLen);
-  for (let i = 0; i < 2; i++) await pool.forward();
-  const wallMs: number[] = [];
+/**
+ * Median wall-clock ms of `repeat` forwards of each pool, after two warm-up forwards each. The
+ * pools take turns, one forward at a time, so background load on a shared machine hits both alike
+ * and their ratio stays fair.
+ */
+async function timeForwards(
+  workerCounts: number[],
+  seqLen: number,
+  repeat: number,
+): Promise<number[]> {
+  const loaded = [];
+  for (const workers of workerCounts) loaded.push(await loadedPool(workers, seqLen));
+  for (const pool of loaded) for (let i = 0; i < 2; i++) await pool.forward();
+  const wallMs = loaded.map((): number[] => []);
   for (let i = 0; i < repeat; i++) {
-    const start = performance.now();
-    await pool.forward();
-    wallMs.push(performance.now() - start);
+    for (const [p, pool] of loaded.entries()) {
+      const start = performance.now();
+      await pool.forward();
+      wallMs[p]!.push(performance.now() - start);
+    }
   }
-  return median(wallMs);
+  return wallMs.map(median);
 }
 
 async function printGflops(seqLens: number[], repeat: number): Promise<void> {
@@ -76,8 +87,10 @@ async function printGflops(seqLens: number[], repeat: number): Promise<void> {
   console.log("GFLOP/s = 2·(3·n·d² + n²·d + n²·d + n·d²) / wall time (2 FLOPs per MAC)");
   for (const seqLen of seqLens) {
     const flops = matmulFlops(shapeOf(seqLen));
-    const oneMs = await timeForwards(1, seqLen, repeat);
-    const allMs = await timeForwards(ALL_WORKERS, seqLen, repeat);
+    const [oneMs, allMs] = (await timeForwards([1, ALL_WORKERS], seqLen, repeat)) as [
+      number,
+      number,
+    ];
     const gflops = (ms: number) => (flops / (ms * 1e6)).toFixed(1).padStart(6);
     console.log(
       `n ${String(seqLen).padStart(5)}: 1 worker ${oneMs.toFixed(1).padStart(8)} ms ${
@@ -109,8 +122,7 @@ function registerBenchmarks(): void {
       });
     }
   }
-  // the last benchmark closes the pools, so the process can exit
-  Deno.bench({ name: "close worker pools", n: 1, warmup: 0, fn: closePools });
+  // `deno bench` exits when the last benchmark ends, live workers or not
 }
 
 if (Deno.args.includes("--gflops")) {

@@ -1,10 +1,12 @@
 /**
- * The work of the CPU path's workers: three phases, each a queue of units that workers take in
- * order from a shared counter (Atomics.add), so a worker slowed by another process simply takes
- * fewer units.
+ * The work of the CPU path's workers: one forward is three phases, each a queue of units that the
+ * workers take in order from a shared counter (Atomics.add), so a worker slowed by another process
+ * simply takes fewer units. Workers meet at a barrier between phases; the whole forward is one
+ * message to each worker, so an idle worker is woken once per forward, not once per phase.
  *
- * 1. `project`: units (projection p ∈ q, k, v; block of {@link BLOCK_ROWS} rows), p-major:
- *    p = x @ w_p + b_p for the block.
+ * 1. `project`: four units pack wQ, wK, wV, wO for the gemm kernel, into shared memory; then units
+ *    (projection p ∈ q, k, v; block of {@link BLOCK_ROWS} rows), p-major: p = x @ w_p + b_p for
+ *    the block, once w_p's packing unit is done.
  * 2. `attend`: units (head h, strip s of BLOCK_ROWS query rows), head-major: scores of the strip =
  *    q_h @ k_hᵀ / √dK written to the head's seqLen × seqLen matrix in shared memory, softmax of
  *    those rows in place, then o_h = p @ v_h into the concatenated heads. The matrix is
@@ -13,8 +15,8 @@
  *    strip's rows are reused by every head, so unit (h, s) waits until unit (h − 1, s) is done.
  * 3. `output`: units (block of rows): out = concat @ wO + bO.
  *
- * A worker packs the weight or the head's k and v it needs into its own scratch when the unit it
- * takes needs a different one (units are ordered so that is about once per phase and head).
+ * A worker packs the head's k and v it needs into its own scratch when the unit it takes is of
+ * another head (units are head-major, so that is about once per head).
  * Rows are independent and every element is computed by the same arithmetic whatever unit or
  * worker computes it, so the output is byte-identical for any worker count.
  *
@@ -39,7 +41,16 @@ import { ModuleBuilder } from "./wasm_emitter.ts";
 export type AttentionKernels = MatmulExports & SoftmaxExports;
 
 /** The phases of a forward, in order; each starts when every worker finished the previous one. */
-export type Phase = "project" | "attend" | "output";
+export const PHASES = ["project", "attend", "output"] as const;
+
+/** One of {@link PHASES}. */
+export type Phase = (typeof PHASES)[number];
+
+/**
+ * How long a worker spins on a shared slot before it sleeps in Atomics.wait: waking a sleeping
+ * thread costs ~0.3 ms here, about what a phase's last unit keeps the others waiting.
+ */
+const SPIN_MS = 2;
 
 /** The kernels' WebAssembly module, importing `env.memory` (shared, up to 4 GiB). */
 export function compileKernelModule(): WebAssembly.Module {
@@ -58,10 +69,14 @@ export function instantiateKernels(
   return instance.exports as unknown as AttentionKernels;
 }
 
+/** Rounds of {@link warmUpKernels}: enough calls and loop iterations to trigger tier-up. */
+const WARM_UP_ROUNDS = 200;
+
 /**
  * Run every kernel on a small scratch problem until V8 has had reason to optimise it. V8 first
  * runs WebAssembly through its baseline compiler and tiers hot functions up in the background;
- * warming up when a worker starts keeps that out of the first forwards. Takes a few ms.
+ * warming up when a worker starts keeps that out of the first forwards (measured at n = 128: the
+ * first forward took 2–2.5× the steady time without it, ~1.1× with it). Takes ~20 ms.
  */
 export function warmUpKernels(module: WebAssembly.Module): void {
   const size = 64;
@@ -81,28 +96,23 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   }
 }
 
-/** Rounds of {@link warmUpKernels}: enough calls and loop iterations to trigger tier-up. */
-const WARM_UP_ROUNDS = 200;
+/** Weight matrices packed by the first units of the project phase: wQ, wK, wV, wO. */
+const PACKED_WEIGHTS = 4;
 
 /** Units of work in a phase. */
 export function unitCount(layout: AttentionLayout, phase: Phase): number {
   const blocks = stripCount(layout.shape.seqLen);
-  if (phase === "project") return 3 * blocks;
+  if (phase === "project") return PACKED_WEIGHTS + 3 * blocks;
   if (phase === "attend") return layout.shape.heads * blocks;
   return blocks;
 }
 
 /**
- * Reset the control region for a phase; the main thread calls it before posting the phase, so
- * the post orders these stores before any worker reads them.
+ * Zero the control region before a forward; the main thread calls it before posting the forward,
+ * and the post orders these stores before any worker reads them.
  */
-export function resetControl(control: Int32Array, layout: AttentionLayout, phase: Phase): void {
-  Atomics.store(control, Control.NextUnit, 0);
-  if (phase === "attend") {
-    for (let s = 0; s < stripCount(layout.shape.seqLen); s++) {
-      Atomics.store(control, Control.StripHead + s, 0);
-    }
-  }
+export function resetControl(control: Int32Array): void {
+  control.fill(0);
 }
 
 /** Byte address of element `index` of a region. */
@@ -138,17 +148,45 @@ export class AttentionWorker {
     this.#tile = address(scratch.tile);
   }
 
-  /** Take and run units of `phase` until none is left. */
-  run(phase: Phase): void {
+  /** One forward: every phase's units this worker gets, with a barrier between phases. */
+  forward(): void {
+    PHASES.forEach((phase, index) => {
+      this.#runPhase(phase, index);
+      if (index < PHASES.length - 1) this.#barrier(index);
+    });
+  }
+
+  /** Take and run units of a phase until none is left. */
+  #runPhase(phase: Phase, index: number): void {
     const total = unitCount(this.#layout, phase);
-    // what this worker's packed-B scratch holds; stale after the phase, so local to it
-    let packed = -1;
+    // the head whose k and v this worker's scratch holds; stale after the phase, so local to it
+    let packedHead = -1;
     for (;;) {
-      const unit = Atomics.add(this.#control, Control.NextUnit, 1);
+      const unit = Atomics.add(this.#control, Control.NextUnit + index, 1);
       if (unit >= total) return;
-      if (phase === "project") packed = this.#project(unit, packed);
-      else if (phase === "attend") packed = this.#attend(unit, packed);
-      else packed = this.#output(unit, packed);
+      if (phase === "project") this.#project(unit);
+      else if (phase === "attend") packedHead = this.#attend(unit, packedHead);
+      else this.#output(unit);
+    }
+  }
+
+  /** Return once every worker finished phase `index`. */
+  #barrier(index: number): void {
+    const everyone = this.#layout.workerCount * (index + 1);
+    const arrived = Atomics.add(this.#control, Control.Arrivals, 1) + 1;
+    if (arrived === everyone) Atomics.notify(this.#control, Control.Arrivals);
+    else this.#waitUntil(Control.Arrivals, everyone);
+  }
+
+  /** Return once control slot `slot` holds at least `target`: spin a little, then sleep. */
+  #waitUntil(slot: number, target: number): void {
+    const start = performance.now();
+    for (let spins = 1;; spins++) {
+      const value = Atomics.load(this.#control, slot);
+      if (value >= target) return;
+      if (spins % 64 === 0 && performance.now() - start > SPIN_MS) {
+        Atomics.wait(this.#control, slot, value);
+      }
     }
   }
 
@@ -157,8 +195,8 @@ export class AttentionWorker {
     return [start, Math.min(BLOCK_ROWS, this.#layout.shape.seqLen - start)];
   }
 
-  /** output = input @ weight + bias for one row block; the weight is already packed. */
-  #linear(block: number, bias: Region, input: Region, output: Region): void {
+  /** output = input @ weight + bias for one row block, with the weight's packed copy. */
+  #linear(block: number, packedWeight: Region, bias: Region, input: Region, output: Region): void {
     const d = this.#layout.shape.dModel;
     const [start, rows] = this.#blockRows(block);
     this.#kernels.gemm(
@@ -167,7 +205,7 @@ export class AttentionWorker {
       d,
       address(input, start * d),
       d,
-      this.#packedB,
+      address(packedWeight),
       address(output, start * d),
       d,
       address(bias),
@@ -176,32 +214,39 @@ export class AttentionWorker {
     );
   }
 
-  #project(unit: number, packed: number): number {
+  /** Units 0–3 pack wQ, wK, wV, wO; then (projection, row block), projection-major. */
+  #project(unit: number): void {
     const t = this.#layout.tensors;
+    if (unit < PACKED_WEIGHTS) {
+      const d = this.#layout.shape.dModel;
+      const weight = [t.wQ, t.wK, t.wV, t.wO][unit]!;
+      this.#kernels.packB(address(weight), d, 0, d, d, address(t.packedWeights[unit]!));
+      Atomics.store(this.#control, Control.WeightPacked + unit, 1);
+      Atomics.notify(this.#control, Control.WeightPacked + unit);
+      return;
+    }
     const blocks = stripCount(this.#layout.shape.seqLen);
-    const projection = Math.floor(unit / blocks);
-    const [weight, bias, output] = [[t.wQ, t.bQ, t.q], [t.wK, t.bK, t.k], [t.wV, t.bV, t.v]][
-      projection
-    ]!;
-    if (packed !== projection) this.#packWeight(weight!);
-    this.#linear(unit % blocks, bias!, t.x, output!);
-    return projection;
+    const projection = Math.floor((unit - PACKED_WEIGHTS) / blocks);
+    const [bias, output] = [[t.bQ, t.q], [t.bK, t.k], [t.bV, t.v]][projection]!;
+    // the packing unit was taken earlier; it may still be running
+    this.#waitUntil(Control.WeightPacked + projection, 1);
+    this.#linear(
+      (unit - PACKED_WEIGHTS) % blocks,
+      t.packedWeights[projection]!,
+      bias!,
+      t.x,
+      output!,
+    );
   }
 
-  #output(unit: number, packed: number): number {
+  /** Unit b: the output projection of row block b (wO was packed in the project phase). */
+  #output(unit: number): void {
     const t = this.#layout.tensors;
-    const outputProjection = 0;
-    if (packed !== outputProjection) this.#packWeight(t.wO);
-    this.#linear(unit, t.bO, t.concat, t.out);
-    return outputProjection;
+    this.#linear(unit, t.packedWeights[3], t.bO, t.concat, t.out);
   }
 
-  #packWeight(weight: Region): void {
-    const d = this.#layout.shape.dModel;
-    this.#kernels.packB(address(weight), d, 0, d, d, this.#packedB);
-  }
-
-  #attend(unit: number, packed: number): number {
+  /** Unit (head, strip), head-major; returns the head whose k and v the scratch now holds. */
+  #attend(unit: number, packedHead: number): number {
     const { tensors: t, shape } = this.#layout;
     const { seqLen: n, dModel: d } = shape;
     const dK = headWidth(shape);
@@ -210,17 +255,14 @@ export class AttentionWorker {
     const headColumn = head * dK;
     const packedKeys = this.#packedB;
     const packedValues = this.#packedB + packedKFloats(shape) * 4;
-    if (packed !== head) {
+    if (packedHead !== head) {
       // B of the scores is k_hᵀ: element [c][j] = k[j][headColumn + c]
       this.#kernels.packB(address(t.k, headColumn), d, 1, dK, n, packedKeys);
       this.#kernels.packB(address(t.v, headColumn), d, 0, n, dK, packedValues);
     }
     // the strip's score rows still hold head − 1 until that unit is done
     const slot = Control.StripHead + strip;
-    for (let holds = Atomics.load(this.#control, slot); holds !== head;) {
-      Atomics.wait(this.#control, slot, holds);
-      holds = Atomics.load(this.#control, slot);
-    }
+    this.#waitUntil(slot, head);
     const [start, rows] = this.#blockRows(strip);
     const scores = address(t.scores, start * n);
     this.#kernels.gemm(

@@ -1,7 +1,7 @@
 /**
  * Worker entry of the CPU path. It compiles the kernels once, then serves requests from
- * `CpuAttention`: `bind` instantiates the kernels on the shared memory, `run` works through one
- * phase's units. Between forwards it holds nothing but the instance and views on the shared
+ * `CpuAttention`: `bind` instantiates the kernels on the shared memory, `forward` works through
+ * the phases' units with the other workers. Between forwards it holds nothing but the instance and views on the shared
  * memory, and the (plain-number) memory plan.
  *
  * @module
@@ -31,7 +31,7 @@ function handle(request: WorkerRequest): void {
     return;
   }
   if (!bound) throw new Error(`"${request.kind}" before "bind"`);
-  bound.run(request.phase);
+  bound.forward();
 }
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {

@@ -5,8 +5,8 @@
  * activations, one head's full score matrix and each worker's scratch; the kernels are WebAssembly
  * SIMD (see `matmul.ts` for why). A forward is three phases (projections, attention, output
  * projection), each a queue of units the workers share (`attention_kernels.ts`). The main thread
- * only resets the queue, posts messages and awaits replies, so its timers keep firing during a
- * forward.
+ * only zeroes the queues, posts one message per worker and awaits the replies, so its timers keep
+ * firing during a forward.
  *
  * Limits: one 32-bit WebAssembly memory holds everything, so seqLen² + 6·seqLen·dModel f32 (plus
  * weights and scratch) must fit in 4 GiB: seqLen up to about 31 000 at dModel 512; a larger shape
@@ -39,11 +39,9 @@ import {
   type Region,
 } from "./memory_layout.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
-import { type Phase, resetControl } from "./attention_kernels.ts";
+import { resetControl } from "./attention_kernels.ts";
 
 export { LayoutTooLargeError };
-
-const PHASES: readonly Phase[] = ["project", "attend", "output"];
 
 /**
  * Exact typed-array bytes live during one forward, inputs and weights included: every buffer is
@@ -54,9 +52,10 @@ const PHASES: readonly Phase[] = ["project", "attend", "output"];
 export interface ForwardMemory {
   peakBytes: number;
   /**
-   * "weights": 4 matrices and 4 biases; "activations": x, q, k, v, concat, out, the returned copy
-   * of out, each worker's packing scratch and the scheduling slots; "scores": one head's
-   * seqLen × seqLen matrix
+   * "weights": 4 matrices and 4 biases, and the matrices' copy packed for the kernels (written
+   * in every forward); "activations": x, q, k, v, concat, out, the returned copy of out, each
+   * worker's packing scratch for one head's k and v, and the scheduling slots; "scores": one
+   * head's seqLen × seqLen matrix
    */
   peakBytesByClass: Record<string, number>;
 }
@@ -242,8 +241,8 @@ export class CpuAttention {
     options: { into?: Float32Array } = {},
   ): Promise<{ out: Float32Array; memory: ForwardMemory }> {
     this.#checkOpen();
-    const layout = this.#layout;
-    if (!layout || !this.#memory) throw new Error("forward() before load()");
+    const layout = this.#layout, memory = this.#memory;
+    if (!layout || !memory) throw new Error("forward() before load()");
     if (this.#busy) throw new Error("forward() while another forward is running");
     const { seqLen, dModel } = layout.shape;
     if (options.into && options.into.length !== seqLen * dModel) {
@@ -255,27 +254,17 @@ export class CpuAttention {
         this.close();
         throw error;
       });
-      const buffer = this.#memory.buffer;
-      const control = new Int32Array(
-        buffer,
-        layout.tensors.control.offset,
-        layout.tensors.control.floats,
-      );
+      const { control: controlRegion, out: outRegion } = layout.tensors;
+      const control = new Int32Array(memory.buffer, controlRegion.offset, controlRegion.floats);
       try {
-        for (const phase of PHASES) {
-          resetControl(control, layout, phase);
-          // a worker with no unit left returns at once, so all of them get every phase
-          await Promise.all(
-            this.#channels.map((channel) => channel.request({ kind: "run", phase })),
-          );
-        }
+        resetControl(control);
+        await Promise.all(this.#channels.map((channel) => channel.request({ kind: "forward" })));
       } catch (error) {
-        // the other workers may wait forever on the failed one's strips: the pool is done
+        // the other workers may wait forever at a barrier or on a strip: the pool is done
         this.close();
         throw error;
       }
-      const outRegion = layout.tensors.out;
-      const result = new Float32Array(this.#memory.buffer, outRegion.offset, outRegion.floats);
+      const result = new Float32Array(memory.buffer, outRegion.offset, outRegion.floats);
       const out = options.into ?? new Float32Array(outRegion.floats);
       out.set(result);
       return { out, memory: forwardMemory(layout) };

@@ -17,12 +17,16 @@ export type MemoryClass = "weights" | "activations" | "scores";
 /** Rows of one unit of work: a projection row block or an attention strip. */
 export const BLOCK_ROWS = 64;
 
-/** Int32 slots of the control region. */
+/** Int32 slots of the control region, all zeroed before each forward. */
 export const Control = {
-  /** next unit of the running phase, handed out by Atomics.add */
+  /** first of one slot per phase: the next unit of that phase, handed out by Atomics.add */
   NextUnit: 0,
+  /** workers that finished a phase, counted over the forward: the barrier between phases */
+  Arrivals: 3,
+  /** first of one slot per weight matrix (wQ, wK, wV, wO): 1 once its packed copy is written */
+  WeightPacked: 4,
   /** first of one slot per strip: the head whose scores that strip may hold next */
-  StripHead: 1,
+  StripHead: 8,
 } as const;
 
 /** One tensor or scratch buffer: `floats` f32 starting at byte `offset` of the shared memory. */
@@ -34,7 +38,7 @@ export interface Region {
 
 /** Scratch one worker owns: packed matmul operands and an edge tile. */
 export interface WorkerScratch {
-  /** packed B: a weight matrix, or one head's Kᵀ followed by its V */
+  /** one head's packed Kᵀ followed by its packed V */
   packedB: Region;
   tile: Region;
 }
@@ -58,6 +62,8 @@ export interface TensorRegions {
   out: Region;
   /** one head's seqLen × seqLen scores, overwritten in place by its probabilities */
   scores: Region;
+  /** wQ, wK, wV, wO packed for gemm (written in every forward, once, by whichever worker) */
+  packedWeights: [Region, Region, Region, Region];
   /** Int32 scheduling slots ({@link Control}), not f32 */
   control: Region;
 }
@@ -109,6 +115,7 @@ export function planLayout(shape: AttentionShape, workerCount: number): Attentio
   const weight = () => region(d * d, "weights");
   const bias = () => region(d, "weights");
   const activation = () => region(n * d, "activations");
+  const packedWeight = () => region(packedBFloats(d, d), "weights");
   // biases come before other tensors: gemm reads up to NR − 1 f32 past a bias's end (lanes it
   // never stores), which must stay inside the memory
   const tensors: TensorRegions = {
@@ -127,14 +134,11 @@ export function planLayout(shape: AttentionShape, workerCount: number): Attentio
     concat: activation(),
     out: activation(),
     scores: region(n * n, "scores"),
+    packedWeights: [packedWeight(), packedWeight(), packedWeight(), packedWeight()],
     control: region(Control.StripHead + stripCount(n), "activations"),
   };
-  const packedBFloatsNeeded = Math.max(
-    packedBFloats(d, d),
-    packedKFloats(shape) + packedBFloats(n, dK),
-  );
   const scratch = Array.from({ length: workerCount }, () => ({
-    packedB: region(packedBFloatsNeeded, "activations"),
+    packedB: region(packedKFloats(shape) + packedBFloats(n, dK), "activations"),
     tile: region(TILE_FLOATS, "activations"),
   }));
   const pages = Math.ceil(end / WASM_PAGE_BYTES);
@@ -160,7 +164,7 @@ export function packedKFloats(shape: AttentionShape): number {
 /** Every region of a layout, tensors first. */
 export function allRegions(layout: AttentionLayout): Region[] {
   return [
-    ...Object.values(layout.tensors),
+    ...Object.values(layout.tensors).flat(),
     ...layout.scratch.flatMap((s) => [s.packedB, s.tile]),
   ];
 }
