@@ -11,6 +11,7 @@ import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
+import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
 import { compareOutputs } from "./gpu/validation.ts";
 import { CPU_SCORE_HEADS_LIVE, RssSampler, theoreticalMemory } from "./memory.ts";
 import { cpuPreflight } from "./preflight.ts";
@@ -27,6 +28,9 @@ import type {
 import type { AttentionInputs, AttentionShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
 import { finalizeSeries } from "./summaries.ts";
+
+/** Empty submissions timed before each GPU point's runs. */
+const SUBMIT_OVERHEAD_SAMPLES = 5;
 
 /** Relative L2 tolerance of an f32 GPU output against the CPU path. */
 export const GPU_F32_TOLERANCE = 1e-4;
@@ -302,6 +306,7 @@ async function measureGpuPoint(
       const result = { ...emptyPoint(shape.seqLen, "failed", reason), validation };
       return { result, out: first.out, stageNames };
     }
+    const submitOverheadMs = await measureSubmitOverheadMs(gpu.device, SUBMIT_OVERHEAD_SAMPLES);
     const wallMs: number[] = [];
     const kernelMs: number[][] = [];
     for (let run = 1; run <= config.runs; run++) {
@@ -322,6 +327,10 @@ async function measureGpuPoint(
       reason: worst.passed ? undefined : "the output of the timed runs does not match the CPU path",
       wallMs,
       kernelMs: kernelMs.length === wallMs.length ? kernelMs : undefined,
+      kernelSumMs: kernelMs.length === wallMs.length
+        ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
+        : undefined,
+      submitOverheadMs,
       kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
       uploadMs,
       readbackMs: last.readbackMs,

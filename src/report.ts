@@ -8,7 +8,7 @@
 
 import { FLOPS_CONVENTION, stageFlops } from "./flops.ts";
 import type { FlopsAtLength, PointResult, ProfileResults, SeriesResult } from "./results.ts";
-import { fitScaling } from "./stats.ts";
+import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
@@ -103,12 +103,13 @@ function stageTable(results: ProfileResults, series: SeriesResult): string | nul
       ),
       formatMs(total),
       formatMs(point.wallMsSummary!.mean),
+      point.submitOverheadMs ? formatMs(median(point.submitOverheadMs)) : "",
     ];
   });
   if (rows.length === 0) return null;
   const timing = series.points.find((p) => p.kernelTiming)?.kernelTiming ?? "timestamp-query";
-  return `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s)\n` +
-    table(["n", ...stages, "sum", "wall"], rows);
+  return `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s), wall clock and the median empty submission\n` +
+    table(["n", ...stages, "sum", "wall", "empty submit"], rows);
 }
 
 function okPoints(series: SeriesResult): PointResult[] {

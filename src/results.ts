@@ -52,6 +52,11 @@ export interface PointResult {
   kernelMs?: number[][];
   /** GPU only: summary per stage, in `stageNames` order */
   kernelMsSummary?: SampleSummary[];
+  /** GPU only: per timed run, the sum of its stage times, ms (≤ the run's wall time) */
+  kernelSumMs?: number[];
+  /** GPU only: wall ms of empty submissions (submit → onSubmittedWorkDone) measured before the runs:
+   * the fixed overhead every forward's wall time includes once */
+  submitOverheadMs?: number[];
   /** GPU only: whether per-stage times come from timestamp queries or from wall clock */
   kernelTiming?: "timestamp-query" | "wall-clock";
   /** GPU only: host → device upload of inputs and weights, milliseconds, measured apart */

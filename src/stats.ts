@@ -56,6 +56,11 @@ function quantileSorted(sorted: readonly number[], p: number): number {
   return low + (sorted[above]! - low) * (position - below);
 }
 
+/** The median of values (any order, at least one). */
+export function median(values: readonly number[]): number {
+  return quantileSorted([...values].sort((a, b) => a - b), 0.5);
+}
+
 /**
  * Summarise timed samples (at least 2, all finite).
  *

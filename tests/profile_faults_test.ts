@@ -25,7 +25,9 @@ const CONFIG: ProfileConfig = {
 
 function fakeGpu(lost: Promise<string> = new Promise(() => {})): GpuContext {
   return {
-    device: undefined as unknown as GPUDevice,
+    device: {
+      queue: { submit() {}, onSubmittedWorkDone: () => Promise.resolve() },
+    } as unknown as GPUDevice,
     adapter: {
       description: "stand-in adapter",
       vendor: "test",
@@ -107,6 +109,9 @@ Deno.test("runProfile() fails a faulted GPU series' remaining points and runs th
     assert.deepEqual(point.wallMs, []);
   }
   assert.equal(naive.points[0]!.wallMsSummary?.count, 2);
+  // timing fidelity: the stage sum per run and the empty-submission overhead are recorded
+  assert.deepEqual(naive.points[0]!.kernelSumMs, [0.2 + 0.5 + 0.2, 0.2 + 0.5 + 0.2]);
+  assert.equal(naive.points[0]!.submitOverheadMs?.length, 5);
 });
 
 Deno.test("runProfile() fails every GPU point after the device is lost", async () => {
