@@ -17,6 +17,7 @@ import { type GpuContext, openGpu } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
 import type { TuningName } from "../gpu/kernels.ts";
 import { compareOutputs } from "../gpu/validation.ts";
+import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
 import { cpuAttentionForward } from "../reference/cpu_attention.ts";
 
@@ -97,11 +98,6 @@ function formatRow(row: ValidationRow): string {
   return cells.join(" ");
 }
 
-function usageError(message: string): never {
-  console.error(`validate: ${message}\n\n${USAGE}`);
-  Deno.exit(2);
-}
-
 async function main(args: string[]): Promise<number> {
   let values;
   try {
@@ -117,7 +113,7 @@ async function main(args: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (error) {
-    usageError(error instanceof Error ? error.message : String(error));
+    throw fromParseArgsError(error);
   }
   if (values.help) {
     console.log(USAGE);
@@ -126,26 +122,30 @@ async function main(args: string[]): Promise<number> {
   let seed = Math.floor(Math.random() * 2 ** 31);
   if (values.seed !== undefined) {
     if (!/^\d+$/.test(values.seed) || Number(values.seed) > 2 ** 32 - 1) {
-      usageError(`--seed ${values.seed}: expected an integer in 0…${2 ** 32 - 1}`);
+      throw badValue("seed", values.seed, `expected an integer from 0 to ${2 ** 32 - 1}`);
     }
     seed = Number(values.seed);
   }
   const variants = (values.variants ?? VARIANT_NAMES.join(",")).split(",") as VariantName[];
   for (const variant of variants) {
     if (!VARIANT_NAMES.includes(variant)) {
-      usageError(`--variants ${values.variants}: "${variant}" is not one of ${VARIANT_NAMES}`);
+      throw badValue(
+        "variants",
+        values.variants!,
+        `expected a list of ${VARIANT_NAMES.join(", ")}`,
+      );
     }
   }
   const tuning = values.tuning as TuningName | undefined;
   if (tuning !== undefined && tuning !== "software" && tuning !== "hardware") {
-    usageError(`--tuning ${tuning}: expected software or hardware`);
+    throw badValue("tuning", tuning, "expected software or hardware");
   }
 
   const inCi = Deno.env.get("CI") === "true";
   const gpu = await openGpu();
   if (gpu === null) {
     console.error(
-      "validate: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
+      "error: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
         "Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers." +
         (inCi ? " In CI this is a failure." : ""),
     );
@@ -185,5 +185,5 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  await runCli(() => main(Deno.args));
 }
