@@ -7,6 +7,7 @@
  */
 
 import { join } from "node:path";
+import { STAGE_NAMES } from "../gpu/gpu_attention.ts";
 import type { PointResult, ProfileResults, SeriesName } from "../results.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
@@ -116,9 +117,7 @@ export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyA
     });
     if (name === "cpu") continue;
     const stageNames = results.series.find((s) => s.name === name)?.stageNames ??
-      (name === "gpu_naive"
-        ? ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"]
-        : ["projection_qkv", "flash_attention", "output_projection"]);
+      [...STAGE_NAMES[name === "gpu_naive" ? "naive" : "fused"]];
     const stages = stageNames.length;
     const kernelMs = new Float64Array(lengths * runs * stages).fill(NaN);
     seqLens.forEach((n, i) => {
