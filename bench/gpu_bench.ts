@@ -2,8 +2,9 @@
  * GPU benchmarks: every stage of each variant, each variant's whole forward, and the no-op kernel
  * (the cost of one dispatch and its synchronisation) as the baseline of each group.
  *
- *   deno bench --allow-read --allow-env --allow-sys bench/gpu_bench.ts
- *   GPU_BENCH_SEQ_LENS=128,1024 deno bench … (default 128,1024,4096; d_model 512, 8 heads)
+ *   deno task bench                                  (every bench, permissions from deno.json)
+ *   GPU_BENCH_SEQ_LENS=128,1024 deno bench -P bench/gpu_bench.ts
+ *   (default 128,1024,4096; d_model 512, 8 heads)
  *
  * What `deno bench` shows is the synchronised wall clock of each case: submit until the queue
  * reports the work done (on lavapipe that alone costs ~11 ms, which the no-op baseline shows).
@@ -22,12 +23,20 @@ import { attentionFlops, stageFlops } from "../src/flops.ts";
 import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
 
-const SEQ_LENS = (Deno.env.get("GPU_BENCH_SEQ_LENS") ?? "128,1024,4096").split(",").map(Number);
+const SEQ_LENS = (_env("GPU_BENCH_SEQ_LENS") ?? "128,1024,4096").split(",").map(Number);
 const D_MODEL = 512;
 const HEADS = 8;
 const VARIANTS: VariantName[] = ["naive", "fused"];
 /** timed runs per case: fewer where one forward takes seconds on a software adapter */
 const runsFor = (seqLen: number) => seqLen <= 1024 ? 10 : 3;
+
+function _env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the defaults
+  }
+}
 
 const gpu = await openGpu();
 if (gpu === null) console.log("gpu_bench: no GPU adapter, GPU benchmarks skipped");

@@ -130,7 +130,7 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Adapter
   }
   const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
     (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
-  const backend = Deno.env.get("DENO_WEBGPU_BACKEND");
+  const backend = _envOrUndefined("DENO_WEBGPU_BACKEND");
   return {
     description: info.description || "unknown adapter",
     vendor: info.vendor,
@@ -148,6 +148,14 @@ function _softwareMemoryBudget(): number {
     return Math.floor(Deno.systemMemoryInfo().available * SOFTWARE_MEMORY_SHARE);
   } catch {
     return Infinity; // no --allow-sys: the preflight then checks the adapter limits alone
+  }
+}
+
+function _envOrUndefined(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env
   }
 }
 

@@ -16,6 +16,13 @@
  */
 
 import { expandWgslTemplate } from "./wgsl_template.ts";
+// the kernels' sources, embedded at load time (no file reads at run time, no --allow-read)
+import projectionWgsl from "../../kernels/projection.wgsl" with { type: "text" };
+import scoresWgsl from "../../kernels/scores.wgsl" with { type: "text" };
+import softmaxWgsl from "../../kernels/softmax.wgsl" with { type: "text" };
+import weightedValuesWgsl from "../../kernels/weighted_values.wgsl" with { type: "text" };
+import flashAttentionWgsl from "../../kernels/flash_attention.wgsl" with { type: "text" };
+import noopWgsl from "../../kernels/noop.wgsl" with { type: "text" };
 
 /** Every kernel, one WGSL file each. */
 export type KernelId =
@@ -33,6 +40,8 @@ export interface KernelSpec {
   label: string;
   /** file name under kernels/ */
   file: string;
+  /** the file's WGSL (template values not yet expanded) */
+  source: string;
   entryPoint: string;
   /** names of the template values its source uses: register-block sizes and per-shape values */
   templateNames: readonly string[];
@@ -45,6 +54,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     label:
       "f32 matmul + bias, register-blocked mat4x4 tiles, up to 3 outputs (Q|K|V in one dispatch)",
     file: "projection.wgsl",
+    source: projectionWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
   },
@@ -52,6 +62,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     id: "scores",
     label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, register-blocked",
     file: "scores.wgsl",
+    source: scoresWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
   },
@@ -59,6 +70,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     id: "softmax",
     label: "row softmax in place, max-subtracted, one invocation per row",
     file: "softmax.wgsl",
+    source: softmaxWgsl,
     entryPoint: "main",
     templateNames: [],
   },
@@ -66,6 +78,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     id: "weighted_values",
     label: "P·V per head from probability windows into the concatenated heads, register-blocked",
     file: "weighted_values.wgsl",
+    source: weightedValuesWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
   },
@@ -73,6 +86,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     id: "flash_attention",
     label: "fused attention, online softmax over key blocks, q and o in registers, O(n) memory",
     file: "flash_attention.wgsl",
+    source: flashAttentionWgsl,
     entryPoint: "main",
     templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
   },
@@ -80,6 +94,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     id: "noop",
     label: "empty kernel: the cost of one dispatch",
     file: "noop.wgsl",
+    source: noopWgsl,
     entryPoint: "main",
     templateNames: [],
   },
@@ -129,26 +144,6 @@ export class KernelBuildError extends Error {
   override name = "KernelBuildError";
 }
 
-const _sources = new Map<string, string>();
-
-/** The WGSL source of a kernel file (read once per process). */
-export async function kernelSource(file: string): Promise<string> {
-  let source = _sources.get(file);
-  if (source === undefined) {
-    const url = new URL(`../../kernels/${file}`, import.meta.url);
-    try {
-      source = await Deno.readTextFile(url);
-    } catch (error) {
-      throw new KernelBuildError(
-        `cannot read kernel ${url.pathname}: ${error instanceof Error ? error.message : error}` +
-          " (run with --allow-read)",
-      );
-    }
-    _sources.set(file, source);
-  }
-  return source;
-}
-
 /** Rows (or queries) one workgroup covers: 4 per row block, times the workgroup size. */
 export function rowsPerWorkgroup(parameters: KernelParameters): number {
   const blocks = parameters.template.ROW_BLOCKS ?? parameters.template.QUERY_BLOCKS ?? 1;
@@ -183,14 +178,12 @@ export function kernelPipeline(
   if (cache === undefined) _pipelineCache.set(device, cache = new Map());
   let pipeline = cache.get(key);
   if (pipeline === undefined) {
-    pipeline = kernelSource(kernel.file).then((source) =>
-      createComputePipeline(device, {
-        label: `${kernel.id} ${JSON.stringify(template)} wg${parameters.workgroupSize}`,
-        code: expandWgslTemplate(source, template),
-        entryPoint: kernel.entryPoint,
-        constants: { WORKGROUP_SIZE: parameters.workgroupSize },
-      })
-    );
+    pipeline = createComputePipeline(device, {
+      label: `${kernel.id} ${JSON.stringify(template)} wg${parameters.workgroupSize}`,
+      code: expandWgslTemplate(kernel.source, template),
+      entryPoint: kernel.entryPoint,
+      constants: { WORKGROUP_SIZE: parameters.workgroupSize },
+    });
     cache.set(key, pipeline);
     pipeline.catch(() => cache.delete(key));
   }
