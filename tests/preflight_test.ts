@@ -20,9 +20,16 @@ Deno.test("cpuPreflight() refuses a length over the CPU path's 4 GiB memory, wha
   if (!fit.fits) assert.match(fit.reason, /4 GiB/);
 });
 
-Deno.test("cpuPreflight() needs more memory as n grows, quadratically at large n", () => {
+Deno.test("cpuPreflight() grows with one head's n² scores: second difference 2·4·n²·headroom", () => {
   const needed = (seqLen: number) =>
     cpuPreflight({ seqLen, dModel: 512, heads: 8 }, Infinity, 2).bytesNeeded;
-  assert.ok(needed(20000) > 3.5 * needed(10000));
+  // f(3n) − 2·f(2n) + f(n) = 2·a·n² for f(n) = a·n² + b·n + c: only the quadratic term is left
+  const n = 10000;
+  const secondDifference = needed(3 * n) - 2 * needed(2 * n) + needed(n);
+  const expected = 2 * 4 * n * n * CPU_MEMORY_HEADROOM;
+  assert.ok(
+    Math.abs(secondDifference - expected) / expected < 0.01,
+    `${secondDifference} vs ${expected}`,
+  );
   assert.ok(needed(100) < needed(200));
 });
