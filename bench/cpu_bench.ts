@@ -1,7 +1,9 @@
 /**
  * Benchmarks of the CPU path's forward (d_model 512, 8 heads), one worker against all of them.
  *
- * As a `deno bench` file: one group per sequence length, the 1-worker pool as its baseline.
+ * As a `deno bench` file: one group per sequence length, the 1-worker pool as its baseline; and
+ * one group per length of the stages run one at a time on one thread (src/reference/cpu_stages.ts,
+ * the same WebAssembly kernels), the projection as its baseline.
  * Workers load their module from disk, so both ways need `--allow-read`.
  *
  *     deno bench --allow-read bench/cpu_bench.ts
@@ -17,7 +19,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { macsByStage } from "../src/flops.ts";
+import { macsByStage, STAGE_NAMES } from "../src/flops.ts";
+import { CpuStages } from "../src/reference/cpu_stages.ts";
 import { generateInputs } from "../src/random.ts";
 import { CpuAttention } from "../src/reference/cpu_attention.ts";
 import type { AttentionShape } from "../src/shape.ts";
@@ -123,6 +126,23 @@ function registerBenchmarks(): void {
     }
   }
   // `deno bench` exits when the last benchmark ends, live workers or not
+  let stages: CpuStages | null = null;
+  for (const seqLen of SEQ_LENS) {
+    for (const stage of STAGE_NAMES) {
+      Deno.bench({
+        name: `${stage} n=${seqLen}, 1 thread`,
+        group: `cpu_stages n=${seqLen}`,
+        baseline: stage === "projection_qkv",
+        ...(seqLen >= 4096 ? { n: 3, warmup: 1 } : {}),
+        fn(b) {
+          if (stages?.shape.seqLen !== seqLen) stages = CpuStages.create(shapeOf(seqLen));
+          b.start();
+          stages.run(stage);
+          b.end();
+        },
+      });
+    }
+  }
 }
 
 if (Deno.args.includes("--gflops")) {
