@@ -11,6 +11,7 @@
  */
 
 import type { AdapterDescription } from "../results.ts";
+import type { KernelId, KernelParameters } from "./kernels.ts";
 
 /** An open GPU device and what the profile needs to know about it. */
 export interface GpuContext {
@@ -27,6 +28,11 @@ export interface GpuContext {
    * as an out-of-memory error instead
    */
   memoryBudgetBytes?: number;
+  /**
+   * kernel parameters chosen for this adapter by tuning (src/gpu/tuning.ts), over the built-in
+   * tuning; absent: the built-in `software` or `hardware` parameters
+   */
+  kernelParameters?: Partial<Record<KernelId, KernelParameters>>;
   destroy(): void;
 }
 

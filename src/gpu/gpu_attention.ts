@@ -421,10 +421,13 @@ function _tuningOf(ctx: GpuContext, options: GpuAttentionOptions): TuningName {
 }
 
 function _kernelsOf(
+  ctx: GpuContext,
   tuning: TuningName,
   options: GpuAttentionOptions,
 ): Readonly<Record<KernelId, KernelParameters>> {
-  return { ...TUNINGS[tuning], ...options.parameters };
+  // explicit tuning names a built-in set: the adapter's tuned parameters apply to the default only
+  const tuned = options.tuning === undefined ? ctx.kernelParameters : undefined;
+  return { ...TUNINGS[tuning], ...tuned, ...options.parameters };
 }
 
 /**
@@ -510,7 +513,7 @@ export class GpuAttention {
       variant,
       shape,
       tuning,
-      _kernelsOf(tuning, options),
+      _kernelsOf(ctx, tuning, options),
       options.maxScoreWindowBytes,
     );
     const bytesNeeded = plan?.bytesNeeded ?? 0;
@@ -540,7 +543,7 @@ export class GpuAttention {
       variant,
       shape,
       tuning,
-      _kernelsOf(tuning, options),
+      _kernelsOf(ctx, tuning, options),
       options.maxScoreWindowBytes,
     );
     if (reason !== null) throw new GpuPreflightError(reason);

@@ -23,6 +23,7 @@ import softmaxWgsl from "../../kernels/softmax.wgsl" with { type: "text" };
 import weightedValuesWgsl from "../../kernels/weighted_values.wgsl" with { type: "text" };
 import flashAttentionWgsl from "../../kernels/flash_attention.wgsl" with { type: "text" };
 import noopWgsl from "../../kernels/noop.wgsl" with { type: "text" };
+import copyWgsl from "../../kernels/copy.wgsl" with { type: "text" };
 
 /** Every kernel, one WGSL file each. */
 export type KernelId =
@@ -31,7 +32,8 @@ export type KernelId =
   | "softmax"
   | "weighted_values"
   | "flash_attention"
-  | "noop";
+  | "noop"
+  | "copy";
 
 /** A kernel of the registry. */
 export interface KernelSpec {
@@ -98,6 +100,14 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     entryPoint: "main",
     templateNames: [],
   },
+  copy: {
+    id: "copy",
+    label: "vec4 copy, grid-stride: the calibration's bandwidth ceiling",
+    file: "copy.wgsl",
+    source: copyWgsl,
+    entryPoint: "main",
+    templateNames: [],
+  },
 };
 
 /** Sizes of one kernel: the WORKGROUP_SIZE override and its template values. */
@@ -128,6 +138,7 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
     weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
     flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 } },
     noop: { workgroupSize: 1, template: {} },
+    copy: { workgroupSize: 8, template: {} },
   },
   hardware: {
     projection: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
@@ -136,6 +147,7 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
     weighted_values: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
     flash_attention: { workgroupSize: 64, template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 } },
     noop: { workgroupSize: 1, template: {} },
+    copy: { workgroupSize: 256, template: {} },
   },
 };
 

@@ -1,0 +1,96 @@
+/**
+ * `deno task calibrate [--tune] [--budget-s S]`: measure this adapter's ceilings (best matmul
+ * GFLOP/s over the tuned configurations, copy GB/s) and the CPU path's matmul GFLOP/s, print them
+ * and cache them keyed by adapter (src/gpu/calibration.ts); the profile reports each stage's
+ * achieved rate as a share of them. `--tune` first searches every kernel's parameters on this
+ * adapter and caches the winners (src/gpu/tuning.ts), printing every candidate's time.
+ *
+ * Exit codes: 0 done, 1 no calibration (nothing validated), 2 bad flags or no GPU adapter (1 in CI).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { openGpu } from "../gpu/device.ts";
+import { calibrate, saveCalibration } from "../gpu/calibration.ts";
+import { applyTuning, TUNING_BUDGET_MS } from "../gpu/tuning.ts";
+import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
+
+const USAGE = `Usage: deno task calibrate [--tune] [--budget-s S]
+
+Measures the GPU adapter's matmul GFLOP/s and copy GB/s and the CPU path's matmul GFLOP/s, and
+caches them (SELF_ATTENTION_PROFILER_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache,
+/self-attention-profiler/).
+  --tune        first search every kernel's parameters on this adapter and cache the winners
+  --budget-s S  time budget of the search, seconds (default ${TUNING_BUDGET_MS / 1000})`;
+
+/** The command: parse, tune if asked, calibrate, print, cache. */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        tune: { type: "boolean" },
+        "budget-s": { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw fromParseArgsError(error);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const budgetText = values["budget-s"];
+  const budgetS = budgetText === undefined ? TUNING_BUDGET_MS / 1000 : Number(budgetText);
+  if (!(Number.isFinite(budgetS) && budgetS > 0) || budgetText?.trim() === "") {
+    throw badValue("budget-s", budgetText!, "expected a positive number of seconds");
+  }
+  const inCi = Deno.env.get("CI") === "true";
+  const gpu = await openGpu();
+  if (gpu === null) {
+    console.error(
+      "error: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
+        "Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers." +
+        (inCi ? " In CI this is a failure." : ""),
+    );
+    return inCi ? 1 : 2;
+  }
+  try {
+    const backend = gpu.adapter.backend ? `, backend ${gpu.adapter.backend}` : "";
+    console.log(`adapter: ${gpu.adapter.description}${backend}`);
+    const log = (line: string) => console.log(`  ${line}`);
+    if (values.tune) console.log(`tuning (budget ${budgetS} s):`);
+    const tuning = await applyTuning(gpu, { tune: values.tune, budgetMs: budgetS * 1000, log });
+    for (const [kernel, t] of Object.entries(tuning)) {
+      console.log(
+        `  ${kernel.padEnd(16)} → wg ${t.parameters.workgroupSize} ` +
+          JSON.stringify(t.parameters.template),
+      );
+    }
+    if (Object.keys(tuning).length === 0) console.log("kernel parameters: built-in defaults");
+    console.log("calibrating:");
+    const calibration = await calibrate(gpu, { log });
+    console.log(
+      `ceilings: GPU matmul ${calibration.gpu.matmulGflops.toFixed(1)} GFLOP/s ` +
+        `(wg ${calibration.gpu.matmulParameters.workgroupSize} ` +
+        `${JSON.stringify(calibration.gpu.matmulParameters.template)}), ` +
+        `copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s; CPU matmul ` +
+        `${calibration.cpu.matmulGflops.toFixed(1)} GFLOP/s ` +
+        `(${
+          calibration.cpu.matmulGflopsOneThread.toFixed(1)
+        } × ${calibration.cpu.threads} threads)`,
+    );
+    console.log(`cached: ${await saveCalibration(calibration)}`);
+    return 0;
+  } finally {
+    gpu.destroy();
+  }
+}
+
+if (import.meta.main) {
+  await runCli(() => main(Deno.args));
+}

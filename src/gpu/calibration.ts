@@ -1,0 +1,148 @@
+/**
+ * Device calibration: the ceilings a stage's achieved rate is compared with.
+ *
+ * - GPU matmul GFLOP/s: the best projection stage (x @ [w_q|w_k|w_v] + bias at n = 2048,
+ *   d_model 512: 2048 × 512 × 1536) over the projection candidates of the tuning table, each
+ *   validated before it is timed; 2 FLOPs per multiply-accumulate.
+ * - GPU copy GB/s: the copy kernel over 64 MiB, bytes read + bytes written over its time, best
+ *   over a few workgroup sizes.
+ * - CPU matmul GFLOP/s: the CPU path's WebAssembly gemm on one thread (CpuStages' projection,
+ *   weight packing included), times the worker count the CPU path uses.
+ *
+ * Kept in the cache folder keyed by adapter (src/io/cache_dir.ts); `deno task calibrate` refreshes.
+ *
+ * @module
+ */
+
+import type { AdapterDescription } from "../results.ts";
+import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
+import { cpuMatmulGflops } from "../reference/cpu_stages.ts";
+import { BufferTracker } from "./buffer_tracker.ts";
+import type { GpuContext } from "./device.ts";
+import { type KernelParameters, kernelPipeline, KERNELS } from "./kernels.ts";
+import { StageTimestamps } from "./timestamps.ts";
+import { adapterKey, CandidateBench, CANDIDATES } from "./tuning.ts";
+
+/** The ceilings of one adapter (and the CPU it runs beside). */
+export interface Calibration {
+  adapterKey: string;
+  gpu: {
+    /** best projection GFLOP/s (2 FLOPs per MAC) */
+    matmulGflops: number;
+    /** the projection parameters that reached it */
+    matmulParameters: KernelParameters;
+    /** bytes read + written per second by the copy kernel, GB/s (10⁹) */
+    copyGBps: number;
+    timing: "timestamp-query" | "wall-clock";
+  };
+  cpu: {
+    /** one thread's gemm GFLOP/s */
+    matmulGflopsOneThread: number;
+    threads: number;
+    /** one thread's rate times the threads: the CPU path's ceiling */
+    matmulGflops: number;
+  };
+  calibratedAt: string;
+}
+
+const CALIBRATION_SHAPE = { seqLen: 2048, dModel: 512, heads: 8 };
+const COPY_BYTES = 64 * 2 ** 20;
+const COPY_WORKGROUP_SIZES = [8, 64, 256];
+const CACHE_FILE = "calibration.json";
+
+/** Bytes read + written per second of the copy kernel, GB/s: the best workgroup size, best of 5. */
+export async function measureCopyGBps(gpu: GpuContext): Promise<number> {
+  const device = gpu.device;
+  const tracker = new BufferTracker(device);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  const src = tracker.create("activations", { label: "copy src", size: COPY_BYTES, usage });
+  const dst = tracker.create("activations", { label: "copy dst", size: COPY_BYTES, usage });
+  const timestamps = new StageTimestamps(device, tracker, 1, gpu.hasTimestamps);
+  let bestMs = Infinity;
+  try {
+    for (const workgroupSize of COPY_WORKGROUP_SIZES) {
+      const pipeline = await kernelPipeline(device, KERNELS.copy, { workgroupSize, template: {} });
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: src } }, {
+          binding: 1,
+          resource: { buffer: dst },
+        }],
+      });
+      const groups = Math.min(65535, Math.ceil(COPY_BYTES / 16 / workgroupSize));
+      for (let run = 0; run < 6; run++) {
+        const encoder = device.createCommandEncoder({ label: "copy" });
+        const pass = encoder.beginComputePass({
+          timestampWrites: timestamps.passTimestampWrites(0),
+        });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(groups);
+        pass.end();
+        timestamps.resolve(encoder);
+        const start = performance.now();
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        const wallMs = performance.now() - start;
+        const stageMs = await timestamps.read();
+        if (run > 0) bestMs = Math.min(bestMs, stageMs?.[0] ?? wallMs); // run 0 compiles
+      }
+    }
+  } finally {
+    timestamps.destroy();
+    tracker.destroyAll();
+  }
+  return (2 * COPY_BYTES) / (bestMs * 1e6); // bytes read + bytes written
+}
+
+/** Measure every ceiling (the GPU's when `gpu` is given). */
+export async function calibrate(
+  gpu: GpuContext,
+  options: { log?: (line: string) => void } = {},
+): Promise<Calibration> {
+  const bench = new CandidateBench(gpu, CALIBRATION_SHAPE);
+  const flops = 2 * 3 * CALIBRATION_SHAPE.seqLen * CALIBRATION_SHAPE.dModel ** 2; // 2 per MAC
+  let best: { gflops: number; parameters: KernelParameters } | null = null;
+  for (const parameters of CANDIDATES.projection) {
+    const result = await bench.measure("projection", parameters, 5);
+    const gflops = result.ms !== undefined ? flops / (result.ms * 1e6) : NaN;
+    options.log?.(
+      `matmul wg ${parameters.workgroupSize} ${JSON.stringify(parameters.template)}: ` +
+        (result.ms !== undefined ? `${gflops.toFixed(1)} GFLOP/s` : result.error!),
+    );
+    if (result.ms !== undefined && (best === null || gflops > best.gflops)) {
+      best = { gflops, parameters };
+    }
+  }
+  if (best === null) throw new Error("no projection candidate validated: no matmul ceiling");
+  const copyGBps = await measureCopyGBps(gpu);
+  options.log?.(`copy: ${copyGBps.toFixed(1)} GB/s (read + written)`);
+  const oneThread = cpuMatmulGflops();
+  const threads = navigator.hardwareConcurrency;
+  options.log?.(`CPU gemm: ${oneThread.toFixed(1)} GFLOP/s on one thread, ${threads} threads`);
+  return {
+    adapterKey: adapterKey(gpu.adapter),
+    gpu: {
+      matmulGflops: best.gflops,
+      matmulParameters: best.parameters,
+      copyGBps,
+      timing: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
+    },
+    cpu: { matmulGflopsOneThread: oneThread, threads, matmulGflops: oneThread * threads },
+    calibratedAt: new Date().toISOString(),
+  };
+}
+
+/** This adapter's cached calibration, or null. */
+export async function loadCalibration(adapter: AdapterDescription): Promise<Calibration | null> {
+  const cache = await readCacheJson(CACHE_FILE) as Record<string, Calibration> | null;
+  const entry = cache?.[adapterKey(adapter)];
+  return entry && Number.isFinite(entry.gpu?.matmulGflops) ? entry : null;
+}
+
+/** Store a calibration (other adapters' kept); returns the cache file's path. */
+export async function saveCalibration(calibration: Calibration): Promise<string> {
+  const cache = (await readCacheJson(CACHE_FILE) ?? {}) as Record<string, Calibration>;
+  cache[calibration.adapterKey] = calibration;
+  return await writeCacheJson(CACHE_FILE, cache);
+}

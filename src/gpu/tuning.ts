@@ -1,0 +1,315 @@
+/**
+ * Per-adapter kernel tuning: every kernel's register block and workgroup size searched over a
+ * candidate table that covers both kinds of adapter, each candidate validated against the float64
+ * oracle before it is timed; the winners cached on disk, keyed by adapter and kernel source hash.
+ *
+ * Candidates: register-blocked invocations in one SIMD group (workgroup_size 8, what lavapipe
+ * wants: storage loads are dear and workgroup memory does not help) and small blocks in 64–256
+ * invocation workgroups (what real GPUs want). A kernel is timed by the stage that runs it
+ * (timestamp queries; the synchronised wall clock without them) at n = 1000, d_model 512, 8 heads:
+ * not a multiple of any tile, so the masked edges are validated too. The built-in parameters of
+ * the adapter's kind come first, so they are always measured; the search stops at a time budget
+ * (lavapipe compiles a big register block in seconds, see kernels.ts).
+ *
+ * Without a cache entry the built-in parameters apply: nothing is tuned unless asked (`--tune`).
+ *
+ * @module
+ */
+
+import type { AdapterDescription } from "../results.ts";
+import type { AttentionShape } from "../shape.ts";
+import type { VariantName } from "../config.ts";
+import { generateInputs } from "../random.ts";
+import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
+import type { GpuContext } from "./device.ts";
+import { GpuAttention } from "./gpu_attention.ts";
+import { type KernelId, type KernelParameters, KERNELS, TUNINGS } from "./kernels.ts";
+import { attentionOracle } from "./oracle.ts";
+import { compareOutputs } from "./validation.ts";
+
+/** The kernels that tuning searches. */
+export type TunableKernel =
+  | "projection"
+  | "scores"
+  | "softmax"
+  | "weighted_values"
+  | "flash_attention";
+
+const p = (workgroupSize: number, template: Record<string, number> = {}): KernelParameters => ({
+  workgroupSize,
+  template,
+});
+
+/**
+ * The candidate table. Large register blocks in wide workgroups are left out: they hold a
+ * workgroup's worth of 32×32 blocks and would never win on either kind of adapter.
+ */
+export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameters[]>> = {
+  projection: [
+    p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 8 }),
+    p(8, { ROW_BLOCKS: 4, COL_BLOCKS: 8 }),
+    p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 4 }),
+    p(8, { ROW_BLOCKS: 4, COL_BLOCKS: 4 }),
+    p(16, { ROW_BLOCKS: 4, COL_BLOCKS: 4 }),
+    p(64, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+    p(64, { ROW_BLOCKS: 2, COL_BLOCKS: 2 }),
+    p(128, { ROW_BLOCKS: 1, COL_BLOCKS: 2 }),
+    p(256, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+  ],
+  scores: [
+    p(8, { ROW_BLOCKS: 8, KEY_BLOCKS: 8 }),
+    p(8, { ROW_BLOCKS: 4, KEY_BLOCKS: 8 }),
+    p(8, { ROW_BLOCKS: 4, KEY_BLOCKS: 4 }),
+    p(64, { ROW_BLOCKS: 1, KEY_BLOCKS: 1 }),
+    p(64, { ROW_BLOCKS: 2, KEY_BLOCKS: 2 }),
+    p(256, { ROW_BLOCKS: 1, KEY_BLOCKS: 1 }),
+  ],
+  softmax: [p(8), p(64), p(256)],
+  weighted_values: [
+    p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 8 }),
+    p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 4 }),
+    p(8, { ROW_BLOCKS: 4, COL_BLOCKS: 4 }),
+    p(64, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+    p(64, { ROW_BLOCKS: 2, COL_BLOCKS: 2 }),
+    p(256, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+  ],
+  flash_attention: [
+    p(8, { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 }),
+    p(8, { QUERY_BLOCKS: 2, KEY_BLOCKS: 1 }),
+    p(16, { QUERY_BLOCKS: 2, KEY_BLOCKS: 1 }),
+    p(64, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
+    p(128, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
+    p(256, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
+  ],
+};
+
+/** Which forward and stage runs each kernel (the stage that is timed). */
+const TIMED_STAGE: Readonly<Record<TunableKernel, { variant: VariantName; stage: number }>> = {
+  projection: { variant: "fused", stage: 0 },
+  flash_attention: { variant: "fused", stage: 1 },
+  scores: { variant: "naive", stage: 1 },
+  softmax: { variant: "naive", stage: 2 },
+  weighted_values: { variant: "naive", stage: 3 },
+};
+
+/** The tuning shape: not a multiple of any tile, so edges are validated too. */
+export const TUNING_SHAPE: AttentionShape = { seqLen: 1000, dModel: 512, heads: 8 };
+/** Relative L2 tolerance of a candidate's output against the float64 oracle (f32). */
+export const TUNING_TOLERANCE = 1e-4;
+/** Default time budget of a whole tuning, ms. */
+export const TUNING_BUDGET_MS = 240_000;
+const TIMED_RUNS = 3;
+const CACHE_FILE = "tuning.json";
+
+/** One candidate's outcome: its best stage time, or why it has none. */
+export interface CandidateResult {
+  parameters: KernelParameters;
+  /** fastest of the timed runs, ms; absent when the candidate failed or was not run */
+  ms?: number;
+  /** did not build, did not validate (with the error), or was skipped by the time budget */
+  error?: string;
+}
+
+/** The outcome of tuning one kernel on one adapter. */
+export interface KernelTuning {
+  kernel: TunableKernel;
+  sourceHash: string;
+  /** the winner: the fastest candidate that validated */
+  parameters: KernelParameters;
+  candidates: CandidateResult[];
+  shape: AttentionShape;
+  timing: "timestamp-query" | "wall-clock";
+  tunedAt: string;
+}
+
+/** The cache key of an adapter: what names the driver and backend it runs through. */
+export function adapterKey(adapter: AdapterDescription): string {
+  return [adapter.description, adapter.vendor, adapter.architecture, adapter.backend ?? "default"]
+    .join(" | ");
+}
+
+/** Hex SHA-256 (first 16 digits) of a kernel's WGSL source. */
+export async function kernelSourceHash(kernel: KernelId): Promise<string> {
+  const bytes = new TextEncoder().encode(KERNELS[kernel].source);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A validated-and-timed measurement of candidates, shared by tuning and calibration. */
+export class CandidateBench {
+  readonly gpu: GpuContext;
+  readonly shape: AttentionShape;
+  readonly #inputs;
+  #reference: Float32Array | null = null;
+
+  constructor(gpu: GpuContext, shape: AttentionShape = TUNING_SHAPE, seed = 42) {
+    this.gpu = gpu;
+    this.shape = shape;
+    this.#inputs = generateInputs(shape, seed);
+  }
+
+  /** The float64 oracle's output, rounded to f32 (computed once). */
+  get reference(): Float32Array {
+    return this.#reference ??= Float32Array.from(attentionOracle(this.#inputs));
+  }
+
+  /**
+   * Build the forward that runs `kernel` with these parameters (the other kernels as tuned so
+   * far), validate its whole output, then time the kernel's stage: fastest of `runs`.
+   */
+  async measure(
+    kernel: TunableKernel,
+    parameters: KernelParameters,
+    runs = TIMED_RUNS,
+  ): Promise<CandidateResult> {
+    const { variant, stage } = TIMED_STAGE[kernel];
+    let attention: GpuAttention | null = null;
+    try {
+      attention = await GpuAttention.create(this.gpu, variant, this.shape, {
+        parameters: { [kernel]: parameters },
+      });
+      await attention.upload(this.#inputs);
+      await attention.forward(); // lavapipe compiles at the first dispatch
+      const { out } = await attention.readback();
+      const check = compareOutputs(out, this.reference, TUNING_TOLERANCE);
+      if (!check.passed) {
+        return {
+          parameters,
+          error: `output does not match: relative L2 error ${check.relL2Error.toExponential(2)}`,
+        };
+      }
+      let ms = Infinity;
+      for (let i = 0; i < runs; i++) {
+        const { wallMs, stageMs } = await attention.forwardStages([stage]);
+        ms = Math.min(ms, stageMs?.[0] ?? wallMs);
+      }
+      return { parameters, ms };
+    } catch (error) {
+      return { parameters, error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      attention?.destroy();
+    }
+  }
+}
+
+/** Options of {@link tuneKernels}. */
+export interface TuneOptions {
+  kernels?: readonly TunableKernel[];
+  budgetMs?: number;
+  /** one line per candidate measured */
+  log?: (line: string) => void;
+}
+
+/** The built-in parameters of the adapter's kind. */
+export function defaultParameters(gpu: GpuContext): Readonly<Record<KernelId, KernelParameters>> {
+  return TUNINGS[gpu.adapter.isSoftware ? "software" : "hardware"];
+}
+
+const _same = (a: KernelParameters, b: KernelParameters) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Search every kernel's candidates on this adapter (defaults first), in the order projection,
+ * flash attention, scores, softmax, weighted values; each winner is applied to `gpu` before the
+ * next kernel is tuned. Candidates past the budget are recorded as skipped.
+ */
+export async function tuneKernels(
+  gpu: GpuContext,
+  options: TuneOptions = {},
+): Promise<Partial<Record<TunableKernel, KernelTuning>>> {
+  const kernels = options.kernels ??
+    ["projection", "flash_attention", "scores", "softmax", "weighted_values"] as const;
+  const deadline = performance.now() + (options.budgetMs ?? TUNING_BUDGET_MS);
+  const bench = new CandidateBench(gpu);
+  const defaults = defaultParameters(gpu);
+  const results: Partial<Record<TunableKernel, KernelTuning>> = {};
+  for (const kernel of kernels) {
+    const table = [
+      defaults[kernel],
+      ...CANDIDATES[kernel].filter((c) => !_same(c, defaults[kernel])),
+    ];
+    const candidates: CandidateResult[] = [];
+    for (const parameters of table) {
+      if (performance.now() > deadline) {
+        candidates.push({ parameters, error: "skipped: tuning time budget spent" });
+        continue;
+      }
+      const result = await bench.measure(kernel, parameters);
+      candidates.push(result);
+      options.log?.(
+        `${kernel.padEnd(16)} wg ${String(parameters.workgroupSize).padStart(3)} ` +
+          `${JSON.stringify(parameters.template).padEnd(34)} ` +
+          (result.ms !== undefined ? `${result.ms.toFixed(2)} ms` : result.error!),
+      );
+    }
+    const measured = candidates.filter((c) => c.ms !== undefined);
+    if (measured.length === 0) continue; // nothing validated: the defaults stay
+    const best = measured.reduce((a, b) => (b.ms! < a.ms! ? b : a));
+    results[kernel] = {
+      kernel,
+      sourceHash: await kernelSourceHash(kernel),
+      parameters: best.parameters,
+      candidates,
+      shape: bench.shape,
+      timing: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
+      tunedAt: new Date().toISOString(),
+    };
+    gpu.kernelParameters = { ...gpu.kernelParameters, [kernel]: best.parameters };
+  }
+  return results;
+}
+
+type TuningCache = Record<string, Partial<Record<TunableKernel, KernelTuning>>>;
+
+/** The tuning cache's entries for this adapter whose kernel sources are unchanged. */
+export async function loadTuning(
+  adapter: AdapterDescription,
+): Promise<Partial<Record<TunableKernel, KernelTuning>>> {
+  const cache = await readCacheJson(CACHE_FILE) as TuningCache | null;
+  const entry = cache?.[adapterKey(adapter)];
+  const valid: Partial<Record<TunableKernel, KernelTuning>> = {};
+  if (typeof entry !== "object" || entry === null) return valid;
+  for (const kernel of Object.keys(CANDIDATES) as TunableKernel[]) {
+    const tuning = entry[kernel];
+    if (
+      tuning && tuning.sourceHash === await kernelSourceHash(kernel) &&
+      Number.isInteger(tuning.parameters?.workgroupSize)
+    ) {
+      valid[kernel] = tuning;
+    }
+  }
+  return valid;
+}
+
+/** Store this adapter's tuning in the cache (other adapters' entries kept); returns the path. */
+export async function saveTuning(
+  adapter: AdapterDescription,
+  tuning: Partial<Record<TunableKernel, KernelTuning>>,
+): Promise<string> {
+  const cache = (await readCacheJson(CACHE_FILE) ?? {}) as TuningCache;
+  cache[adapterKey(adapter)] = { ...cache[adapterKey(adapter)], ...tuning };
+  return await writeCacheJson(CACHE_FILE, cache);
+}
+
+/**
+ * Apply this adapter's kernel parameters to `gpu`: tuned afresh when `tune` (and cached), else
+ * from the cache, else the built-in defaults. Returns the tuning applied (empty: defaults).
+ */
+export async function applyTuning(
+  gpu: GpuContext,
+  options: TuneOptions & { tune?: boolean } = {},
+): Promise<Partial<Record<TunableKernel, KernelTuning>>> {
+  let tuning: Partial<Record<TunableKernel, KernelTuning>>;
+  if (options.tune) {
+    gpu.kernelParameters = {};
+    tuning = await tuneKernels(gpu, options);
+    await saveTuning(gpu.adapter, tuning).catch((error) =>
+      options.log?.(`tuning not cached: ${error instanceof Error ? error.message : error}`)
+    );
+  } else {
+    tuning = await loadTuning(gpu.adapter);
+  }
+  gpu.kernelParameters = Object.fromEntries(
+    Object.entries(tuning).map(([kernel, t]) => [kernel, t.parameters]),
+  );
+  return tuning;
+}
