@@ -5,7 +5,8 @@
 #                            deno.xz (this Deno, xz-compressed), node_modules.tar.xz (the npm
 #                            packages the profile imports) and the Vulkan loader .debs under .gl/
 #   bench/real_gpu.sh [run]  there, without internet: unpacks what pack wrote, makes the Vulkan
-#                            loader available, runs `deno task validate` and
+#                            loader available, runs `deno task calibrate --tune` (cache in
+#                            <out>/cache), `deno task validate` and
 #                            `deno task profile --seq-lens $SEQ_LENS --out bench/results/<adapter>/`,
 #                            and writes the logs and an environment note beside the profile's files
 #
@@ -146,6 +147,15 @@ run() {
   } >"$out/environment.txt" 2>&1 || true
 
   local status=0
+  # tuning and calibration first, cached beside the results: validate then checks the tuned
+  # kernels, and the profile reports each stage's share of this GPU's ceilings
+  export SELF_ATTENTION_PROFILER_CACHE_DIR="$out/cache"
+  log "deno task calibrate --tune"
+  set +e
+  "$deno" task calibrate --tune 2>&1 | tee "$out/calibrate.txt"
+  local calibrate_status=${PIPESTATUS[0]}
+  set -e
+  [ "$calibrate_status" -eq 0 ] || log "calibrate exited $calibrate_status"
   if [ "${SKIP_VALIDATE:-0}" != 1 ]; then
     log "deno task validate ${VALIDATE_ARGS:-}"
     # shellcheck disable=SC2086

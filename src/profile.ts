@@ -19,6 +19,7 @@ import type { ProgressReporter } from "./progress.ts";
 import { generateInputs } from "./random.ts";
 import { CpuAttention } from "./reference/cpu_attention.ts";
 import type {
+  Calibration,
   PointResult,
   ProfileResults,
   SeriesName,
@@ -60,6 +61,8 @@ export interface ProfileHooks {
   gpuForwards?: GpuForwardFactory;
   /** series skipped before the profile started (e.g. no GPU adapter), recorded in the results */
   skips?: SkipRecord[];
+  /** the adapter's calibrated ceilings, recorded in the results */
+  calibration?: Calibration | null;
   /** called after every finished point with the results so far (for incremental, atomic files) */
   onPointDone?: (results: ProfileResults) => Promise<void>;
   /** called after every length with the inputs and each series' output (for --dump-tensors) */
@@ -122,6 +125,10 @@ export async function runProfile(
     flops: [],
     series,
     skips: [...hooks.skips ?? []],
+    ...(hooks.calibration ? { calibration: hooks.calibration } : {}),
+    ...(gpu?.kernelParameters && Object.keys(gpu.kernelParameters).length > 0
+      ? { tunedKernelParameters: gpu.kernelParameters }
+      : {}),
     interrupted: false,
   };
   const seriesByName = new Map(series.map((s) => [s.name, s]));

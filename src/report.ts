@@ -10,6 +10,7 @@ import { FLOPS_CONVENTION, stageFlops } from "./flops.ts";
 import type { FlopsAtLength, PointResult, ProfileResults, SeriesResult } from "./results.ts";
 import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
+import { stageBytes } from "./roofline.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -110,6 +111,37 @@ function stageTable(results: ProfileResults, series: SeriesResult): string | nul
   const timing = series.points.find((p) => p.kernelTiming)?.kernelTiming ?? "timestamp-query";
   return `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s), wall clock and the median empty submission\n` +
     table(["n", ...stages, "sum", "wall", "empty submit"], rows);
+}
+
+/** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
+function rooflineTable(results: ProfileResults, series: SeriesResult): string | null {
+  const stages = series.stageNames;
+  const calibration = results.calibration;
+  if (stages === undefined || calibration === undefined) return null;
+  const shape = { dModel: results.config.dModel, heads: results.config.heads };
+  const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
+    const work = flopsAt(results, point.seqLen)!;
+    return point.kernelMsSummary!.map((summary, i) => {
+      const ms = summary.mean;
+      const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
+      const gbps = stageBytes({ ...shape, seqLen: point.seqLen }, stages[i]!) / (ms * 1e6);
+      return [
+        String(point.seqLen),
+        stages[i]!,
+        formatMs(ms),
+        gflops.toFixed(1),
+        `${(100 * gflops / calibration.gpu.matmulGflops).toFixed(0)} %`,
+        gbps.toFixed(2),
+        `${(100 * gbps / calibration.gpu.copyGBps).toFixed(0)} %`,
+      ];
+    });
+  });
+  if (rows.length === 0) return null;
+  return `${series.name}: share of the calibrated ceilings (matmul ${
+    calibration.gpu.matmulGflops.toFixed(1)
+  } GFLOP/s, copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s read + written; ` +
+    `bytes = least f32 traffic)\n` +
+    table(["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"], rows);
 }
 
 function okPoints(series: SeriesResult): PointResult[] {
@@ -255,6 +287,11 @@ export function formatReport(results: ProfileResults): string {
     parts.push(seriesTable(results, series));
     const stages = stageTable(results, series);
     if (stages !== null) parts.push(stages);
+    const roofline = rooflineTable(results, series);
+    if (roofline !== null) parts.push(roofline);
+  }
+  if (results.calibration === undefined && results.environment.adapter !== null) {
+    parts.push("No calibration for this adapter: `deno task calibrate` measures its ceilings.");
   }
   const analysis = [
     ...results.series.map(describeScaling),

@@ -130,6 +130,28 @@ export interface SkipRecord {
   reason: string;
 }
 
+/** The adapter's and CPU's ceilings from `deno task calibrate` (src/gpu/calibration.ts). */
+export interface Calibration {
+  adapterKey: string;
+  gpu: {
+    /** best projection GFLOP/s (2 FLOPs per MAC) over the tuning candidates */
+    matmulGflops: number;
+    /** the projection parameters that reached it */
+    matmulParameters: { workgroupSize: number; template: Readonly<Record<string, number>> };
+    /** bytes read + written per second by the copy kernel, GB/s (10⁹) */
+    copyGBps: number;
+    timing: "timestamp-query" | "wall-clock";
+  };
+  cpu: {
+    /** one thread's gemm GFLOP/s */
+    matmulGflopsOneThread: number;
+    threads: number;
+    /** one thread's rate times the threads: the CPU path's ceiling */
+    matmulGflops: number;
+  };
+  calibratedAt: string;
+}
+
 /** Everything one profile produced: `profiling_results.json`. */
 export interface ProfileResults {
   schemaVersion: 1;
@@ -142,6 +164,13 @@ export interface ProfileResults {
   flops: FlopsAtLength[];
   series: SeriesResult[];
   skips: SkipRecord[];
+  /** the ceilings of this adapter, when it was calibrated (`deno task calibrate`) */
+  calibration?: Calibration;
+  /** GPU: the kernel parameters in use, per kernel, where tuning chose them (else the defaults) */
+  tunedKernelParameters?: Record<
+    string,
+    { workgroupSize: number; template: Record<string, number> }
+  >;
   /** true when Ctrl-C / SIGTERM stopped the run early: the points present are complete */
   interrupted: boolean;
 }

@@ -8,6 +8,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 const PROFILE = fromFileUrl(new URL("../src/cli/profile.ts", import.meta.url));
 const PLOT = fromFileUrl(new URL("../src/cli/plot.ts", import.meta.url));
 const VALIDATE = fromFileUrl(new URL("../src/cli/validate.ts", import.meta.url));
+const CALIBRATE = fromFileUrl(new URL("../src/cli/calibrate.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
 
 interface BadInvocation {
@@ -55,6 +56,11 @@ const badInvocations: BadInvocation[] = [
   { script: PLOT, args: ["--from", "NOT_RESULTS"], names: "--from" },
   { script: PLOT, args: ["--bogus"], names: "--bogus" },
   { script: VALIDATE, args: ["--bogus"], names: "--bogus" },
+  { script: PROFILE, args: ["--tune=yes"], names: "--tune" },
+  { script: CALIBRATE, args: ["--bogus"], names: "--bogus" },
+  { script: CALIBRATE, args: ["--budget-s", "-1"], names: "--budget-s" },
+  { script: CALIBRATE, args: ["--budget-s", "abc"], names: "--budget-s" },
+  { script: CALIBRATE, args: ["--tune=1"], names: "--tune" },
 ];
 
 const folder = await Deno.makeTempDir({ prefix: "cli_bad_input_" });

@@ -9,6 +9,13 @@
  */
 
 import { openGpu } from "../gpu/device.ts";
+import {
+  calibrate,
+  type Calibration,
+  loadCalibration,
+  saveCalibration,
+} from "../gpu/calibration.ts";
+import { applyTuning } from "../gpu/tuning.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
 import { writeResultsFiles } from "../io/results_files.ts";
 import { writeTensorsFile } from "../io/tensors_file.ts";
@@ -71,6 +78,22 @@ async function main(): Promise<number> {
       skips.push({ series: "gpu", reason });
     }
   }
+  let calibration: Calibration | null = null;
+  if (gpu !== null) {
+    const log = (line: string) => {
+      if (!config.quiet) console.log(`  ${line}`);
+    };
+    if (parsed.tune && !config.quiet) console.log("tuning the GPU kernels on this adapter:");
+    await applyTuning(gpu, { tune: parsed.tune, log });
+    if (parsed.tune) {
+      calibration = await calibrate(gpu, { log });
+      await saveCalibration(calibration).catch((error) =>
+        progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
+      );
+    } else {
+      calibration = await loadCalibration(gpu.adapter);
+    }
+  }
   const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
   try {
     assertSomethingRuns(config, gpu, availableMemoryBytes());
@@ -90,6 +113,7 @@ async function main(): Promise<number> {
       gpu,
       availableMemoryBytes,
       skips,
+      calibration,
       onPointDone: async (snapshot) => {
         await writeResultsFiles(snapshot, config.outDir);
       },

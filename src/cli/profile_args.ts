@@ -42,13 +42,20 @@ Usage: deno task profile [flags]
   --seed N            seeds inputs and weights, 0…4294967295  (default ${DEFAULT_CONFIG.seed})
   --dump-tensors      also write tensors_n<N>.npz for n ≤ --dump-max
   --dump-max N        largest length --dump-tensors writes    (default ${DEFAULT_CONFIG.dumpMax})
+  --tune              search the GPU kernels' parameters on this adapter first (minutes on a
+                      software adapter) and cache them; without it the cached or built-in ones
   --quiet             no progress output
   --help              this text
 
 Exit codes: 0 done, 1 a point failed validation or a device fault, 2 bad input, 130 interrupted.`;
 
 /** The outcome of parsing: a configuration to run, or a request for help. */
-export type ParsedProfileArgs = { help: true } | { help: false; config: ProfileConfig };
+export type ParsedProfileArgs = { help: true } | {
+  help: false;
+  config: ProfileConfig;
+  /** `--tune`: search the kernels' parameters before profiling */
+  tune: boolean;
+};
 
 function parseInteger(flag: string, text: string, min: number, max: number, why = ""): number {
   const allowed = `expected an integer from ${min} to ${max}${why}`;
@@ -111,6 +118,7 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
         "dump-tensors": { type: "boolean" },
         "dump-max": { type: "string" },
         quiet: { type: "boolean" },
+        tune: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
@@ -158,5 +166,5 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
   }
   config.dumpTensors = values["dump-tensors"] ?? false;
   config.quiet = values.quiet ?? false;
-  return { help: false, config };
+  return { help: false, config, tune: values.tune ?? false };
 }

@@ -17,6 +17,7 @@ import { type GpuContext, openGpu } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
 import type { TuningName } from "../gpu/kernels.ts";
 import { compareOutputs } from "../gpu/validation.ts";
+import { applyTuning } from "../gpu/tuning.ts";
 import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
 import { cpuAttentionForward } from "../reference/cpu_attention.ts";
@@ -152,6 +153,8 @@ async function main(args: string[]): Promise<number> {
     return inCi ? 1 : 2;
   }
   try {
+    // the cached tuning of this adapter (if any) is what the profile runs: validate that
+    if (tuning === undefined) await applyTuning(gpu);
     const software = gpu.adapter.isSoftware ? " (software adapter)" : "";
     console.log(`adapter: ${gpu.adapter.description}${software}`);
     console.log(

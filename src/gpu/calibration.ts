@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { AdapterDescription } from "../results.ts";
+import type { AdapterDescription, Calibration } from "../results.ts";
 import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
 import { cpuMatmulGflops } from "../reference/cpu_stages.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
@@ -23,27 +23,7 @@ import { type KernelParameters, kernelPipeline, KERNELS } from "./kernels.ts";
 import { StageTimestamps } from "./timestamps.ts";
 import { adapterKey, CandidateBench, CANDIDATES } from "./tuning.ts";
 
-/** The ceilings of one adapter (and the CPU it runs beside). */
-export interface Calibration {
-  adapterKey: string;
-  gpu: {
-    /** best projection GFLOP/s (2 FLOPs per MAC) */
-    matmulGflops: number;
-    /** the projection parameters that reached it */
-    matmulParameters: KernelParameters;
-    /** bytes read + written per second by the copy kernel, GB/s (10⁹) */
-    copyGBps: number;
-    timing: "timestamp-query" | "wall-clock";
-  };
-  cpu: {
-    /** one thread's gemm GFLOP/s */
-    matmulGflopsOneThread: number;
-    threads: number;
-    /** one thread's rate times the threads: the CPU path's ceiling */
-    matmulGflops: number;
-  };
-  calibratedAt: string;
-}
+export type { Calibration };
 
 const CALIBRATION_SHAPE = { seqLen: 2048, dModel: 512, heads: 8 };
 const COPY_BYTES = 64 * 2 ** 20;
