@@ -163,8 +163,8 @@ function _seriesBlock(
   const header = textElement([
     { text: series.label, fill: SERIES_COLORS[series.name], fontWeight: "bold" },
   ], { x: OUTER_MARGIN, y: y + 14, "font-size": 13 });
-  const timing = points.some((point) => point.kernelTiming === "wall-clock")
-    ? "per-stage wall clock (no timestamp queries)"
+  const timing = points.some((point) => point.kernelTiming === "none")
+    ? "no per-stage times (the adapter has no timestamp queries)"
     : "GPU timestamp queries";
   const runs = Math.max(0, ...points.map((point) => point.kernelMs?.length ?? 0));
   const subheader = textElement(
