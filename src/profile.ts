@@ -30,6 +30,9 @@ import type { AttentionInputs, AttentionShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
 import { finalizeSeries } from "./summaries.ts";
 
+/** Interval of the RSS sampler during a CPU point: often enough to see the peak, cheap. */
+const RSS_SAMPLE_INTERVAL_MS = 10;
+
 /** Empty submissions timed before each GPU point's runs. */
 const SUBMIT_OVERHEAD_SAMPLES = 5;
 
@@ -141,94 +144,99 @@ export async function runProfile(
     if (hooks.interruption.aborted) throw new Interrupted();
   };
 
+  /** record a finished point at once, so an interrupt or a crash never loses it */
+  const addPoint = async (name: SeriesName, point: PointResult) => {
+    const target = seriesByName.get(name);
+    if (target === undefined) return; // the CPU reference of a GPU-only run is not a series
+    target.points.push(point);
+    finalizeSeries(target);
+    await hooks.onPointDone?.({ ...results, interrupted: hooks.interruption.aborted });
+  };
+
   const cpu = await CpuAttention.create();
   try {
-    for (const seqLen of config.seqLens) {
+    lengths: for (const seqLen of config.seqLens) {
       if (hooks.interruption.aborted) break;
       const shape: AttentionShape = { seqLen, dModel: config.dModel, heads: config.heads };
+      results.flops.push(attentionFlops(shape));
       const inputs = generateInputs(shape, config.seed);
       const outputs = new Map<SeriesName, Float32Array>();
-      const pending: [SeriesName, PointResult][] = [];
       try {
         // --- the CPU path: measured, and the reference of the GPU outputs ---
         const cpuFit = cpuPreflight(shape, hooks.availableMemoryBytes());
         let reference: Float32Array | null = null;
         if (!cpuFit.fits) {
-          if (measureCpu) pending.push(["cpu", emptyPoint(seqLen, "skipped", cpuFit.reason)]);
           results.skips.push({ series: "cpu", seqLen, reason: cpuFit.reason });
-        } else {
+          await addPoint("cpu", emptyPoint(seqLen, "skipped", cpuFit.reason));
+        } else if (measureCpu) {
+          progress.beginPoint("cpu", seqLen, config.warmup, config.runs);
+          const point = await measureCpuPoint(cpu, inputs, config, progress, checkInterrupt);
+          reference = point.out;
+          progress.endPoint(describeOutcome(point.result));
+          await addPoint("cpu", point.result);
+        } else if (variants.length > 0) {
           cpu.load(inputs);
-          if (measureCpu) {
-            progress.beginPoint("cpu", seqLen, config.warmup, config.runs);
-            const point = await measureCpuPoint(cpu, shape, config, progress, checkInterrupt);
-            reference = point.out;
-            pending.push(["cpu", point.result]);
-            progress.endPoint(describeOutcome(point.result));
-          } else if (variants.length > 0) {
-            reference = (await cpu.forward()).out;
-          }
-          if (reference !== null) outputs.set("cpu", reference);
+          reference = (await cpu.forward()).out;
         }
+        if (reference !== null) outputs.set("cpu", reference);
         // --- each GPU variant, checked against the reference before it is timed ---
         for (const variant of variants) {
+          if (hooks.interruption.aborted) break lengths;
           const name = gpuSeriesName(variant);
           if (deviceLost !== null && !faults.has(name)) {
             faults.set(name, `device lost: ${deviceLost}`);
           }
           const fault = faults.get(name);
           if (fault !== undefined) {
-            pending.push([name, emptyPoint(seqLen, "failed", fault)]);
+            await addPoint(name, emptyPoint(seqLen, "failed", fault));
             continue;
           }
           const fit = gpuForwards.preflight(gpu!, variant, shape);
-          if (!fit.fits) {
-            pending.push([name, emptyPoint(seqLen, "skipped", fit.reason)]);
-            results.skips.push({ series: name, seqLen, reason: fit.reason });
-            continue;
-          }
-          if (reference === null) {
-            const reason = "no CPU reference to validate against (the CPU point was skipped)";
-            pending.push([name, emptyPoint(seqLen, "skipped", reason)]);
-            results.skips.push({ series: name, seqLen, reason });
+          const skipReason = !fit.fits
+            ? fit.reason
+            : reference === null
+            ? "no CPU reference to validate against (the CPU point was skipped)"
+            : null;
+          if (skipReason !== null) {
+            results.skips.push({ series: name, seqLen, reason: skipReason });
+            await addPoint(name, emptyPoint(seqLen, "skipped", skipReason));
             continue;
           }
           progress.beginPoint(name, seqLen, config.warmup, config.runs);
+          let point;
           try {
-            const point = await measureGpuPoint(
+            point = await measureGpuPoint(
               gpu!,
               gpuForwards,
               variant,
               inputs,
-              reference,
+              reference!,
               config,
               progress,
               checkInterrupt,
             );
-            seriesByName.get(name)!.stageNames = point.stageNames;
-            if (point.out !== null) outputs.set(name, point.out);
-            pending.push([name, point.result]);
-            progress.endPoint(describeOutcome(point.result));
           } catch (error) {
             if (error instanceof Interrupted) throw error;
             // a GPU fault (validation error, lost device, pipeline failure): this series stops
             const message = error instanceof Error ? error.message : String(error);
             faults.set(name, message);
-            pending.push([name, emptyPoint(seqLen, "failed", message)]);
             progress.endPoint(`failed: ${message}`);
+            await addPoint(name, emptyPoint(seqLen, "failed", message));
+            continue;
           }
+          seriesByName.get(name)!.stageNames = point.stageNames;
+          if (point.out !== null) outputs.set(name, point.out);
+          progress.endPoint(describeOutcome(point.result));
+          await addPoint(name, point.result);
         }
       } catch (error) {
-        if (error instanceof Interrupted) {
-          progress.warn(`interrupted during n=${seqLen}: its unfinished points are dropped`);
-          break;
-        }
-        throw error;
+        if (!(error instanceof Interrupted)) throw error;
+        progress.warn(
+          `interrupted at n=${seqLen}: the point in progress is dropped, the finished ones kept`,
+        );
+        break;
       }
-      results.flops.push(attentionFlops(shape));
-      for (const [name, point] of pending) seriesByName.get(name)!.points.push(point);
-      series.forEach(finalizeSeries);
       await hooks.onLengthDone?.(inputs, outputs);
-      await hooks.onPointDone?.({ ...results, interrupted: true });
     }
   } finally {
     cpu.close();
@@ -249,26 +257,32 @@ function describeOutcome(point: PointResult): string {
 
 async function measureCpuPoint(
   cpu: CpuAttention,
-  shape: AttentionShape,
+  inputs: AttentionInputs,
   config: ProfileConfig,
   progress: ProgressReporter,
   checkInterrupt: () => void,
 ): Promise<{ result: PointResult; out: Float32Array }> {
-  for (let i = 0; i < config.warmup; i++) {
-    await cpu.forward();
-    checkInterrupt();
-  }
+  const shape = inputs.shape;
+  // sampled from before the inputs are loaded, so the growth covers every buffer of the point
+  const sampler = new RssSampler(RSS_SAMPLE_INTERVAL_MS);
+  let rssPeakAboveBaselineBytes;
   const wallMs: number[] = [];
-  let rssPeakAboveBaselineBytes = 0;
   let last = null;
-  for (let run = 1; run <= config.runs; run++) {
-    const sampler = new RssSampler();
-    const startMs = performance.now();
-    last = await cpu.forward();
-    wallMs.push(performance.now() - startMs);
-    rssPeakAboveBaselineBytes = Math.max(rssPeakAboveBaselineBytes, sampler.stop());
-    progress.runDone(run);
-    checkInterrupt();
+  try {
+    cpu.load(inputs);
+    for (let i = 0; i < config.warmup; i++) {
+      checkInterrupt();
+      await cpu.forward();
+    }
+    for (let run = 1; run <= config.runs; run++) {
+      checkInterrupt();
+      const startMs = performance.now();
+      last = await cpu.forward();
+      wallMs.push(performance.now() - startMs);
+      progress.runDone(run);
+    }
+  } finally {
+    rssPeakAboveBaselineBytes = sampler.stop();
   }
   const result: PointResult = {
     seqLen: shape.seqLen,
@@ -301,8 +315,8 @@ async function measureGpuPoint(
     const uploadMs = await attention.upload(inputs);
     // at least one untimed forward: the output is checked before anything is timed
     for (let i = 0; i < Math.max(1, config.warmup); i++) {
-      await attention.forward();
       checkInterrupt();
+      await attention.forward();
     }
     const first = await attention.readback();
     const validation = compareOutputs(first.out, reference, GPU_F32_TOLERANCE);
@@ -317,28 +331,37 @@ async function measureGpuPoint(
     const wallMs: number[] = [];
     const kernelMs: number[][] = [];
     for (let run = 1; run <= config.runs; run++) {
+      checkInterrupt();
       const timing = await attention.forward();
       wallMs.push(timing.wallMs);
       if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
       progress.runDone(run);
-      checkInterrupt();
     }
     // the last timed output is checked too, and its readback timed apart from the forward
     const last = await attention.readback();
     const lastValidation = compareOutputs(last.out, reference, GPU_F32_TOLERANCE);
-    const worst = lastValidation.relL2Error > validation.relL2Error ? lastValidation : validation;
+    // a failed check wins (NaN errors compare false), then the larger error
+    const worst = !lastValidation.passed || lastValidation.relL2Error > validation.relL2Error
+      ? lastValidation
+      : validation;
+    if (!worst.passed) {
+      // no time is reported for an output that does not match
+      const reason = "the output of the timed runs does not match the CPU path: relative L2 " +
+        `error ${worst.relL2Error.toExponential(2)}; its times are discarded`;
+      const result = { ...emptyPoint(shape.seqLen, "failed", reason), validation: worst };
+      return { result, out: last.out, stageNames };
+    }
     const memory = attention.memory();
     const result: PointResult = {
       seqLen: shape.seqLen,
-      status: worst.passed ? "ok" : "failed",
-      reason: worst.passed ? undefined : "the output of the timed runs does not match the CPU path",
+      status: "ok",
       wallMs,
       kernelMs: kernelMs.length === wallMs.length ? kernelMs : undefined,
       kernelSumMs: kernelMs.length === wallMs.length
         ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
         : undefined,
       submitOverheadMs,
-      kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
+      kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "none",
       uploadMs,
       readbackMs: last.readbackMs,
       memory: {

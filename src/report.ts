@@ -7,7 +7,13 @@
  */
 
 import { FLOPS_CONVENTION, stageFlops } from "./flops.ts";
-import type { FlopsAtLength, PointResult, ProfileResults, SeriesResult } from "./results.ts";
+import type {
+  FlopsAtLength,
+  PointResult,
+  ProfileResults,
+  SeriesResult,
+  ValidationResult,
+} from "./results.ts";
 import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
@@ -159,7 +165,7 @@ function describeScaling(series: SeriesResult): string {
   }
   const interval = Number.isFinite(fit.ci95[0])
     ? ` (95 % CI ${fit.ci95[0].toFixed(2)}…${fit.ci95[1].toFixed(2)})`
-    : " (two points: no interval)";
+    : " (no interval)";
   const verdict = Math.abs(fit.exponent - 2) <= 0.25
     ? "quadratic, as the n² score matrix predicts"
     : fit.exponent < 2
@@ -226,22 +232,28 @@ function describeSpeedups(results: ProfileResults): string[] {
   return lines;
 }
 
+/** A NaN error (a non-finite output) ranks worst. */
+function errorRank(validation: ValidationResult): number {
+  return Number.isNaN(validation.relL2Error) ? Infinity : validation.relL2Error;
+}
+
 function describeValidation(results: ProfileResults): string | null {
   const checked = results.series.flatMap((s) =>
     s.points.filter((p) => p.validation !== undefined).map((p) => ({ series: s.name, point: p }))
   );
   if (checked.length === 0) return null;
-  const worst = checked.reduce((
-    a,
-    b,
-  ) => (b.point.validation!.relL2Error > a.point.validation!.relL2Error ? b : a));
+  const worst = checked.reduce((a, b) =>
+    errorRank(b.point.validation!) > errorRank(a.point.validation!) ? b : a
+  );
   const failed = checked.filter((c) => !c.point.validation!.passed).length;
   const v = worst.point.validation!;
+  const mismatches = v.mismatchCount > 0
+    ? `, ${v.mismatchCount} elements out of bounds (first at ${v.firstMismatches.join(", ")})`
+    : "";
   return `Validation: ${checked.length} GPU outputs checked against the CPU path, ${failed} failed; ` +
     `largest relative L2 error ${v.relL2Error.toExponential(2)} (max abs ${
       v.maxAbsError.toExponential(2)
-    }) ` +
-    `at ${worst.series} n=${worst.point.seqLen}, tolerance ${v.tolerance}.`;
+    }${mismatches}) at ${worst.series} n=${worst.point.seqLen}, tolerance ${v.tolerance}.`;
 }
 
 function describeProblems(results: ProfileResults): string[] {

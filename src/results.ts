@@ -24,6 +24,10 @@ export interface ValidationResult {
   relL2Error: number;
   /** the relative L2 tolerance the point was held to */
   tolerance: number;
+  /** elements beyond 10·tolerance·(|cpu| + rms(cpu)), NaN included */
+  mismatchCount: number;
+  /** the first (up to 10) mismatching element indices, row-major [n, dModel] */
+  firstMismatches: number[];
   passed: boolean;
 }
 
@@ -57,8 +61,8 @@ export interface PointResult {
   /** GPU only: wall ms of empty submissions (submit → onSubmittedWorkDone) measured before the runs:
    * the fixed overhead every forward's wall time includes once */
   submitOverheadMs?: number[];
-  /** GPU only: whether per-stage times come from timestamp queries or from wall clock */
-  kernelTiming?: "timestamp-query" | "wall-clock";
+  /** GPU only: "timestamp-query" when per-stage times were measured, "none" without the feature */
+  kernelTiming?: "timestamp-query" | "none";
   /** GPU only: host → device upload of inputs and weights, milliseconds, measured apart */
   uploadMs?: number;
   /** GPU only: device → host readback of the output, milliseconds, measured apart */
@@ -171,6 +175,7 @@ export interface ProfileResults {
     string,
     { workgroupSize: number; template: Record<string, number> }
   >;
-  /** true when Ctrl-C / SIGTERM stopped the run early: the points present are complete */
+  /** true when Ctrl-C / SIGTERM stopped the run early. Every point present is complete; a file
+   * written while the profile runs lacks the points still to come. */
   interrupted: boolean;
 }

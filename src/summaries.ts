@@ -13,7 +13,8 @@ export const SCALING_FIT_MIN_SEQ_LEN = 1000;
 
 /**
  * Fill a series' summaries from its raw samples: per point (status "ok" only) the wall-clock and
- * per-stage summaries; per series the scaling fit over n ≥ 1000 and the local slopes.
+ * per-stage summaries; per series the scaling fit (log time on log n over every timed run of the
+ * points with n ≥ 1000) and the local slopes between consecutive means.
  */
 export function finalizeSeries(series: SeriesResult): void {
   for (const point of series.points) {
@@ -32,9 +33,12 @@ export function finalizeSeries(series: SeriesResult): void {
   const seqLens = measured.map((p) => p.seqLen);
   const means = measured.map((p) => p.wallMsSummary!.mean);
   series.localSlopes = localSlopes(seqLens, means);
+  // fitted over every timed run, not the means: with the seed's two lengths ≥ 1000 a fit of two
+  // means has no interval, while the runs' scatter gives one
   const large = measured.filter((p) => p.seqLen >= SCALING_FIT_MIN_SEQ_LEN);
-  series.scaling = fitScaling(
-    large.map((p) => p.seqLen),
-    large.map((p) => p.wallMsSummary!.mean),
+  const fit = large.length < 2 ? undefined : fitScaling(
+    large.flatMap((p) => p.wallMs.map(() => p.seqLen)),
+    large.flatMap((p) => p.wallMs),
   );
+  series.scaling = fit && { ...fit, seqLens: large.map((p) => p.seqLen) };
 }

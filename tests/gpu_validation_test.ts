@@ -29,3 +29,14 @@ Deno.test("compareOutputs() passes identical outputs, also all zeros", () => {
   assert.ok(result.passed);
   assert.deepStrictEqual(result.relL2Error, 0);
 });
+
+Deno.test("compareOutputs() catches one wrong element that the relative L2 error would hide", () => {
+  const cpu = new Float32Array(1_000_000).map((_, i) => Math.sin(i));
+  const gpu = cpu.slice();
+  gpu[123_456] = cpu[123_456]! + 0.05; // one element off by 0.05 in a million
+  const result = compareOutputs(gpu, cpu, 1e-4);
+  assert.ok(result.relL2Error < 1e-4, `rel L2 ${result.relL2Error} should hide it`);
+  assert.equal(result.mismatchCount, 1);
+  assert.deepStrictEqual(result.firstMismatches, [123_456]);
+  assert.ok(!result.passed);
+});

@@ -1,12 +1,19 @@
 /**
- * Comparing a GPU output with the CPU path: the largest absolute difference and the relative L2
- * error ‖gpu − cpu‖₂ / ‖cpu‖₂, held to a relative L2 tolerance. A NaN or infinity anywhere, or
- * outputs of different lengths, fail.
+ * Comparing a GPU output with the CPU path, two ways: the relative L2 error
+ * ‖gpu − cpu‖₂ / ‖cpu‖₂ held to the tolerance, and element by element, so that a few wrong elements
+ * cannot hide in a large, mostly right output: |gpu − cpu| ≤ 10·tolerance·(|cpu| + rms(cpu)).
+ * A NaN or infinity anywhere, or outputs of different lengths, fail.
  *
  * @module
  */
 
 import type { ValidationResult } from "../results.ts";
+
+/** How much looser the per-element bound is than the relative L2 tolerance. */
+export const ELEMENT_TOLERANCE_FACTOR = 10;
+
+/** Mismatching element indices kept in a result (the rest are only counted). */
+const MISMATCHES_KEPT = 10;
 
 /**
  * Compare two outputs element by element (sums in float64).
@@ -23,29 +30,50 @@ export function compareOutputs(
   tolerance: number,
 ): ValidationResult {
   if (gpu.length !== cpu.length) {
-    return { maxAbsError: NaN, relL2Error: NaN, tolerance, passed: false };
+    return {
+      maxAbsError: NaN,
+      relL2Error: NaN,
+      tolerance,
+      mismatchCount: Math.max(gpu.length, cpu.length),
+      firstMismatches: [],
+      passed: false,
+    };
   }
+  let referenceSquares = 0;
+  for (const c of cpu) referenceSquares += c * c;
+  const rms = Math.sqrt(referenceSquares / Math.max(cpu.length, 1));
   let maxAbsError = 0;
   let differenceSquares = 0;
-  let referenceSquares = 0;
-  let finite = true;
+  let finite = Number.isFinite(referenceSquares);
+  const firstMismatches: number[] = [];
+  let mismatchCount = 0;
   for (let i = 0; i < gpu.length; i++) {
     const g = gpu[i]!;
     const c = cpu[i]!;
+    const difference = Math.abs(g - c);
+    // written so that NaN (from either side) counts as a mismatch
+    if (!(difference <= ELEMENT_TOLERANCE_FACTOR * tolerance * (Math.abs(c) + rms))) {
+      mismatchCount++;
+      if (firstMismatches.length < MISMATCHES_KEPT) firstMismatches.push(i);
+    }
     if (!Number.isFinite(g) || !Number.isFinite(c)) {
       finite = false;
-      maxAbsError = NaN;
       continue;
     }
-    const difference = g - c;
-    if (finite) maxAbsError = Math.max(maxAbsError, Math.abs(difference));
+    maxAbsError = Math.max(maxAbsError, difference);
     differenceSquares += difference * difference;
-    referenceSquares += c * c;
   }
   const relL2Error = !finite
     ? NaN
     : referenceSquares > 0
     ? Math.sqrt(differenceSquares / referenceSquares)
     : Math.sqrt(differenceSquares); // an all-zero reference: the absolute L2 error
-  return { maxAbsError, relL2Error, tolerance, passed: finite && relL2Error <= tolerance };
+  return {
+    maxAbsError: finite ? maxAbsError : NaN,
+    relL2Error,
+    tolerance,
+    mismatchCount,
+    firstMismatches,
+    passed: finite && relL2Error <= tolerance && mismatchCount === 0,
+  };
 }
