@@ -7,7 +7,8 @@
  *   (default 128,1024,4096; d_model 512, 8 heads)
  *
  * What `deno bench` shows is the synchronised wall clock of each case: submit until the queue
- * reports the work done (on lavapipe that alone costs ~11 ms, which the no-op baseline shows).
+ * reports the work done, plus reading back the case's timestamp queries (one more map: on lavapipe
+ * each wait costs ~11 ms, which the no-op baseline, timed the same way, shows).
  * Kernel time comes from timestamp queries and is printed after the run as a table of the fastest
  * run per case, with the GFLOP/s of the stages that do matrix work (2 FLOPs per multiply-add,
  * src/flops.ts). Pipelines are compiled and warmed before the first timed run of each shape.

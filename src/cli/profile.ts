@@ -34,7 +34,10 @@ import { runCli, UsageError } from "./usage_error.ts";
 /** Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
-/** A length that no requested series can run is bad input, found before any work starts. */
+/**
+ * A length that no requested series can run is bad input, found before any work starts; the
+ * message carries each path's reason (memory, adapter limits, a head width the kernels refuse).
+ */
 function assertSomethingRuns(
   config: ProfileConfig,
   gpu: GpuContext | null,
@@ -44,13 +47,22 @@ function assertSomethingRuns(
     const shape = { seqLen, dModel: config.dModel, heads: config.heads };
     const cpuFit = cpuPreflight(shape, availableBytes);
     // every GPU output is checked against the CPU path, so nothing runs without it
-    const gpuRuns = gpu !== null &&
-      config.variants.some((variant) => GpuAttention.preflight(gpu, variant, shape).fits);
-    if (!cpuFit.fits || (!config.devices.includes("cpu") && !gpuRuns)) {
-      const why = cpuFit.fits
-        ? "no GPU variant fits the adapter's limits"
-        : `the CPU path ${cpuFit.reason}`;
-      throw new UsageError(`--seq-lens ${seqLen}: too large for this machine, ${why}`);
+    if (!cpuFit.fits) {
+      throw new UsageError(`--seq-lens ${seqLen}: cannot run here: the CPU path ${cpuFit.reason}`);
+    }
+    if (config.devices.includes("cpu") || gpu === null) continue;
+    const gpuFits = config.variants.map((variant) => ({
+      variant,
+      fit: GpuAttention.preflight(gpu, variant, shape),
+    }));
+    if (gpuFits.every(({ fit }) => !fit.fits)) {
+      const reasons = gpuFits.map(({ variant, fit }) =>
+        `${variant}: ${fit.fits ? "" : fit.reason}`
+      );
+      throw new UsageError(
+        `--seq-lens ${seqLen} (d_model ${config.dModel}, ${config.heads} heads): no GPU variant ` +
+          `can run: ${reasons.join("; ")}`,
+      );
     }
   }
 }
@@ -78,6 +90,13 @@ async function main(): Promise<number> {
       skips.push({ series: "gpu", reason });
     }
   }
+  const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
+  try {
+    assertSomethingRuns(config, gpu, availableMemoryBytes());
+  } catch (error) {
+    gpu?.destroy();
+    throw error;
+  }
   let calibration: Calibration | null = null;
   if (gpu !== null) {
     const log = (line: string) => {
@@ -94,13 +113,19 @@ async function main(): Promise<number> {
       calibration = await loadCalibration(gpu.adapter);
     }
   }
-  const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
   try {
-    assertSomethingRuns(config, gpu, availableMemoryBytes());
-
     const interruption = new AbortController();
+    /** the file writes in progress: a second interrupt waits for them, so no write is cut off */
+    let writing: Promise<unknown> = Promise.resolve();
+    const track = <T>(write: Promise<T>): Promise<T> => {
+      writing = Promise.allSettled([writing, write]);
+      return write;
+    };
     const onSignal = () => {
-      if (interruption.signal.aborted) Deno.exit(EXIT_INTERRUPTED); // files on disk are whole: writes are atomic
+      if (interruption.signal.aborted) {
+        void writing.finally(() => Deno.exit(EXIT_INTERRUPTED));
+        return;
+      }
       progress.warn("interrupt: stopping after the current run (again to exit now)");
       interruption.abort();
     };
@@ -115,17 +140,17 @@ async function main(): Promise<number> {
       skips,
       calibration,
       onPointDone: async (snapshot) => {
-        await writeResultsFiles(snapshot, config.outDir);
+        await track(writeResultsFiles(snapshot, config.outDir));
       },
       onLengthDone: async (inputs, outputs) => {
         if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
-          await writeTensorsFile(inputs, outputs, config.outDir);
+          await track(writeTensorsFile(inputs, outputs, config.outDir));
         }
       },
     });
     const written = [
-      ...await writeResultsFiles(results, config.outDir),
-      ...await writeFigures(results, config.outDir),
+      ...await track(writeResultsFiles(results, config.outDir)),
+      ...await track(writeFigures(results, config.outDir)),
     ];
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);

@@ -22,6 +22,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   const temporary = temporaryPathFor(path);
   try {
     await Deno.writeFile(temporary, data);
+    // on disk before the rename, so a crash cannot leave an empty file under the final name
+    using file = await Deno.open(temporary, { read: true });
+    await file.syncData();
     await Deno.rename(temporary, path);
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
