@@ -317,3 +317,16 @@ Deno.test("plot CLI: re-renders next to the results file by default", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the time-vs-FLOPs panel draws the calibrated ceilings only when calibrated", async () => {
+  const results = await fixture("results_full");
+  assert.ok(results.calibration, "results_full carries a calibration");
+  const { profilingSvg } = await renderFigureSvgs(results);
+  assert.ok(profilingSvg.includes("GPU matmul ceiling 24.1 TFLOP/s (calibrated)"));
+  assert.ok(profilingSvg.includes("CPU matmul ceiling 37.6 GFLOP/s (calibrated)"));
+  assert.ok(profilingSvg.includes("calibrated matmul ceiling"), "the panel's key names them");
+  const uncalibrated = structuredClone(results);
+  delete uncalibrated.calibration;
+  const { profilingSvg: plain } = await renderFigureSvgs(uncalibrated);
+  assert.ok(!plain.includes("matmul ceiling"));
+});

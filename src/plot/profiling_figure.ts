@@ -5,7 +5,8 @@
  * 2. Memory Usage vs Sequence Length — measured peak (solid) and theoretical (dashed) bytes.
  * 3. Theoretical FLOPs vs Sequence Length — the total and each stage.
  * 4. Time vs Computational Complexity — mean time against total FLOPs, with dashed guides of
- *    constant throughput.
+ *    constant throughput and, when the adapter was calibrated, solid lines at the GPU's and the CPU
+ *    path's measured matmul ceilings.
  *
  * Each panel is a Plot SVG nested in one figure SVG; titles, keys, legend and footer are drawn
  * around them as SVG text measured with the figure font.
@@ -65,6 +66,8 @@ const MARGINS = { top: 12, right: 24, bottom: 44, left: 76 } as const;
 const FRAME_WIDTH = PANEL_WIDTH - MARGINS.left - MARGINS.right;
 const FRAME_HEIGHT = PLOT_HEIGHT - MARGINS.top - MARGINS.bottom;
 const GUIDE_COLOR = "#9a9a9a";
+/** solid lines at the calibrated ceilings: darker than the decade guides */
+const CEILING_COLOR = "#555555";
 const GUIDE_LABEL_SIZE = 10;
 const LENGTH_LABEL_SIZE = 10;
 /** guides with less than this many pixels inside the frame are left out */
@@ -427,14 +430,33 @@ function _distanceToSegment(
   return Math.hypot(px - (ax + t * (bx - ax)), py - (ay + t * (by - ay)));
 }
 
+/** A line of constant throughput: a dashed decade guide or a solid calibrated ceiling. */
+interface ThroughputGuide {
+  /** FLOP/s */
+  rate: number;
+  text: string;
+  line: "solid" | "dashed";
+}
+
+/** Distances of a point in frame pixels to the frame's four edges. */
+function _frameDistances([x, y]: readonly [number, number]): number[] {
+  return [x, FRAME_WIDTH - x, y, FRAME_HEIGHT - y];
+}
+
+/** Which side of its guide a label sits on. */
+type LabelSide = "above" | "below";
+
+/** Perpendicular offset of a guide's label from its line, px (the text's dy once rotated). */
+const LABEL_OFFSETS: Record<LabelSide, number> = { above: -6, below: 7 };
+
 /**
- * Dashed lines of constant throughput (time = FLOPs / rate) across the panel, each labelled where
- * its label lies farthest from the data lines.
+ * Lines of constant throughput (time = FLOPs / rate) across the panel, each labelled where its
+ * label lies farthest from the data lines, the ceilings and the labels placed before it.
  */
 function _throughputGuides(
   xDomain: readonly [number, number],
   yDomain: readonly [number, number],
-  rates: readonly number[],
+  guides: readonly ThroughputGuide[],
   dataLines: readonly (readonly [number, number][])[],
   fonts: FigureFonts,
 ): Plot.Markish[] {
@@ -442,62 +464,125 @@ function _throughputGuides(
   const pxPerDecadeX = FRAME_WIDTH / Math.log10(xDomain[1] / xDomain[0]);
   const pxPerDecadeY = FRAME_HEIGHT / Math.log10(yDomain[1] / yDomain[0]);
   const angle = -Math.atan2(pxPerDecadeY, pxPerDecadeX) * 180 / Math.PI;
-  const dataSegments = dataLines.flatMap((line) => {
-    const screen = line.map(([x, y]) => toScreen(x, y));
-    return screen.length === 1
-      ? [[screen[0]!, screen[0]!] as const]
-      : screen.slice(1).map((end, i) => [screen[i]!, end] as const);
-  });
-  const segments: { rate: number; x: number; y: number }[] = [];
-  const labels: { x: number; y: number; text: string }[] = [];
-  for (const rate of rates) {
+  const dataSegments: (readonly [readonly [number, number], readonly [number, number]])[] =
+    dataLines.flatMap((line) => {
+      const screen = line.map(([x, y]) => toScreen(x, y));
+      return screen.length === 1
+        ? [[screen[0]!, screen[0]!] as const]
+        : screen.slice(1).map((end, i) => [screen[i]!, end] as const);
+    });
+  const segments: { key: number; line: ThroughputGuide["line"]; x: number; y: number }[] = [];
+  const labels: {
+    x: number;
+    y: number;
+    text: string;
+    line: ThroughputGuide["line"];
+    side: LabelSide;
+  }[] = [];
+  for (const [key, { rate, text, line }] of guides.entries()) {
     const msPerFlop = 1000 / rate; // time (ms) = FLOPs / rate (FLOP/s) × 1000
     const x1 = Math.max(xDomain[0], yDomain[0] / msPerFlop);
     const x2 = Math.min(xDomain[1], yDomain[1] / msPerFlop);
     if (!(x2 > x1)) continue;
-    const text = formatFlopRate(rate);
     const start = toScreen(x1, x1 * msPerFlop), end = toScreen(x2, x2 * msPerFlop);
     const lengthPx = Math.hypot(end[0] - start[0], end[1] - start[1]);
     const labelPx = fonts.regular.width(text, GUIDE_LABEL_SIZE) + 12;
     if (lengthPx < MIN_GUIDE_LENGTH) continue; // a corner clipped off the frame: noise, not a guide
-    segments.push({ rate, x: x1, y: x1 * msPerFlop }, { rate, x: x2, y: x2 * msPerFlop });
+    segments.push({ key, line, x: x1, y: x1 * msPerFlop }, { key, line, x: x2, y: x2 * msPerFlop });
     if (lengthPx < labelPx + 8) continue;
-    // slide the label along the line; keep the spot farthest from every data line
-    let best = { clearance: -Infinity, x: x1 };
+    // Slide the label along the line; keep the spot farthest from every data line. A ceiling's
+    // label may also sit below its line, and is judged by its ends as well as its centre (it is
+    // long, and often runs beside a data line of the same slope).
+    const direction = [(end[0] - start[0]) / lengthPx, (end[1] - start[1]) / lengthPx] as const;
+    const sides: LabelSide[] = line === "solid" ? ["above", "below"] : ["above"];
+    const halfText = line === "solid" ? labelPx / 2 - 6 : 0;
+    let best = { clearance: -Infinity, x: x1, side: "above" as LabelSide };
     const steps = 24;
-    for (let i = 0; i <= steps; i++) {
-      const along = (labelPx / 2 + 4 + (lengthPx - labelPx - 8) * i / steps) / lengthPx;
-      const x = x1 * (x2 / x1) ** along;
-      const center = toScreen(x, x * msPerFlop);
-      const clearance = Math.min(
-        Infinity,
-        ...dataSegments.map(([a, b]) => _distanceToSegment(center, a, b)),
-      );
-      if (clearance > best.clearance + 0.5) best = { clearance, x };
+    for (const side of sides) {
+      // the label's centre line, perpendicular to the guide (dy of the rotated text)
+      const offset = line === "solid" ? LABEL_OFFSETS[side] : 0;
+      for (let i = 0; i <= steps; i++) {
+        const along = (labelPx / 2 + 4 + (lengthPx - labelPx - 8) * i / steps) / lengthPx;
+        const x = x1 * (x2 / x1) ** along;
+        const [cx, cy] = toScreen(x, x * msPerFlop);
+        const center: [number, number] = [cx - direction[1] * offset, cy + direction[0] * offset];
+        const samples = [-1, 0, 1].map((t) =>
+          [
+            center[0] + t * halfText * direction[0],
+            center[1] + t * halfText * direction[1],
+          ] as const
+        );
+        const clearance = Math.min(
+          Infinity,
+          ...(line === "solid" ? samples.flatMap((point) => _frameDistances(point)) : []),
+          ...samples.flatMap((point) =>
+            dataSegments.map(([a, b]) => _distanceToSegment(point, a, b))
+          ),
+        );
+        if (clearance > best.clearance + 0.5) best = { clearance, x, side };
+      }
     }
-    labels.push({ x: best.x, y: best.x * msPerFlop, text });
+    if (line === "solid") {
+      // the labels placed after it (ceilings come first) keep clear of its line and its label
+      const [bx, by] = toScreen(best.x, best.x * msPerFlop);
+      const offset = LABEL_OFFSETS[best.side];
+      const middle = [bx - direction[1] * offset, by + direction[0] * offset] as const;
+      dataSegments.push([start, end], [
+        [middle[0] - halfText * direction[0], middle[1] - halfText * direction[1]],
+        [middle[0] + halfText * direction[0], middle[1] + halfText * direction[1]],
+      ]);
+    }
+    labels.push({ x: best.x, y: best.x * msPerFlop, text, line, side: best.side });
   }
-  return [
-    Plot.line(segments, {
-      x: "x",
-      y: "y",
-      z: "rate",
-      stroke: GUIDE_COLOR,
-      strokeWidth: 1,
-      strokeDasharray: DASH_PATTERN,
-    }),
-    Plot.text(labels, {
+  const label = (line: ThroughputGuide["line"], side: LabelSide) =>
+    Plot.text(labels.filter((at) => at.line === line && at.side === side), {
       x: "x",
       y: "y",
       text: "text",
       rotate: angle,
-      dy: -6,
-      fill: TEXT_COLORS.muted,
+      dy: LABEL_OFFSETS[side],
+      fill: line === "solid" ? TEXT_COLORS.main : TEXT_COLORS.muted,
       stroke: "#ffffff",
       strokeWidth: 3,
       fontSize: GUIDE_LABEL_SIZE,
+    });
+  return [
+    Plot.line(segments.filter((at) => at.line === "dashed"), {
+      x: "x",
+      y: "y",
+      z: "key",
+      stroke: GUIDE_COLOR,
+      strokeWidth: 1,
+      strokeDasharray: DASH_PATTERN,
     }),
+    Plot.line(segments.filter((at) => at.line === "solid"), {
+      x: "x",
+      y: "y",
+      z: "key",
+      stroke: CEILING_COLOR,
+      strokeWidth: 1.2,
+    }),
+    label("dashed", "above"),
+    label("solid", "above"),
+    label("solid", "below"),
   ];
+}
+
+/** Solid guides at the calibrated matmul ceilings of the GPU and the CPU path, if calibrated. */
+function _ceilingGuides(results: ProfileResults): ThroughputGuide[] {
+  const calibration = results.calibration;
+  if (calibration === undefined) return [];
+  const ceilings = [
+    { name: "GPU", gflops: calibration.gpu.matmulGflops },
+    { name: "CPU", gflops: calibration.cpu.matmulGflops },
+  ];
+  return ceilings
+    .filter(({ gflops }) => Number.isFinite(gflops) && gflops > 0)
+    .map(({ name, gflops }) => ({
+      rate: gflops * 1e9,
+      text: `${name} matmul ceiling ${formatFlopRate(gflops * 1e9)} (calibrated)`,
+      line: "solid",
+    }));
 }
 
 /** Labels along the top of a log x axis, leaving out any that would touch the one before. */
@@ -529,12 +614,15 @@ function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
   const rates = rows.flat()
     .filter((row) => Number.isFinite(row.meanMs) && Number.isFinite(row.totalFlops))
     .map((row) => row.totalFlops / (row.meanMs / 1000));
-  const guideRates: number[] = [];
+  const ceilings = _ceilingGuides(results);
+  const guides: ThroughputGuide[] = [...ceilings];
   if (rates.length > 0) {
     const low = Math.floor(Math.log10(Math.min(...rates)));
     const high = Math.ceil(Math.log10(Math.max(...rates)));
     const step = Math.max(1, Math.ceil((high - low + 1) / 5));
-    for (let exponent = low; exponent <= high; exponent += step) guideRates.push(10 ** exponent);
+    for (let exponent = low; exponent <= high; exponent += step) {
+      guides.push({ rate: 10 ** exponent, text: formatFlopRate(10 ** exponent), line: "dashed" });
+    }
   }
   const dataLines = rows.map((seriesRows) =>
     seriesRows
@@ -553,13 +641,16 @@ function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
     title: "Time vs Computational Complexity",
     key: _legendKey([
       { label: "constant throughput (FLOP/s)", color: GUIDE_COLOR, line: "dashed" },
+      ...(ceilings.length > 0
+        ? [{ label: "calibrated matmul ceiling", color: CEILING_COLOR, line: "solid" } as const]
+        : []),
     ], fonts),
     plot: {
       x: _logAxis(xDomain, decadeTicks(xDomain), formatFlopsTick, "theoretical FLOPs per forward"),
       y: _logAxis(yDomain, decadeTicks(yDomain), formatLogTick, "time per forward (ms)"),
       marks: [
         Plot.frame({ stroke: "#cccccc" }),
-        ..._throughputGuides(xDomain, yDomain, guideRates, dataLines, fonts),
+        ..._throughputGuides(xDomain, yDomain, guides, dataLines, fonts),
         Plot.text(lengthLabels, {
           x: "x",
           frameAnchor: "top",
