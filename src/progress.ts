@@ -42,7 +42,8 @@ export class ConsoleProgress implements ProgressReporter {
   readonly #encoder = new TextEncoder();
   #label = "";
   #runs = 0;
-  #pointStartMs = 0;
+  /** when the last run (or the point) ended: the last run's duration predicts the next ones */
+  #lastMarkMs = 0;
 
   constructor(interactive = Deno.stderr.isTerminal()) {
     this.#interactive = interactive;
@@ -55,7 +56,7 @@ export class ConsoleProgress implements ProgressReporter {
   beginPoint(series: string, seqLen: number, warmup: number, runs: number): void {
     this.#label = `${series} n=${seqLen}`;
     this.#runs = runs;
-    this.#pointStartMs = performance.now();
+    this.#lastMarkMs = performance.now();
     const text = `${this.#label}: ${warmup} warm-up + ${runs} runs`;
     if (this.#interactive) this.#write(`\r\x1b[2K${text} · elapsed ${this.#elapsed()}`);
     else this.#write(`${text}\n`);
@@ -63,11 +64,13 @@ export class ConsoleProgress implements ProgressReporter {
 
   runDone(completed: number): void {
     if (!this.#interactive) return;
-    const perRunMs = (performance.now() - this.#pointStartMs) / completed;
-    const etaMs = perRunMs * (this.#runs - completed);
+    const nowMs = performance.now();
+    const runMs = nowMs - this.#lastMarkMs;
+    this.#lastMarkMs = nowMs;
+    // the first run's interval includes the warm-up: no estimate from it
+    const eta = completed >= 2 ? ` · ETA ${formatSeconds(runMs * (this.#runs - completed))}` : "";
     this.#write(
-      `\r\x1b[2K${this.#label}: run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}` +
-        ` · ETA ${formatSeconds(etaMs)}`,
+      `\r\x1b[2K${this.#label}: run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}${eta}`,
     );
   }
 

@@ -166,11 +166,12 @@ function describeScaling(series: SeriesResult): string {
   const interval = Number.isFinite(fit.ci95[0])
     ? ` (95 % CI ${fit.ci95[0].toFixed(2)}…${fit.ci95[1].toFixed(2)})`
     : " (no interval)";
-  const verdict = Math.abs(fit.exponent - 2) <= 0.25
-    ? "quadratic, as the n² score matrix predicts"
-    : fit.exponent < 2
+  const [low, high] = Number.isFinite(fit.ci95[0]) ? fit.ci95 : [fit.exponent, fit.exponent];
+  const verdict = low <= 2 && 2 <= high
+    ? "consistent with 2: the n² score work dominates"
+    : high < 2
     ? "below 2: the O(n·d²) projections and fixed costs still weigh in at these lengths"
-    : "above 2: memory traffic grows faster than the arithmetic";
+    : "above 2: time grows faster than the n² arithmetic at these lengths";
   const overhead = series.localSlopes.find((s) =>
     s.toSeqLen <= SCALING_FIT_MIN_SEQ_LEN && s.slope < 1
   );
