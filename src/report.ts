@@ -257,6 +257,33 @@ function describeValidation(results: ProfileResults): string | null {
     }${mismatches}) at ${worst.series} n=${worst.point.seqLen}, tolerance ${v.tolerance}.`;
 }
 
+/**
+ * How much of the wall clock the stage times cover where the fixed submission cost is small.
+ * wgpu resolves timestamps in raw ticks, which are nanoseconds on some adapters only
+ * (gfx-rs/wgpu#6719): a coverage far below 1 says the per-stage times are not to be trusted.
+ */
+function describeTimingFidelity(results: ProfileResults): string[] {
+  return results.series.flatMap((series) => {
+    const covered = okPoints(series).flatMap((point) => {
+      if (point.kernelSumMs === undefined || point.submitOverheadMs === undefined) return [];
+      const wallMs = median(point.wallMs);
+      const overheadMs = median(point.submitOverheadMs);
+      if (wallMs < 10 * overheadMs) return [];
+      return [{ seqLen: point.seqLen, share: median(point.kernelSumMs) / (wallMs - overheadMs) }];
+    });
+    if (covered.length === 0) return [];
+    const shares = covered.map((c) => `n=${c.seqLen}: ${(100 * c.share).toFixed(0)} %`).join(", ");
+    const suspicious = covered.some((c) => c.share < 0.5);
+    return [
+      `${series.name}: stage times cover ${shares} of the wall clock minus the empty submission` +
+      (suspicious
+        ? " — far below 100 %: this adapter's timestamps may not be nanoseconds (wgpu " +
+          "reports raw ticks on some GPUs), so per-stage times are suspect."
+        : "."),
+    ];
+  });
+}
+
 function describeProblems(results: ProfileResults): string[] {
   const lines = results.series.flatMap((s) =>
     s.points.filter((p) => p.status !== "ok").map((p) =>
@@ -311,6 +338,7 @@ export function formatReport(results: ProfileResults): string {
     ...results.series.map(describeMemory).filter((line): line is string => line !== null),
     ...describeSpeedups(results),
   ];
+  analysis.push(...describeTimingFidelity(results));
   const validation = describeValidation(results);
   if (validation !== null) analysis.push(validation);
   const outliers = results.series.flatMap((s) =>
