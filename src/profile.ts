@@ -102,7 +102,7 @@ export async function runProfile(
     series.push({
       name: "cpu",
       device: "cpu",
-      label: "CPU (typed arrays)",
+      label: `CPU (${navigator.hardwareConcurrency} workers, WebAssembly SIMD)`,
       points: [],
       localSlopes: [],
     });

@@ -36,7 +36,7 @@ Deno.test("profile --devices cpu --dump-tensors writes every file and exits 0", 
     }).output();
     const stdout = new TextDecoder().decode(result.stdout);
     assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
-    assert.match(stdout, /CPU \(typed arrays\) \[cpu\]/);
+    assert.match(stdout, /CPU \(\d+ workers, WebAssembly SIMD\) \[cpu\]/);
     const names: string[] = [];
     for await (const entry of Deno.readDir(out)) names.push(entry.name);
     assert.deepEqual(names.sort(), [
