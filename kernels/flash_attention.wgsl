@@ -13,6 +13,8 @@
 // Host-checked requirements: HEAD_BLOCKS == d_k / 4 (the module is built per head width).
 // Queries past n are clamped on load and never stored; keys past n are masked to probability 0.
 
+// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
+// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
 override WORKGROUP_SIZE: u32 = 8u;
 const QUERY_BLOCKS: u32 = {{QUERY_BLOCKS}}u;
 const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
@@ -27,10 +29,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> concat: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> q: array<vec4<Stored>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<Stored>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<Stored>>;
+@group(0) @binding(4) var<storage, read_write> concat: array<vec4<Stored>>;
 
 /** Rows first_row … first_row+3, clamped to n − 1. */
 fn clamped_rows(first_row: u32) -> vec4<u32> {
@@ -39,15 +41,30 @@ fn clamped_rows(first_row: u32) -> vec4<u32> {
 
 /** Four consecutive vec4 of rows `offsets` (in vec4), as the columns of a matrix. */
 fn load_q(offsets: vec4<u32>) -> mat4x4<f32> {
-  return mat4x4<f32>(q[offsets.x], q[offsets.y], q[offsets.z], q[offsets.w]);
+  return mat4x4<f32>(
+    vec4<f32>(q[offsets.x]),
+    vec4<f32>(q[offsets.y]),
+    vec4<f32>(q[offsets.z]),
+    vec4<f32>(q[offsets.w]),
+  );
 }
 
 fn load_k(offsets: vec4<u32>) -> mat4x4<f32> {
-  return mat4x4<f32>(k[offsets.x], k[offsets.y], k[offsets.z], k[offsets.w]);
+  return mat4x4<f32>(
+    vec4<f32>(k[offsets.x]),
+    vec4<f32>(k[offsets.y]),
+    vec4<f32>(k[offsets.z]),
+    vec4<f32>(k[offsets.w]),
+  );
 }
 
 fn load_v(offsets: vec4<u32>) -> mat4x4<f32> {
-  return mat4x4<f32>(v[offsets.x], v[offsets.y], v[offsets.z], v[offsets.w]);
+  return mat4x4<f32>(
+    vec4<f32>(v[offsets.x]),
+    vec4<f32>(v[offsets.y]),
+    vec4<f32>(v[offsets.z]),
+    vec4<f32>(v[offsets.w]),
+  );
 }
 
 /** The largest entry of each column: per query, the max over four keys. */
@@ -97,7 +114,7 @@ fn store_block(first_query: u32, col: u32, o: mat4x4<f32>, inverse_sum: vec4<f32
   for (var r = 0u; r < 4u; r++) {
     let query = first_query + r;
     if (query < params.n) {
-      concat[query * params.d_model4 + col] = o[r] * inverse_sum[r];
+      concat[query * params.d_model4 + col] = vec4<Stored>(o[r] * inverse_sum[r]);
     }
   }
 }

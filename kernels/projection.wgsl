@@ -18,6 +18,8 @@
 // Host-checked requirements: inner % 4 == 0, part_cols % 4 == 0, cols a multiple of part_cols.
 // Rows past `rows` and columns past `cols` are clamped on load and never stored.
 
+// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
+// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
 override WORKGROUP_SIZE: u32 = 8u;
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
@@ -30,12 +32,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> out0: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> out1: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> out2: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<Stored>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<Stored>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<Stored>>;
+@group(0) @binding(4) var<storage, read_write> out0: array<vec4<Stored>>;
+@group(0) @binding(5) var<storage, read_write> out1: array<vec4<Stored>>;
+@group(0) @binding(6) var<storage, read_write> out2: array<vec4<Stored>>;
+
+fn load_a(index: u32) -> vec4<f32> {
+  return vec4<f32>(a[index]);
+}
+
+fn load_b(index: u32) -> vec4<f32> {
+  return vec4<f32>(b[index]);
+}
 
 /** Offsets (in vec4) of four consecutive rows of `a`, clamped to the last row. */
 fn row_offsets(first_row: u32) -> vec4<u32> {
@@ -48,7 +58,7 @@ fn store_block(first_row: u32, col: u32, block: mat4x4<f32>) {
   if (col >= params.cols / 4u) {
     return;
   }
-  let bias_col = bias[col];
+  let bias_col = vec4<f32>(bias[col]);
   let part_vecs = params.part_cols / 4u;
   let part = col / part_vecs;
   let part_col = col - part * part_vecs;
@@ -56,7 +66,7 @@ fn store_block(first_row: u32, col: u32, block: mat4x4<f32>) {
     let row = first_row + r;
     if (row < params.rows) {
       let index = row * part_vecs + part_col;
-      let value = block[r] + bias_col;
+      let value = vec4<Stored>(block[r] + bias_col);
       switch part {
         case 0u: {
           out0[index] = value;
@@ -97,14 +107,14 @@ fn main(
   //#end
   for (var k4 = 0u; k4 < inner_vecs; k4++) {
     //#unroll i ROW_BLOCKS
-    let a_{i} = mat4x4<f32>(a[rows_{i}.x + k4], a[rows_{i}.y + k4], a[rows_{i}.z + k4], a[rows_{i}.w + k4]);
+    let a_{i} = mat4x4<f32>(load_a(rows_{i}.x + k4), load_a(rows_{i}.y + k4), load_a(rows_{i}.z + k4), load_a(rows_{i}.w + k4));
     //#end
     let b0 = 4u * k4 * col_vecs;
     let b1 = b0 + col_vecs;
     let b2 = b1 + col_vecs;
     let b3 = b2 + col_vecs;
     //#unroll j COL_BLOCKS
-    let b_{j} = mat4x4<f32>(b[b0 + col_{j}], b[b1 + col_{j}], b[b2 + col_{j}], b[b3 + col_{j}]);
+    let b_{j} = mat4x4<f32>(load_b(b0 + col_{j}), load_b(b1 + col_{j}), load_b(b2 + col_{j}), load_b(b3 + col_{j}));
     //#unroll i ROW_BLOCKS
     acc_{i}_{j} += b_{j} * a_{i};
     //#end

@@ -14,6 +14,8 @@
 // Host-checked requirements: d_k % 4 == 0. Queries and keys past the end are clamped on load and
 // never stored.
 
+// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
+// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
 override WORKGROUP_SIZE: u32 = 8u;
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
@@ -30,9 +32,17 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> scores: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> q: array<vec4<Stored>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<Stored>>;
+@group(0) @binding(3) var<storage, read_write> scores: array<vec4<Stored>>;
+
+fn load_q(index: u32) -> vec4<f32> {
+  return vec4<f32>(q[index]);
+}
+
+fn load_k(index: u32) -> vec4<f32> {
+  return vec4<f32>(k[index]);
+}
 
 /** Offsets (in vec4) of four consecutive rows of q or k at this head, clamped to row n − 1. */
 fn row_offsets(first_row: u32, head_offset: u32) -> vec4<u32> {
@@ -48,7 +58,7 @@ fn store_block(window_head: u32, first_local_row: u32, key_vec: u32, block: mat4
     let local_row = first_local_row + r;
     if (local_row < params.window_rows) {
       let row = window_head * params.window_rows + local_row;
-      scores[row * params.n_pad4 + key_vec] = block[r] * params.scale;
+      scores[row * params.n_pad4 + key_vec] = vec4<Stored>(block[r] * params.scale);
     }
   }
 }
@@ -72,10 +82,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   //#end
   for (var d4 = 0u; d4 < params.head_dim4; d4++) {
     //#unroll i ROW_BLOCKS
-    let q_{i} = mat4x4<f32>(q[q_rows_{i}.x + d4], q[q_rows_{i}.y + d4], q[q_rows_{i}.z + d4], q[q_rows_{i}.w + d4]);
+    let q_{i} = mat4x4<f32>(load_q(q_rows_{i}.x + d4), load_q(q_rows_{i}.y + d4), load_q(q_rows_{i}.z + d4), load_q(q_rows_{i}.w + d4));
     //#end
     //#unroll j KEY_BLOCKS
-    let k_{j} = transpose(mat4x4<f32>(k[k_rows_{j}.x + d4], k[k_rows_{j}.y + d4], k[k_rows_{j}.z + d4], k[k_rows_{j}.w + d4]));
+    let k_{j} = transpose(mat4x4<f32>(load_k(k_rows_{j}.x + d4), load_k(k_rows_{j}.y + d4), load_k(k_rows_{j}.z + d4), load_k(k_rows_{j}.w + d4)));
     //#unroll i ROW_BLOCKS
     acc_{i}_{j} += k_{j} * q_{i};
     //#end

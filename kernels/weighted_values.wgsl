@@ -8,6 +8,8 @@
 //
 // Host-checked requirements: d_k % 4 == 0.
 
+// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
+// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
 override WORKGROUP_SIZE: u32 = 8u;
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
@@ -23,9 +25,17 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> probs: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> concat: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> probs: array<vec4<Stored>>;
+@group(0) @binding(2) var<storage, read> v: array<vec4<Stored>>;
+@group(0) @binding(3) var<storage, read_write> concat: array<vec4<Stored>>;
+
+fn load_probs(index: u32) -> vec4<f32> {
+  return vec4<f32>(probs[index]);
+}
+
+fn load_v(index: u32) -> vec4<f32> {
+  return vec4<f32>(v[index]);
+}
 
 /** Offsets (in vec4) of four consecutive rows of the window, clamped to its last row. */
 fn prob_offsets(window_head: u32, first_local_row: u32) -> vec4<u32> {
@@ -43,7 +53,8 @@ fn store_block(first_local_row: u32, head_col: u32, head_offset: u32, block: mat
   for (var r = 0u; r < 4u; r++) {
     let local_row = first_local_row + r;
     if (local_row < params.window_rows) {
-      concat[(params.first_row + local_row) * params.d_model4 + head_offset + head_col] = block[r];
+      concat[(params.first_row + local_row) * params.d_model4 + head_offset + head_col] =
+        vec4<Stored>(block[r]);
     }
   }
 }
@@ -67,11 +78,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   //#end
   for (var j4 = 0u; j4 < params.n_pad4; j4++) {
     //#unroll i ROW_BLOCKS
-    let p_{i} = mat4x4<f32>(probs[rows_{i}.x + j4], probs[rows_{i}.y + j4], probs[rows_{i}.z + j4], probs[rows_{i}.w + j4]);
+    let p_{i} = mat4x4<f32>(load_probs(rows_{i}.x + j4), load_probs(rows_{i}.y + j4), load_probs(rows_{i}.z + j4), load_probs(rows_{i}.w + j4));
     //#end
     let keys = min(vec4<u32>(4u * j4) + vec4<u32>(0u, 1u, 2u, 3u), last_key) * params.d_model4;
     //#unroll j COL_BLOCKS
-    let v_{j} = mat4x4<f32>(v[keys.x + col_{j}], v[keys.y + col_{j}], v[keys.z + col_{j}], v[keys.w + col_{j}]);
+    let v_{j} = mat4x4<f32>(load_v(keys.x + col_{j}), load_v(keys.y + col_{j}), load_v(keys.z + col_{j}), load_v(keys.w + col_{j}));
     //#unroll i ROW_BLOCKS
     acc_{i}_{j} += v_{j} * p_{i};
     //#end

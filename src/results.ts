@@ -10,8 +10,8 @@
 import type { ProfileConfig } from "./config.ts";
 import type { SampleSummary, ScalingFit } from "./stats.ts";
 
-/** Names of the measured series, in report order. */
-export type SeriesName = "cpu" | "gpu_naive" | "gpu_fused";
+/** Names of the measured series, in report order (`_f16`: f16 storage, f32 arithmetic). */
+export type SeriesName = "cpu" | "gpu_naive" | "gpu_fused" | "gpu_naive_f16" | "gpu_fused_f16";
 
 /** A point's outcome: measured and validated, skipped before running, or failed while running. */
 export type PointStatus = "ok" | "skipped" | "failed";
@@ -78,6 +78,8 @@ export interface SeriesResult {
   device: "cpu" | "gpu";
   /** GPU kernel variant */
   variant?: "naive" | "fused";
+  /** GPU only: element type of the buffers (arithmetic is f32 in both); absent in older files: f32 */
+  precision?: "f32" | "f16";
   /** human label, e.g. "GPU fused (llvmpipe, software)" */
   label: string;
   /** GPU only: the stages timed by timestamp queries, in order */

@@ -8,6 +8,9 @@
  * - `fused`: projection, one flash-attention kernel (online softmax over key blocks, O(n) memory),
  *   output projection.
  *
+ * Both variants run in f32 or, where the device has "shader-f16", with f16 storage of every
+ * buffer (inputs, weights, activations, scores) and f32 arithmetic: `precision` in the options.
+ *
  * A forward is one submission; each stage is one compute pass with timestamps at its beginning and
  * end. Inputs and weights are uploaded apart from the forward, and the output read back apart.
  * Every GPU buffer goes through one BufferTracker, so the peak of live bytes is exact.
@@ -24,6 +27,8 @@ import {
   type KernelParameters,
   kernelPipeline,
   KERNELS,
+  type Precision,
+  PRECISION_BYTES,
   rowsPerWorkgroup,
   type TuningName,
   TUNINGS,
@@ -49,7 +54,26 @@ export interface GpuAttentionOptions {
   parameters?: Partial<Record<KernelId, KernelParameters>>;
   /** cap each score window below the device's binding limit (tests of the windowing) */
   maxScoreWindowBytes?: number;
+  /** element type of every storage buffer, default f32; f16 needs the "shader-f16" feature */
+  precision?: Precision;
 }
+
+/**
+ * Relative L2 tolerance of an f16 output against the CPU path (f32 outputs are held to 1e-4).
+ *
+ * f16 keeps an 11-bit significand: each stored value carries a relative rounding error up to
+ * 2⁻¹¹ ≈ 4.9e-4. Arithmetic is f32, so the error comes from rounding x and the weights on upload
+ * and q, k, v, the scores (naive), the concatenated heads and the output on store: a handful of
+ * independent roundings per element, each ≤ 4.9e-4, whose L2 average over d_k = 64 (or d_model)
+ * products stays near the rounding unit. Measured on lavapipe: relative L2 2–6e-4 at d_model 64–512
+ * (see tests/gpu_f16_test.ts and the README); 1e-2 leaves a margin of ~20× for larger logits
+ * (softmax amplifies a score error by the score's size) without passing a wrong kernel, whose errors
+ * are O(1).
+ */
+export const F16_TOLERANCE = 1e-2;
+
+/** The preflight's reason when f16 is asked of a device without "shader-f16". */
+export const NO_SHADER_F16 = "adapter has no shader-f16";
 
 /** A GPU error while running a forward (validation error, lost device). */
 export class GpuForwardError extends Error {
@@ -113,6 +137,7 @@ interface Dispatch {
 
 interface Plan {
   tuning: TuningName;
+  precision: Precision;
   kernels: Readonly<Record<KernelId, KernelParameters>>;
   nPad: number;
   windows: ScoreWindow[];
@@ -138,9 +163,13 @@ function _plan(
   shape: AttentionShape,
   tuning: TuningName,
   kernels: Readonly<Record<KernelId, KernelParameters>>,
+  precision: Precision,
+  hasShaderF16: boolean,
   maxScoreWindowBytes = Infinity,
 ): { plan: Plan; reason: null } | { plan: Plan | null; reason: string } {
   const { seqLen: n, dModel: d, heads } = shape;
+  if (precision === "f16" && !hasShaderF16) return { plan: null, reason: NO_SHADER_F16 };
+  const element = PRECISION_BYTES[precision];
   if (![n, d, heads].every((value) => Number.isSafeInteger(value) && value >= 1)) {
     return { plan: null, reason: `invalid shape n=${n}, d_model=${d}, heads=${heads}` };
   }
@@ -179,7 +208,7 @@ function _plan(
   }]);
 
   if (variant === "naive") {
-    const rowBytes = nPad * F32;
+    const rowBytes = nPad * element;
     const headBytes = n * rowBytes;
     const maxWindow = Math.min(maxBinding, maxScoreWindowBytes);
     if (rowBytes > maxWindow) {
@@ -275,12 +304,12 @@ function _plan(
     size,
     usage: storage,
   });
-  const matrixBytes = n * d * F32;
+  const matrixBytes = n * d * element;
   const buffers: BufferPlan[] = [
-    weight("wQkv", d * 3 * d * F32),
-    weight("bQkv", 3 * d * F32),
-    weight("wO", d * d * F32),
-    weight("bO", d * F32),
+    weight("wQkv", d * 3 * d * element),
+    weight("bQkv", 3 * d * element),
+    weight("wO", d * d * element),
+    weight("bO", d * element),
     activation("x", matrixBytes),
     activation("q", matrixBytes),
     activation("k", matrixBytes),
@@ -297,7 +326,7 @@ function _plan(
   const timestampBytes = hasTimestamps ? 2 * (2 * stages.length * 8) : 0;
   const bytesNeeded = buffers.reduce((sum, b) => sum + b.size, 0) +
     windows.reduce((sum, w) => sum + w.bytes, 0) + timestampBytes;
-  const plan: Plan = { tuning, kernels, nPad, windows, buffers, stages, bytesNeeded };
+  const plan: Plan = { tuning, precision, kernels, nPad, windows, buffers, stages, bytesNeeded };
 
   for (const buffer of buffers) {
     if (buffer.usage & GPUBufferUsage.STORAGE && buffer.size > maxBinding) {
@@ -514,6 +543,8 @@ export class GpuAttention {
       shape,
       tuning,
       _kernelsOf(ctx, tuning, options),
+      options.precision ?? "f32",
+      options.precision !== "f16" || ctx.device.features.has("shader-f16"),
       options.maxScoreWindowBytes,
     );
     const bytesNeeded = plan?.bytesNeeded ?? 0;
@@ -544,6 +575,8 @@ export class GpuAttention {
       shape,
       tuning,
       _kernelsOf(ctx, tuning, options),
+      options.precision ?? "f32",
+      options.precision !== "f16" || ctx.device.features.has("shader-f16"),
       options.maxScoreWindowBytes,
     );
     if (reason !== null) throw new GpuPreflightError(reason);
@@ -557,7 +590,13 @@ export class GpuAttention {
     const pipelines = new Map(
       await Promise.all([...distinct].map(async ([key, dispatch]) => {
         const kernel = KERNELS[dispatch.kernel];
-        const pipeline = await kernelPipeline(device, kernel, dispatch.parameters, headTemplate);
+        const pipeline = await kernelPipeline(
+          device,
+          kernel,
+          dispatch.parameters,
+          headTemplate,
+          plan.precision,
+        );
         return [key, pipeline] as const;
       })),
     );
@@ -652,6 +691,11 @@ export class GpuAttention {
     return this.#plan.tuning;
   }
 
+  /** Element type of the storage buffers. */
+  get precision(): Precision {
+    return this.#plan.precision;
+  }
+
   /** The score windows of the naive variant (empty for fused): heads, rows and bytes of each. */
   get scoreWindows(): readonly Readonly<ScoreWindow>[] {
     return this.#plan.windows;
@@ -679,13 +723,19 @@ export class GpuAttention {
     bQkv.set(bQ, 0);
     bQkv.set(bK, d);
     bQkv.set(bV, 2 * d);
+    // f16: rounded to nearest on the host (Float16Array), before the timed upload
+    const stored = (values: Float32Array): Float32Array | Float16Array =>
+      this.#plan.precision === "f16" ? new Float16Array(values) : values;
+    const data = [
+      ["x", stored(inputs.x)],
+      ["wQkv", stored(wQkv)],
+      ["bQkv", stored(bQkv)],
+      ["wO", stored(wO)],
+      ["bO", stored(bO)],
+    ] as const;
     const queue = this.#ctx.device.queue;
     const start = performance.now();
-    queue.writeBuffer(this.#buffers.get("x")!, 0, inputs.x);
-    queue.writeBuffer(this.#buffers.get("wQkv")!, 0, wQkv);
-    queue.writeBuffer(this.#buffers.get("bQkv")!, 0, bQkv);
-    queue.writeBuffer(this.#buffers.get("wO")!, 0, wO);
-    queue.writeBuffer(this.#buffers.get("bO")!, 0, bO);
+    for (const [name, values] of data) queue.writeBuffer(this.#buffers.get(name)!, 0, values);
     await this.#done();
     return performance.now() - start;
   }
@@ -701,11 +751,12 @@ export class GpuAttention {
       ...(["q", "k", "v", "concat", "out"] as const).map((name) => this.#buffers.get(name)!),
       ...this.#windows,
     ];
-    const chunk = new Float32Array(1 << 20).fill(NaN);
+    // all bits set: a NaN in f32 and in f16 alike
+    const chunk = new Uint8Array(1 << 22).fill(0xff);
     for (const buffer of targets) {
       for (let offset = 0; offset < buffer.size; offset += chunk.byteLength) {
         const bytes = Math.min(chunk.byteLength, buffer.size - offset);
-        queue.writeBuffer(buffer, offset, chunk, 0, bytes / 4);
+        queue.writeBuffer(buffer, offset, chunk, 0, bytes);
       }
     }
     await this.#done();
@@ -778,7 +829,10 @@ export class GpuAttention {
     return { wallMs, stageMs };
   }
 
-  /** Copy the output [n, d_model] back; milliseconds of the copy and map, apart from the forward. */
+  /**
+   * Copy the output [n, d_model] back, as f32 whatever the precision; milliseconds of the copy and
+   * map (and the f16 → f32 conversion), apart from the forward.
+   */
   async readback(): Promise<{ out: Float32Array; readbackMs: number }> {
     this.#checkAlive();
     const device = this.#ctx.device;
@@ -794,7 +848,10 @@ export class GpuAttention {
       encoder.copyBufferToBuffer(out, 0, staging, 0, out.size);
       device.queue.submit([encoder.finish()]);
       await Promise.race([staging.mapAsync(GPUMapMode.READ), this.#lost]);
-      const result = new Float32Array(staging.getMappedRange().slice(0));
+      const mapped = staging.getMappedRange().slice(0);
+      const result = this.#plan.precision === "f16"
+        ? Float32Array.from(new Float16Array(mapped))
+        : new Float32Array(mapped);
       staging.unmap();
       return { out: result, readbackMs: performance.now() - start };
     } finally {

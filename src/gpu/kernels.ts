@@ -12,6 +12,11 @@
  * Sizes are template values (register blocks) and the WORKGROUP_SIZE override; see
  * `wgsl_template.ts` for why register blocks cannot be overrides.
  *
+ * Storage precision is a prelude put before every attention kernel: `alias Stored = f32;`, or
+ * `enable f16; alias Stored = f16;`. The kernels declare their storage arrays as
+ * `array<vec4<Stored>>`, convert each load to f32 and each store back, so arithmetic and
+ * accumulation stay f32 in both precisions and one WGSL file serves both.
+ *
  * @module
  */
 
@@ -35,6 +40,18 @@ export type KernelId =
   | "noop"
   | "copy";
 
+/** Element type of the kernels' storage buffers (arithmetic is f32 in both). */
+export type Precision = "f32" | "f16";
+
+/** Bytes of one stored element. */
+export const PRECISION_BYTES: Readonly<Record<Precision, number>> = { f32: 4, f16: 2 };
+
+/** The WGSL put before a kernel's source: the `Stored` alias and, for f16, its enable directive. */
+export const PRECISION_PRELUDES: Readonly<Record<Precision, string>> = {
+  f32: "alias Stored = f32;\n",
+  f16: "enable f16;\nalias Stored = f16;\n",
+};
+
 /** A kernel of the registry. */
 export interface KernelSpec {
   id: KernelId;
@@ -47,6 +64,8 @@ export interface KernelSpec {
   entryPoint: string;
   /** names of the template values its source uses: register-block sizes and per-shape values */
   templateNames: readonly string[];
+  /** whether its source stores `Stored` (needs the precision prelude) */
+  usesPrecision: boolean;
 }
 
 /** The registry. */
@@ -54,11 +73,12 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
   projection: {
     id: "projection",
     label:
-      "f32 matmul + bias, register-blocked mat4x4 tiles, up to 3 outputs (Q|K|V in one dispatch)",
+      "matmul + bias (f32 arithmetic), register-blocked mat4x4 tiles, up to 3 outputs (Q|K|V in one dispatch)",
     file: "projection.wgsl",
     source: projectionWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+    usesPrecision: true,
   },
   scores: {
     id: "scores",
@@ -67,6 +87,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: scoresWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
+    usesPrecision: true,
   },
   softmax: {
     id: "softmax",
@@ -75,6 +96,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: softmaxWgsl,
     entryPoint: "main",
     templateNames: [],
+    usesPrecision: true,
   },
   weighted_values: {
     id: "weighted_values",
@@ -83,6 +105,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: weightedValuesWgsl,
     entryPoint: "main",
     templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+    usesPrecision: true,
   },
   flash_attention: {
     id: "flash_attention",
@@ -91,6 +114,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: flashAttentionWgsl,
     entryPoint: "main",
     templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
+    usesPrecision: true,
   },
   noop: {
     id: "noop",
@@ -99,6 +123,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: noopWgsl,
     entryPoint: "main",
     templateNames: [],
+    usesPrecision: false,
   },
   copy: {
     id: "copy",
@@ -107,6 +132,7 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     source: copyWgsl,
     entryPoint: "main",
     templateNames: [],
+    usesPrecision: false,
   },
 };
 
@@ -166,14 +192,16 @@ const _pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipe
 
 /**
  * The pipeline of a registered kernel with these parameters (and per-shape template values such as
- * HEAD_BLOCKS), cached per device: a pipeline is compiled once, and lavapipe compiles it again at
- * its first dispatch, so reusing it keeps later forwards warm.
+ * HEAD_BLOCKS) and storage precision, cached per device: a pipeline is compiled once, and lavapipe
+ * compiles it again at its first dispatch, so reusing it keeps later forwards warm. f16 needs a
+ * device created with "shader-f16".
  */
 export function kernelPipeline(
   device: GPUDevice,
   kernel: KernelSpec,
   parameters: KernelParameters,
   shapeTemplate: Record<string, number> = {},
+  precision: Precision = "f32",
 ): Promise<GPUComputePipeline> {
   const given: Record<string, number> = { ...parameters.template, ...shapeTemplate };
   // only the values the kernel uses: they key the cache, so a kernel is compiled once per value set
@@ -185,14 +213,18 @@ export function kernelPipeline(
     }
     template[name] = value;
   }
-  const key = JSON.stringify([kernel.id, parameters.workgroupSize, template]);
+  const prelude = kernel.usesPrecision ? PRECISION_PRELUDES[precision] : "";
+  const stored = kernel.usesPrecision ? precision : "";
+  const key = JSON.stringify([kernel.id, parameters.workgroupSize, template, stored]);
   let cache = _pipelineCache.get(device);
   if (cache === undefined) _pipelineCache.set(device, cache = new Map());
   let pipeline = cache.get(key);
   if (pipeline === undefined) {
     pipeline = createComputePipeline(device, {
-      label: `${kernel.id} ${JSON.stringify(template)} wg${parameters.workgroupSize}`,
-      code: expandWgslTemplate(kernel.source, template),
+      label: `${kernel.id} ${stored && `${stored} `}${
+        JSON.stringify(template)
+      } wg${parameters.workgroupSize}`,
+      code: prelude + expandWgslTemplate(kernel.source, template),
       entryPoint: kernel.entryPoint,
       constants: { WORKGROUP_SIZE: parameters.workgroupSize },
     });

@@ -13,7 +13,13 @@ import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
 
 /** Every series the NPZ always holds (NaN-filled when not run), as DESIGN.md lists them. */
-export const NPZ_SERIES: readonly SeriesName[] = ["cpu", "gpu_naive", "gpu_fused"];
+export const NPZ_SERIES: readonly SeriesName[] = [
+  "cpu",
+  "gpu_naive",
+  "gpu_fused",
+  "gpu_naive_f16",
+  "gpu_fused_f16",
+];
 
 /** JSON has no NaN or Infinity: they are written as null. */
 export function resultsToJson(results: ProfileResults): string {
@@ -117,7 +123,7 @@ export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyA
     });
     if (name === "cpu") continue;
     const stageNames = results.series.find((s) => s.name === name)?.stageNames ??
-      [...STAGE_NAMES[name === "gpu_naive" ? "naive" : "fused"]];
+      [...STAGE_NAMES[name.startsWith("gpu_naive") ? "naive" : "fused"]];
     const stages = stageNames.length;
     const kernelMs = new Float64Array(lengths * runs * stages).fill(NaN);
     seqLens.forEach((n, i) => {

@@ -59,6 +59,32 @@ export function markerPath(shape: MarkerShape, x: number, y: number, r: number):
         f(y - t)
       }Z`;
     }
+    case "diamond": {
+      const tan30 = Math.sqrt(1 / 3);
+      const dy = Math.sqrt(area / (2 * tan30));
+      const dx = dy * tan30;
+      return `M${f(x)},${f(y - dy)}L${f(x + dx)},${f(y)}L${f(x)},${f(y + dy)}L${f(x - dx)},${
+        f(y)
+      }Z`;
+    }
+    case "cross": {
+      const a = Math.sqrt(area / 5) / 2;
+      const points = [
+        [-3, -1],
+        [-1, -1],
+        [-1, -3],
+        [1, -3],
+        [1, -1],
+        [3, -1],
+        [3, 1],
+        [1, 1],
+        [1, 3],
+        [-1, 3],
+        [-1, 1],
+        [-3, 1],
+      ];
+      return `M${points.map(([u, v]) => `${f(x + u! * a)},${f(y + v! * a)}`).join("L")}Z`;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
  */
 
 import type { ProfileResults } from "../results.ts";
+import { SERIES_ORDER } from "./theme.ts";
 
 /** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
 export class ResultsFileError extends Error {
@@ -111,7 +112,7 @@ export function resultsProblems(value: Json): string[] {
   (check.array(root.series, "series") ?? []).forEach((item, i) => {
     const series = check.record(item, `series[${i}]`);
     if (!series) return;
-    if (!["cpu", "gpu_naive", "gpu_fused"].includes(series.name as string)) {
+    if (!(SERIES_ORDER as readonly unknown[]).includes(series.name)) {
       problems.push(`series[${i}].name is ${JSON.stringify(series.name)}`);
     }
     check.string(series.label, `series[${i}].label`);

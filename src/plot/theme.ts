@@ -9,13 +9,21 @@
 import type { SeriesName } from "../results.ts";
 
 /** Series in drawing and legend order. */
-export const SERIES_ORDER: readonly SeriesName[] = ["cpu", "gpu_naive", "gpu_fused"];
+export const SERIES_ORDER: readonly SeriesName[] = [
+  "cpu",
+  "gpu_naive",
+  "gpu_fused",
+  "gpu_naive_f16",
+  "gpu_fused_f16",
+];
 
 /** One colour per series, the same in every panel and figure. */
 export const SERIES_COLORS: Readonly<Record<SeriesName, string>> = {
   cpu: "#0072b2",
   gpu_naive: "#d55e00",
   gpu_fused: "#009e73",
+  gpu_naive_f16: "#e69f00",
+  gpu_fused_f16: "#cc79a7",
 };
 
 /** Short names for in-panel annotations (the legend carries the full `series.label`). */
@@ -23,16 +31,20 @@ export const SERIES_SHORT_NAMES: Readonly<Record<SeriesName, string>> = {
   cpu: "CPU",
   gpu_naive: "GPU naive",
   gpu_fused: "GPU fused",
+  gpu_naive_f16: "GPU naive f16",
+  gpu_fused_f16: "GPU fused f16",
 };
 
 /** Marker shape per series, so the series stay apart in greyscale. */
-export type MarkerShape = "circle" | "square" | "triangle";
+export type MarkerShape = "circle" | "square" | "triangle" | "diamond" | "cross";
 
 /** Marker of each series (Plot symbol names). */
 export const SERIES_MARKERS: Readonly<Record<SeriesName, MarkerShape>> = {
   cpu: "circle",
   gpu_naive: "square",
   gpu_fused: "triangle",
+  gpu_naive_f16: "diamond",
+  gpu_fused_f16: "cross",
 };
 
 /** Stages in pipeline order (FLOP stages and GPU kernel stages together). */
