@@ -11,6 +11,12 @@ export type DeviceName = "cpu" | "gpu";
 /** GPU kernel variants: `naive` materialises n×n scores, `fused` streams them (flash attention). */
 export type VariantName = "naive" | "fused";
 
+/** Storage precision of the GPU variants (arithmetic is f32 in both); f16 needs `shader-f16`. */
+export type PrecisionName = "f32" | "f16";
+
+/** Every precision, in report order. */
+export const PRECISION_NAMES: readonly PrecisionName[] = ["f32", "f16"];
+
 /** Every device, in report order. */
 export const DEVICE_NAMES: readonly DeviceName[] = ["cpu", "gpu"];
 
@@ -30,6 +36,8 @@ export interface ProfileConfig {
   /** true when `--devices` was given: then a missing GPU adapter is an error, not a warning */
   devicesExplicit: boolean;
   variants: VariantName[];
+  /** GPU storage precisions: each variant runs once per precision (series `gpu_<variant>[_f16]`) */
+  precisions: PrecisionName[];
   outDir: string;
   seed: number;
   dumpTensors: boolean;
@@ -48,6 +56,7 @@ export const DEFAULT_CONFIG: ProfileConfig = {
   devices: ["cpu", "gpu"],
   devicesExplicit: false,
   variants: ["naive", "fused"],
+  precisions: ["f32"],
   outDir: "results",
   seed: 42,
   dumpTensors: false,

@@ -7,12 +7,10 @@
 
 import type { AttentionShape } from "./shape.ts";
 
-const BYTES_PER_F32 = 4;
-
 /** Heads whose n×n scores each path holds at once: the CPU path works head by head. */
 export const CPU_SCORE_HEADS_LIVE = 1;
 
-/** Theoretical bytes of one forward, by class (f32 everywhere). */
+/** Theoretical bytes of one forward, by class. */
 export interface TheoreticalMemory {
   bytesByClass: { weights: number; activations: number; scores: number };
   totalBytes: number;
@@ -22,7 +20,8 @@ export interface TheoreticalMemory {
  * What a forward must hold at once: the four weight matrices and biases; x, Q, K, V, the
  * concatenated heads and the output ([n, d] each); and `scoreHeadsLive` heads of n×n scores
  * (all heads for the naive GPU variant, one at a time for the CPU path, none for the fused variant,
- * which keeps only O(n) running statistics).
+ * which keeps only O(n) running statistics), each element `bytesPerElement` bytes (4: f32; 2: the
+ * GPU variants' f16 storage).
  *
  * @example
  * ```ts
@@ -33,12 +32,13 @@ export interface TheoreticalMemory {
 export function theoreticalMemory(
   shape: AttentionShape,
   scoreHeadsLive: number,
+  bytesPerElement = 4,
 ): TheoreticalMemory {
   const { seqLen: n, dModel: d } = shape;
   const bytesByClass = {
-    weights: BYTES_PER_F32 * (4 * d * d + 4 * d),
-    activations: BYTES_PER_F32 * 6 * n * d, // x, q, k, v, concatenated heads, output
-    scores: BYTES_PER_F32 * scoreHeadsLive * n * n,
+    weights: bytesPerElement * (4 * d * d + 4 * d),
+    activations: bytesPerElement * 6 * n * d, // x, q, k, v, concatenated heads, output
+    scores: bytesPerElement * scoreHeadsLive * n * n,
   };
   return {
     bytesByClass,

@@ -330,3 +330,22 @@ Deno.test("the time-vs-FLOPs panel draws the calibrated ceilings only when calib
   const { profilingSvg: plain } = await renderFigureSvgs(uncalibrated);
   assert.ok(!plain.includes("matmul ceiling"));
 });
+
+Deno.test("f16 series render with their own colour, marker and legend label", async () => {
+  const results = await fixture("results_full");
+  for (const variant of ["naive", "fused"] as const) {
+    const f32 = results.series.find((series) => series.name === `gpu_${variant}`)!;
+    results.series.push({
+      ...structuredClone(f32),
+      name: `gpu_${variant}_f16`,
+      precision: "f16",
+      label: `GPU ${variant} f16 (NVIDIA H200)`,
+    });
+  }
+  const { profilingSvg, kernelBreakdownSvg } = await renderFigureSvgs(results);
+  for (const label of ["GPU naive f16 (NVIDIA H200)", "GPU fused f16 (NVIDIA H200)"]) {
+    assert.ok(profilingSvg.includes(label), `legend shows ${label}`);
+  }
+  assert.ok(profilingSvg.includes('fill="#e69f00"') && profilingSvg.includes('fill="#cc79a7"'));
+  assert.ok(kernelBreakdownSvg.length > 0);
+});

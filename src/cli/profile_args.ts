@@ -11,6 +11,8 @@ import {
   DEFAULT_CONFIG,
   DEVICE_NAMES,
   type DeviceName,
+  PRECISION_NAMES,
+  type PrecisionName,
   type ProfileConfig,
   VARIANT_NAMES,
   type VariantName,
@@ -38,6 +40,8 @@ Usage: deno task profile [flags]
   --devices LIST      cpu,gpu; gpu is skipped with a warning when no adapter exists,
                       unless named explicitly                 (default ${DEFAULT_CONFIG.devices})
   --variants LIST     GPU kernel variants: naive,fused        (default ${DEFAULT_CONFIG.variants})
+  --precision LIST    GPU storage precision: f32,f16; f16 (f32 arithmetic) needs an adapter
+                      with shader-f16                         (default ${DEFAULT_CONFIG.precisions})
   --out DIR           output folder                           (default ${DEFAULT_CONFIG.outDir})
   --seed N            seeds inputs and weights, 0…4294967295  (default ${DEFAULT_CONFIG.seed})
   --dump-tensors      also write tensors_n<N>.npz for n ≤ --dump-max
@@ -113,6 +117,7 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
         warmup: { type: "string" },
         devices: { type: "string" },
         variants: { type: "string" },
+        precision: { type: "string" },
         out: { type: "string" },
         seed: { type: "string" },
         "dump-tensors": { type: "boolean" },
@@ -155,6 +160,19 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
   }
   if (values.variants !== undefined) {
     config.variants = parseNameList<VariantName>("variants", values.variants, VARIANT_NAMES);
+  }
+  if (values.precision !== undefined) {
+    config.precisions = parseNameList<PrecisionName>(
+      "precision",
+      values.precision,
+      PRECISION_NAMES,
+    );
+    if (config.precisions.includes("f16") && !config.devices.includes("gpu")) {
+      throw new UsageError(
+        `--precision ${values.precision} with --devices ${config.devices}: ` +
+          "f16 applies to the GPU variants only; add gpu to --devices",
+      );
+    }
   }
   if (values.out !== undefined) {
     if (values.out.trim() === "") throw badValue("out", values.out, "expected a folder path");
