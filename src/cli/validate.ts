@@ -10,12 +10,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { VARIANT_NAMES, type VariantName } from "../config.ts";
+import { PRECISION_NAMES, VARIANT_NAMES, type VariantName } from "../config.ts";
 import { generateInputs } from "../random.ts";
 import type { AttentionInputs, AttentionShape } from "../shape.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
-import { GpuAttention } from "../gpu/gpu_attention.ts";
-import type { TuningName } from "../gpu/kernels.ts";
+import { F16_TOLERANCE, GpuAttention } from "../gpu/gpu_attention.ts";
+import type { Precision, TuningName } from "../gpu/kernels.ts";
 import { compareOutputs } from "../gpu/validation.ts";
 import { applyTuning } from "../gpu/tuning.ts";
 import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
@@ -35,21 +35,31 @@ export const BATTERY_WIDTHS: readonly { dModel: number; heads: number }[] = [
 /** Relative L2 tolerance of an f32 GPU output against the CPU path. */
 export const VALIDATION_TOLERANCE = 1e-4;
 
+/** Relative L2 tolerance per storage precision (f16: see F16_TOLERANCE). */
+export const VALIDATION_TOLERANCES: Readonly<Record<Precision, number>> = {
+  f32: VALIDATION_TOLERANCE,
+  f16: F16_TOLERANCE,
+};
+
 const USAGE =
   `Usage: deno task validate [--seed N] [--variants naive,fused] [--tuning software|hardware]
+                          [--precision f32,f16]
 
 Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_model, heads) ∈ {${
     BATTERY_WIDTHS.map((w) => `(${w.dModel},${w.heads})`).join(", ")
   }}
-and compares each output with the CPU path (relative L2 tolerance ${VALIDATION_TOLERANCE}).
+and compares each output with the CPU path (relative L2 tolerance ${VALIDATION_TOLERANCE}; f16
+${F16_TOLERANCE}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
   --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
   --tuning        kernel parameters (default: software on a software adapter, else hardware)
+  --precision     storage precisions to check: f32,f16 (default: f32; f16 needs shader-f16)
 Exit codes: 0 all passed, 1 a mismatch or GPU error, 2 bad flags or no GPU adapter (1 in CI).`;
 
 /** One row of the table. */
 export interface ValidationRow {
   variant: VariantName;
+  precision: Precision;
   shape: AttentionShape;
   status: "passed" | "FAILED" | "skipped";
   validation?: ValidationResult;
@@ -63,22 +73,24 @@ export async function validatePoint(
   inputs: AttentionInputs,
   reference: Float32Array,
   tuning?: TuningName,
+  precision: Precision = "f32",
 ): Promise<ValidationRow> {
   const shape = inputs.shape;
-  const fit = GpuAttention.preflight(gpu, variant, shape, { tuning });
-  if (!fit.fits) return { variant, shape, status: "skipped", reason: fit.reason };
+  const fit = GpuAttention.preflight(gpu, variant, shape, { tuning, precision });
+  if (!fit.fits) return { variant, precision, shape, status: "skipped", reason: fit.reason };
   let attention: GpuAttention | null = null;
   try {
-    attention = await GpuAttention.create(gpu, variant, shape, { tuning });
+    attention = await GpuAttention.create(gpu, variant, shape, { tuning, precision });
     await attention.upload(inputs);
     await attention.poison();
     await attention.forward();
     const { out } = await attention.readback();
-    const validation = compareOutputs(out, reference, VALIDATION_TOLERANCE);
-    return { variant, shape, status: validation.passed ? "passed" : "FAILED", validation };
+    const validation = compareOutputs(out, reference, VALIDATION_TOLERANCES[precision]);
+    const status = validation.passed ? "passed" : "FAILED";
+    return { variant, precision, shape, status, validation };
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { variant, shape, status: "FAILED", reason };
+    return { variant, precision, shape, status: "FAILED", reason };
   } finally {
     attention?.destroy();
   }
@@ -89,6 +101,7 @@ function formatRow(row: ValidationRow): string {
     value === undefined ? "—" : Number.isNaN(value) ? "NaN" : value.toExponential(2);
   const cells = [
     row.variant.padEnd(7),
+    row.precision.padEnd(4),
     String(row.shape.seqLen).padStart(5),
     String(row.shape.dModel).padStart(7),
     String(row.shape.heads).padStart(5),
@@ -108,6 +121,7 @@ async function main(args: string[]): Promise<number> {
         seed: { type: "string" },
         variants: { type: "string" },
         tuning: { type: "string" },
+        precision: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -142,6 +156,16 @@ async function main(args: string[]): Promise<number> {
     throw badValue("tuning", tuning, "expected software or hardware");
   }
 
+  const precisionParts = (values.precision ?? "f32").split(",");
+  if (
+    precisionParts.some((part) => !(PRECISION_NAMES as readonly string[]).includes(part)) ||
+    new Set(precisionParts).size !== precisionParts.length
+  ) {
+    throw badValue("precision", values.precision!, "expected a list of f32, f16, each once");
+  }
+  // report order, whatever order the user typed
+  const precisions = PRECISION_NAMES.filter((precision) => precisionParts.includes(precision));
+
   const inCi = Deno.env.get("CI") === "true";
   const gpu = await openGpu();
   if (gpu === null) {
@@ -158,18 +182,23 @@ async function main(args: string[]): Promise<number> {
     const software = gpu.adapter.isSoftware ? " (software adapter)" : "";
     console.log(`adapter: ${gpu.adapter.description}${software}`);
     console.log(
-      `seed: ${seed}    reference: the CPU path    tolerance: relative L2 ≤ ${VALIDATION_TOLERANCE}`,
+      `seed: ${seed}    reference: the CPU path    tolerance: relative L2 ≤ ${
+        precisions.map((precision) => `${VALIDATION_TOLERANCES[precision]} (${precision})`)
+          .join(", ")
+      }`,
     );
-    console.log(`variant     n d_model heads max abs err    rel L2`);
+    console.log(`variant prec     n d_model heads max abs err    rel L2`);
     const rows: ValidationRow[] = [];
     for (const { dModel, heads } of BATTERY_WIDTHS) {
       for (const seqLen of BATTERY_SEQ_LENS) {
         const inputs = generateInputs({ seqLen, dModel, heads }, seed);
         const expected = await cpuAttentionForward(inputs);
         for (const variant of variants) {
-          const row = await validatePoint(gpu, variant, inputs, expected, tuning);
-          rows.push(row);
-          console.log(formatRow(row));
+          for (const precision of precisions) {
+            const row = await validatePoint(gpu, variant, inputs, expected, tuning, precision);
+            rows.push(row);
+            console.log(formatRow(row));
+          }
         }
       }
     }
