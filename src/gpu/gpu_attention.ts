@@ -66,9 +66,9 @@ export interface GpuAttentionOptions {
  * and q, k, v, the scores (naive), the concatenated heads and the output on store: a handful of
  * independent roundings per element, each ≤ 4.9e-4, whose L2 average over d_k = 64 (or d_model)
  * products stays near the rounding unit. Measured on lavapipe: relative L2 3.7–6.2e-4 over the
- * `validate` battery (n 1…1023, d_model 64–512; f32: ≤ 7e-7); 1e-2 leaves a margin of ~20× for larger logits
- * (softmax amplifies a score error by the score's size) without passing a wrong kernel, whose errors
- * are O(1).
+ * `validate` battery (n 1…1023, d_model 64–512; f32: ≤ 7e-7). 1e-2 leaves a margin of ~16× for
+ * larger logits (softmax amplifies a score error by the score's size) and still fails a wrong
+ * kernel, whose errors are O(1).
  */
 export const F16_TOLERANCE = 1e-2;
 
