@@ -6,11 +6,12 @@
  * @module
  */
 
-import type { ProfileConfig, VariantName } from "./config.ts";
+import type { PrecisionName, ProfileConfig, VariantName } from "./config.ts";
 import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
-import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
+import { F16_TOLERANCE, GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
+import { PRECISION_BYTES } from "./gpu/kernels.ts";
 import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
 import { compareOutputs } from "./gpu/validation.ts";
 import { CPU_SCORE_HEADS_LIVE, RssSampler, theoreticalMemory } from "./memory.ts";
@@ -39,6 +40,18 @@ const SUBMIT_OVERHEAD_SAMPLES = 5;
 /** Relative L2 tolerance of an f32 GPU output against the CPU path. */
 export const GPU_F32_TOLERANCE = 1e-4;
 
+/** The relative L2 tolerance of each GPU storage precision. */
+const GPU_TOLERANCES: Readonly<Record<PrecisionName, number>> = {
+  f32: GPU_F32_TOLERANCE,
+  f16: F16_TOLERANCE,
+};
+
+/** The series of each (precision, variant). */
+const GPU_SERIES: Readonly<Record<PrecisionName, Record<VariantName, SeriesName>>> = {
+  f32: { naive: "gpu_naive", fused: "gpu_fused" },
+  f16: { naive: "gpu_naive_f16", fused: "gpu_fused_f16" },
+};
+
 /** One GPU forward as the profile uses it (GpuAttention; a stand-in in tests). */
 export type GpuForward = Pick<
   GpuAttention,
@@ -47,8 +60,18 @@ export type GpuForward = Pick<
 
 /** How the profile builds GPU forwards: GpuAttention by default, a stand-in in tests. */
 export interface GpuForwardFactory {
-  preflight(gpu: GpuContext, variant: VariantName, shape: AttentionShape): Preflight;
-  create(gpu: GpuContext, variant: VariantName, shape: AttentionShape): Promise<GpuForward>;
+  preflight(
+    gpu: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    options?: { precision?: PrecisionName },
+  ): Preflight;
+  create(
+    gpu: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    options?: { precision?: PrecisionName },
+  ): Promise<GpuForward>;
 }
 
 /** What the profile needs from its caller. */
@@ -72,10 +95,6 @@ export interface ProfileHooks {
   onLengthDone?: (inputs: AttentionInputs, outputs: Map<SeriesName, Float32Array>) => Promise<void>;
 }
 
-function gpuSeriesName(variant: VariantName): SeriesName {
-  return variant === "naive" ? "gpu_naive" : "gpu_fused";
-}
-
 function emptyPoint(seqLen: number, status: PointResult["status"], reason?: string): PointResult {
   return { seqLen, status, reason, wallMs: [] };
 }
@@ -96,7 +115,16 @@ export async function runProfile(
   const { progress, gpu } = hooks;
   const gpuForwards = hooks.gpuForwards ?? GpuAttention;
   const measureCpu = config.devices.includes("cpu");
-  const variants = gpu === null ? [] : config.variants;
+  /** every GPU series: each variant at each storage precision */
+  const gpuRuns = gpu === null
+    ? []
+    : config.variants.flatMap((variant) =>
+      config.precisions.map((precision) => ({
+        variant,
+        precision,
+        name: GPU_SERIES[precision][variant],
+      }))
+    );
   const series: SeriesResult[] = [];
   if (measureCpu) {
     series.push({
@@ -107,13 +135,15 @@ export async function runProfile(
       localSlopes: [],
     });
   }
-  for (const variant of variants) {
+  for (const { variant, precision, name } of gpuRuns) {
     const software = gpu!.adapter.isSoftware ? ", software" : "";
+    const storage = precision === "f16" ? " f16" : "";
     series.push({
-      name: gpuSeriesName(variant),
+      name,
       device: "gpu",
       variant,
-      label: `GPU ${variant} (${gpu!.adapter.description}${software})`,
+      precision,
+      label: `GPU ${variant}${storage} (${gpu!.adapter.description}${software})`,
       points: [],
       localSlopes: [],
     });
@@ -174,15 +204,14 @@ export async function runProfile(
           reference = point.out;
           progress.endPoint(describeOutcome(point.result));
           await addPoint("cpu", point.result);
-        } else if (variants.length > 0) {
+        } else if (gpuRuns.length > 0) {
           cpu.load(inputs);
           reference = (await cpu.forward()).out;
         }
         if (reference !== null) outputs.set("cpu", reference);
         // --- each GPU variant, checked against the reference before it is timed ---
-        for (const variant of variants) {
+        for (const { variant, precision, name } of gpuRuns) {
           if (hooks.interruption.aborted) break lengths;
-          const name = gpuSeriesName(variant);
           if (deviceLost !== null && !faults.has(name)) {
             faults.set(name, `device lost: ${deviceLost}`);
           }
@@ -191,7 +220,7 @@ export async function runProfile(
             await addPoint(name, emptyPoint(seqLen, "failed", fault));
             continue;
           }
-          const fit = gpuForwards.preflight(gpu!, variant, shape);
+          const fit = gpuForwards.preflight(gpu!, variant, shape, { precision });
           const skipReason = !fit.fits
             ? fit.reason
             : reference === null
@@ -209,6 +238,7 @@ export async function runProfile(
               gpu!,
               gpuForwards,
               variant,
+              precision,
               inputs,
               reference!,
               config,
@@ -302,6 +332,7 @@ async function measureGpuPoint(
   gpu: GpuContext,
   gpuForwards: GpuForwardFactory,
   variant: VariantName,
+  precision: PrecisionName,
   inputs: AttentionInputs,
   reference: Float32Array,
   config: ProfileConfig,
@@ -309,8 +340,9 @@ async function measureGpuPoint(
   checkInterrupt: () => void,
 ): Promise<{ result: PointResult; out: Float32Array | null; stageNames: string[] }> {
   const shape = inputs.shape;
-  const attention = await gpuForwards.create(gpu, variant, shape);
+  const attention = await gpuForwards.create(gpu, variant, shape, { precision });
   const stageNames = attention.stageNames;
+  const tolerance = GPU_TOLERANCES[precision];
   try {
     const uploadMs = await attention.upload(inputs);
     // at least one untimed forward: the output is checked before anything is timed
@@ -319,10 +351,10 @@ async function measureGpuPoint(
       await attention.forward();
     }
     const first = await attention.readback();
-    const validation = compareOutputs(first.out, reference, GPU_F32_TOLERANCE);
+    const validation = compareOutputs(first.out, reference, tolerance);
     if (!validation.passed) {
       const reason = `output does not match the CPU path: relative L2 error ` +
-        `${validation.relL2Error.toExponential(2)} > ${GPU_F32_TOLERANCE} ` +
+        `${validation.relL2Error.toExponential(2)} > ${tolerance} ` +
         `(max abs error ${validation.maxAbsError.toExponential(2)}); not timed`;
       const result = { ...emptyPoint(shape.seqLen, "failed", reason), validation };
       return { result, out: first.out, stageNames };
@@ -339,7 +371,7 @@ async function measureGpuPoint(
     }
     // the last timed output is checked too, and its readback timed apart from the forward
     const last = await attention.readback();
-    const lastValidation = compareOutputs(last.out, reference, GPU_F32_TOLERANCE);
+    const lastValidation = compareOutputs(last.out, reference, tolerance);
     // a failed check wins (NaN errors compare false), then the larger error
     const worst = !lastValidation.passed || lastValidation.relL2Error > validation.relL2Error
       ? lastValidation
@@ -366,8 +398,11 @@ async function measureGpuPoint(
       readbackMs: last.readbackMs,
       memory: {
         ...memory,
-        theoreticalBytes:
-          theoreticalMemory(shape, variant === "naive" ? shape.heads : 0).totalBytes,
+        theoreticalBytes: theoreticalMemory(
+          shape,
+          variant === "naive" ? shape.heads : 0,
+          PRECISION_BYTES[precision],
+        ).totalBytes,
       },
       validation: worst,
     };

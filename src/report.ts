@@ -238,23 +238,33 @@ function errorRank(validation: ValidationResult): number {
   return Number.isNaN(validation.relL2Error) ? Infinity : validation.relL2Error;
 }
 
-function describeValidation(results: ProfileResults): string | null {
-  const checked = results.series.flatMap((s) =>
-    s.points.filter((p) => p.validation !== undefined).map((p) => ({ series: s.name, point: p }))
-  );
-  if (checked.length === 0) return null;
-  const worst = checked.reduce((a, b) =>
-    errorRank(b.point.validation!) > errorRank(a.point.validation!) ? b : a
-  );
-  const failed = checked.filter((c) => !c.point.validation!.passed).length;
-  const v = worst.point.validation!;
-  const mismatches = v.mismatchCount > 0
-    ? `, ${v.mismatchCount} elements out of bounds (first at ${v.firstMismatches.join(", ")})`
-    : "";
-  return `Validation: ${checked.length} GPU outputs checked against the CPU path, ${failed} failed; ` +
-    `largest relative L2 error ${v.relL2Error.toExponential(2)} (max abs ${
-      v.maxAbsError.toExponential(2)
-    }${mismatches}) at ${worst.series} n=${worst.point.seqLen}, tolerance ${v.tolerance}.`;
+/** The largest validation error per storage precision (f16 errors would bury the f32 ones). */
+function describeValidation(results: ProfileResults): string[] {
+  return (["f32", "f16"] as const).flatMap((precision) => {
+    const checked = results.series
+      .filter((s) => (s.precision ?? "f32") === precision)
+      .flatMap((s) =>
+        s.points.filter((p) => p.validation !== undefined).map((p) => ({
+          series: s.name,
+          point: p,
+        }))
+      );
+    if (checked.length === 0) return [];
+    const worst = checked.reduce((a, b) =>
+      errorRank(b.point.validation!) > errorRank(a.point.validation!) ? b : a
+    );
+    const failed = checked.filter((c) => !c.point.validation!.passed).length;
+    const v = worst.point.validation!;
+    const mismatches = v.mismatchCount > 0
+      ? `, ${v.mismatchCount} elements out of bounds (first at ${v.firstMismatches.join(", ")})`
+      : "";
+    return [
+      `Validation (${precision}): ${checked.length} GPU outputs checked against the CPU path, ` +
+      `${failed} failed; largest relative L2 error ${v.relL2Error.toExponential(2)} (max abs ${
+        v.maxAbsError.toExponential(2)
+      }${mismatches}) at ${worst.series} n=${worst.point.seqLen}, tolerance ${v.tolerance}.`,
+    ];
+  });
 }
 
 /**
@@ -339,8 +349,7 @@ export function formatReport(results: ProfileResults): string {
     ...describeSpeedups(results),
   ];
   analysis.push(...describeTimingFidelity(results));
-  const validation = describeValidation(results);
-  if (validation !== null) analysis.push(validation);
+  analysis.push(...describeValidation(results));
   const outliers = results.series.flatMap((s) =>
     okPoints(s).filter((p) => p.wallMsSummary!.outliers.length > 0).map((p) =>
       `${s.name} n=${p.seqLen}: ${p.wallMsSummary!.outliers.length}`

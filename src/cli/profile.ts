@@ -16,7 +16,7 @@ import {
   saveCalibration,
 } from "../gpu/calibration.ts";
 import { applyTuning } from "../gpu/tuning.ts";
-import { GpuAttention } from "../gpu/gpu_attention.ts";
+import { GpuAttention, NO_SHADER_F16 } from "../gpu/gpu_attention.ts";
 import { writeResultsFiles } from "../io/results_files.ts";
 import { writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
@@ -51,10 +51,12 @@ function assertSomethingRuns(
       throw new UsageError(`--seq-lens ${seqLen}: cannot run here: the CPU path ${cpuFit.reason}`);
     }
     if (config.devices.includes("cpu") || gpu === null) continue;
-    const gpuFits = config.variants.map((variant) => ({
-      variant,
-      fit: GpuAttention.preflight(gpu, variant, shape),
-    }));
+    const gpuFits = config.variants.flatMap((variant) =>
+      config.precisions.map((precision) => ({
+        variant: `${variant} ${precision}`,
+        fit: GpuAttention.preflight(gpu, variant, shape, { precision }),
+      }))
+    );
     if (gpuFits.every(({ fit }) => !fit.fits)) {
       const reasons = gpuFits.map(({ variant, fit }) =>
         `${variant}: ${fit.fits ? "" : fit.reason}`
@@ -92,6 +94,16 @@ async function main(): Promise<number> {
   }
   const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
   try {
+    if (
+      gpu !== null && config.precisions.includes("f16") && !gpu.device.features.has("shader-f16")
+    ) {
+      if (config.precisions.length === 1) {
+        throw new UsageError(
+          `--precision f16: the adapter ${gpu.adapter.description} has no shader-f16`,
+        );
+      }
+      progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
+    }
     assertSomethingRuns(config, gpu, availableMemoryBytes());
   } catch (error) {
     gpu?.destroy();
