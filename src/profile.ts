@@ -10,10 +10,10 @@ import type { PrecisionName, ProfileConfig, VariantName } from "./config.ts";
 import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
-import { F16_TOLERANCE, GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
+import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
 import { PRECISION_BYTES } from "./gpu/kernels.ts";
 import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
-import { compareOutputs } from "./gpu/validation.ts";
+import { compareOutputs, GPU_TOLERANCES } from "./gpu/validation.ts";
 import { CPU_SCORE_HEADS_LIVE, RssSampler, theoreticalMemory } from "./memory.ts";
 import { cpuPreflight } from "./preflight.ts";
 import type { ProgressReporter } from "./progress.ts";
@@ -36,15 +36,6 @@ const RSS_SAMPLE_INTERVAL_MS = 10;
 
 /** Empty submissions timed before each GPU point's runs. */
 const SUBMIT_OVERHEAD_SAMPLES = 5;
-
-/** Relative L2 tolerance of an f32 GPU output against the CPU path. */
-export const GPU_F32_TOLERANCE = 1e-4;
-
-/** The relative L2 tolerance of each GPU storage precision. */
-const GPU_TOLERANCES: Readonly<Record<PrecisionName, number>> = {
-  f32: GPU_F32_TOLERANCE,
-  f16: F16_TOLERANCE,
-};
 
 /** The series of each (precision, variant). */
 const GPU_SERIES: Readonly<Record<PrecisionName, Record<VariantName, SeriesName>>> = {

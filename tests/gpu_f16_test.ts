@@ -11,9 +11,9 @@
 
 import assert from "node:assert/strict";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
-import { F16_TOLERANCE, GpuAttention, NO_SHADER_F16 } from "../src/gpu/gpu_attention.ts";
+import { GpuAttention, NO_SHADER_F16 } from "../src/gpu/gpu_attention.ts";
 import type { Precision } from "../src/gpu/kernels.ts";
-import { compareOutputs } from "../src/gpu/validation.ts";
+import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import type { VariantName } from "../src/config.ts";
 import { generateInputs } from "../src/random.ts";
 import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
@@ -87,13 +87,13 @@ f16Test(
         });
         const f16 = await runForward(gpu, variant, shape, "f16");
         const f32 = await runForward(gpu, variant, shape, "f32");
-        const validation = compareOutputs(f16.out, reference, F16_TOLERANCE);
+        const validation = compareOutputs(f16.out, reference, GPU_TOLERANCES.f16);
         assert.ok(
           validation.passed,
           `${label}: relative L2 ${validation.relL2Error}, max abs ${validation.maxAbsError}`,
         );
         // f16 rounding (2⁻¹¹ relative) is far above the f32 path's error: the outputs must differ
-        const versusF32 = compareOutputs(f16.out, f32.out, F16_TOLERANCE);
+        const versusF32 = compareOutputs(f16.out, f32.out, GPU_TOLERANCES.f16);
         assert.ok(versusF32.relL2Error > 1e-5, `${label}: f16 output equals the f32 output`);
         assert.ok(
           f16.memory.peakBytesByClass.weights! * 2 === f32.memory.peakBytesByClass.weights!,

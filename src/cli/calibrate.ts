@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { reportNoAdapter } from "./no_adapter.ts";
 import { openGpu } from "../gpu/device.ts";
 import { calibrate, saveCalibration } from "../gpu/calibration.ts";
 import { applyTuning, TUNING_BUDGET_MS } from "../gpu/tuning.ts";
@@ -49,16 +50,8 @@ export async function main(args: string[]): Promise<number> {
   if (!(Number.isFinite(budgetS) && budgetS > 0) || budgetText?.trim() === "") {
     throw badValue("budget-s", budgetText!, "expected a positive number of seconds");
   }
-  const inCi = Deno.env.get("CI") === "true";
   const gpu = await openGpu();
-  if (gpu === null) {
-    console.error(
-      "error: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
-        "Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers." +
-        (inCi ? " In CI this is a failure." : ""),
-    );
-    return inCi ? 1 : 2;
-  }
+  if (gpu === null) return reportNoAdapter();
   try {
     const backend = gpu.adapter.backend ? `, backend ${gpu.adapter.backend}` : "";
     console.log(`adapter: ${gpu.adapter.description}${backend}`);

@@ -17,6 +17,7 @@ import {
   VARIANT_NAMES,
   type VariantName,
 } from "../config.ts";
+import { parseInteger, parseNameList } from "./flag_values.ts";
 import { badValue, fromParseArgsError, UsageError } from "./usage_error.ts";
 
 /** Largest accepted `--seq-lens` entry; whether a length fits is decided later by preflight. */
@@ -61,14 +62,6 @@ export type ParsedProfileArgs = { help: true } | {
   tune: boolean;
 };
 
-function parseInteger(flag: string, text: string, min: number, max: number, why = ""): number {
-  const allowed = `expected an integer from ${min} to ${max}${why}`;
-  if (!/^\d+$/.test(text.trim())) throw badValue(flag, text, allowed);
-  const value = Number(text.trim());
-  if (value < min || value > max) throw badValue(flag, text, allowed);
-  return value;
-}
-
 function parseSeqLens(text: string): number[] {
   const allowed =
     `expected comma-separated positive integers up to ${MAX_SEQ_LEN}, e.g. 10,100,1000`;
@@ -80,17 +73,6 @@ function parseSeqLens(text: string): number[] {
     throw badValue("seq-lens", text, "each length may appear once");
   }
   return lengths.sort((a, b) => a - b);
-}
-
-function parseNameList<T extends string>(flag: string, text: string, names: readonly T[]): T[] {
-  const allowed = `expected a comma-separated subset of ${names.join(",")}`;
-  const parts = text.split(",").map((part) => part.trim());
-  if (parts.some((part) => !(names as readonly string[]).includes(part))) {
-    throw badValue(flag, text, allowed);
-  }
-  if (new Set(parts).size !== parts.length) throw badValue(flag, text, `${allowed}, each once`);
-  // report order, whatever order the user typed
-  return names.filter((name) => parts.includes(name));
 }
 
 /**

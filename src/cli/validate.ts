@@ -10,13 +10,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { PRECISION_NAMES, VARIANT_NAMES, type VariantName } from "../config.ts";
+import { PRECISION_NAMES, type PrecisionName, VARIANT_NAMES, type VariantName } from "../config.ts";
+import { parseInteger, parseNameList } from "./flag_values.ts";
+import { reportNoAdapter } from "./no_adapter.ts";
 import { generateInputs } from "../random.ts";
 import type { AttentionInputs, AttentionShape } from "../shape.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
-import { F16_TOLERANCE, GpuAttention } from "../gpu/gpu_attention.ts";
+import { GpuAttention } from "../gpu/gpu_attention.ts";
 import type { Precision, TuningName } from "../gpu/kernels.ts";
-import { compareOutputs } from "../gpu/validation.ts";
+import { compareOutputs, GPU_TOLERANCES } from "../gpu/validation.ts";
 import { applyTuning } from "../gpu/tuning.ts";
 import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
@@ -32,15 +34,6 @@ export const BATTERY_WIDTHS: readonly { dModel: number; heads: number }[] = [
   { dModel: 512, heads: 8 },
 ];
 
-/** Relative L2 tolerance of an f32 GPU output against the CPU path. */
-export const VALIDATION_TOLERANCE = 1e-4;
-
-/** Relative L2 tolerance per storage precision (f16: see F16_TOLERANCE). */
-export const VALIDATION_TOLERANCES: Readonly<Record<Precision, number>> = {
-  f32: VALIDATION_TOLERANCE,
-  f16: F16_TOLERANCE,
-};
-
 const USAGE =
   `Usage: deno task validate [--seed N] [--variants naive,fused] [--tuning software|hardware]
                           [--precision f32,f16]
@@ -48,8 +41,8 @@ const USAGE =
 Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_model, heads) ∈ {${
     BATTERY_WIDTHS.map((w) => `(${w.dModel},${w.heads})`).join(", ")
   }}
-and compares each output with the CPU path (relative L2 tolerance ${VALIDATION_TOLERANCE}; f16
-${F16_TOLERANCE}).
+and compares each output with the CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16
+${GPU_TOLERANCES.f16}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
   --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
   --tuning        kernel parameters (default: software on a software adapter, else hardware)
@@ -85,7 +78,7 @@ export async function validatePoint(
     await attention.poison();
     await attention.forward();
     const { out } = await attention.readback();
-    const validation = compareOutputs(out, reference, VALIDATION_TOLERANCES[precision]);
+    const validation = compareOutputs(out, reference, GPU_TOLERANCES[precision]);
     const status = validation.passed ? "passed" : "FAILED";
     return { variant, precision, shape, status, validation };
   } catch (error) {
@@ -134,48 +127,26 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  let seed = Math.floor(Math.random() * 2 ** 31);
-  if (values.seed !== undefined) {
-    if (!/^\d+$/.test(values.seed) || Number(values.seed) > 2 ** 32 - 1) {
-      throw badValue("seed", values.seed, `expected an integer from 0 to ${2 ** 32 - 1}`);
-    }
-    seed = Number(values.seed);
-  }
-  const variants = (values.variants ?? VARIANT_NAMES.join(",")).split(",") as VariantName[];
-  for (const variant of variants) {
-    if (!VARIANT_NAMES.includes(variant)) {
-      throw badValue(
-        "variants",
-        values.variants!,
-        `expected a list of ${VARIANT_NAMES.join(", ")}`,
-      );
-    }
-  }
+  const seed = values.seed === undefined
+    ? Math.floor(Math.random() * 2 ** 31)
+    : parseInteger("seed", values.seed, 0, 2 ** 32 - 1);
+  const variants = parseNameList<VariantName>(
+    "variants",
+    values.variants ?? VARIANT_NAMES.join(","),
+    VARIANT_NAMES,
+  );
   const tuning = values.tuning as TuningName | undefined;
   if (tuning !== undefined && tuning !== "software" && tuning !== "hardware") {
     throw badValue("tuning", tuning, "expected software or hardware");
   }
+  const precisions = parseNameList<PrecisionName>(
+    "precision",
+    values.precision ?? "f32",
+    PRECISION_NAMES,
+  );
 
-  const precisionParts = (values.precision ?? "f32").split(",");
-  if (
-    precisionParts.some((part) => !(PRECISION_NAMES as readonly string[]).includes(part)) ||
-    new Set(precisionParts).size !== precisionParts.length
-  ) {
-    throw badValue("precision", values.precision!, "expected a list of f32, f16, each once");
-  }
-  // report order, whatever order the user typed
-  const precisions = PRECISION_NAMES.filter((precision) => precisionParts.includes(precision));
-
-  const inCi = Deno.env.get("CI") === "true";
   const gpu = await openGpu();
-  if (gpu === null) {
-    console.error(
-      "error: no GPU adapter found (WebGPU found no device). On Linux without a GPU, install " +
-        "Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers." +
-        (inCi ? " In CI this is a failure." : ""),
-    );
-    return inCi ? 1 : 2;
-  }
+  if (gpu === null) return reportNoAdapter();
   try {
     // the cached tuning of this adapter (if any) is what the profile runs: validate that
     if (tuning === undefined) await applyTuning(gpu);
@@ -183,7 +154,7 @@ async function main(args: string[]): Promise<number> {
     console.log(`adapter: ${gpu.adapter.description}${software}`);
     console.log(
       `seed: ${seed}    reference: the CPU path    tolerance: relative L2 ≤ ${
-        precisions.map((precision) => `${VALIDATION_TOLERANCES[precision]} (${precision})`)
+        precisions.map((precision) => `${GPU_TOLERANCES[precision]} (${precision})`)
           .join(", ")
       }`,
     );

@@ -58,20 +58,6 @@ export interface GpuAttentionOptions {
   precision?: Precision;
 }
 
-/**
- * Relative L2 tolerance of an f16 output against the CPU path (f32 outputs are held to 1e-4).
- *
- * f16 keeps an 11-bit significand: each stored value carries a relative rounding error up to
- * 2⁻¹¹ ≈ 4.9e-4. Arithmetic is f32, so the error comes from rounding x and the weights on upload
- * and q, k, v, the scores (naive), the concatenated heads and the output on store: a handful of
- * independent roundings per element, each ≤ 4.9e-4, whose L2 average over d_k = 64 (or d_model)
- * products stays near the rounding unit. Measured on lavapipe: relative L2 3.7–6.2e-4 over the
- * `validate` battery (n 1…1023, d_model 64–512; f32: ≤ 7e-7). 1e-2 leaves a margin of ~16× for
- * larger logits (softmax amplifies a score error by the score's size) and still fails a wrong
- * kernel, whose errors are O(1).
- */
-export const F16_TOLERANCE = 1e-2;
-
 /** The preflight's reason when f16 is asked of a device without "shader-f16". */
 export const NO_SHADER_F16 = "adapter has no shader-f16";
 

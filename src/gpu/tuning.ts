@@ -25,7 +25,7 @@ import type { GpuContext } from "./device.ts";
 import { GpuAttention } from "./gpu_attention.ts";
 import { type KernelId, type KernelParameters, KERNELS, TUNINGS } from "./kernels.ts";
 import { attentionOracle } from "./oracle.ts";
-import { compareOutputs } from "./validation.ts";
+import { compareOutputs, GPU_TOLERANCES } from "./validation.ts";
 
 /** The kernels that tuning searches. */
 export type TunableKernel =
@@ -94,8 +94,6 @@ const TIMED_STAGE: Readonly<Record<TunableKernel, { variant: VariantName; stage:
 
 /** The tuning shape: not a multiple of any tile, so edges are validated too. */
 export const TUNING_SHAPE: AttentionShape = { seqLen: 1000, dModel: 512, heads: 8 };
-/** Relative L2 tolerance of a candidate's output against the float64 oracle (f32). */
-export const TUNING_TOLERANCE = 1e-4;
 /** Default time budget of a whole tuning, ms. */
 export const TUNING_BUDGET_MS = 240_000;
 const TIMED_RUNS = 3;
@@ -171,7 +169,7 @@ export class CandidateBench {
       await attention.upload(this.#inputs);
       await attention.forward(); // lavapipe compiles at the first dispatch
       const { out } = await attention.readback();
-      const check = compareOutputs(out, this.reference, TUNING_TOLERANCE);
+      const check = compareOutputs(out, this.reference, GPU_TOLERANCES.f32);
       if (!check.passed) {
         return {
           parameters,
