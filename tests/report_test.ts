@@ -19,7 +19,10 @@ Deno.test("formatReport() interprets its own numbers", () => {
   assert.match(report, /gpu_fused: peak memory .* grow as n\^/);
   assert.match(report, /gpu_fused speedup over cpu \(wall clock\): n=10: [\d.]+×/);
   assert.match(report, /software renderer on the same CPU cores/);
-  assert.match(report, /Validation \(f32\): \d+ GPU outputs checked against the CPU path, 0 failed/);
+  assert.match(
+    report,
+    /Validation \(f32\): \d+ GPU outputs checked against the CPU path, 0 failed/,
+  );
   assert.match(report, /gpu_naive n=10000 skipped: /);
   assert.ok(!report.includes("NaN"), "no NaN in the report");
 });
