@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../src/gpu/gpu_attention.ts";
+import { fakeGpuContext } from "./fake_gpu.ts";
 import type { Precision } from "../src/gpu/kernels.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import type { VariantName } from "../src/config.ts";
@@ -104,33 +105,7 @@ f16Test(
 );
 
 Deno.test("GpuAttention.preflight() refuses f16 on a device without shader-f16", async () => {
-  const device = {
-    features: new Set<string>(["timestamp-query"]),
-    limits: {
-      maxStorageBufferBindingSize: 128 * 2 ** 20,
-      maxBufferSize: 2 ** 31 - 1,
-      maxComputeWorkgroupsPerDimension: 65535,
-      maxComputeInvocationsPerWorkgroup: 1024,
-      maxComputeWorkgroupSizeX: 1024,
-      minUniformBufferOffsetAlignment: 256,
-    },
-  } as unknown as GPUDevice;
-  const ctx: GpuContext = {
-    device,
-    adapter: {
-      description: "fake",
-      vendor: "",
-      architecture: "",
-      device: "",
-      isSoftware: true,
-      features: ["timestamp-query"],
-      limits: {},
-    },
-    hasTimestamps: true,
-    lost: new Promise(() => {}),
-    memoryBudgetBytes: Infinity,
-    destroy() {},
-  };
+  const ctx = fakeGpuContext({ features: ["timestamp-query"] });
   const shape = { seqLen: 16, dModel: 64, heads: 1 };
   for (const variant of ["naive", "fused"] as const) {
     const f16 = GpuAttention.preflight(ctx, variant, shape, { precision: "f16" });

@@ -1,40 +1,9 @@
 import assert from "node:assert/strict";
-import type { GpuContext } from "../src/gpu/device.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
-
-/** A context whose device is only a limits object: the preflight allocates nothing. */
-function fakeContext(limits: Partial<GPUSupportedLimits>, memoryBudgetBytes: number): GpuContext {
-  const device = {
-    limits: {
-      maxStorageBufferBindingSize: 128 * 2 ** 20,
-      maxBufferSize: 2 ** 31 - 1,
-      maxComputeWorkgroupsPerDimension: 65535,
-      maxComputeInvocationsPerWorkgroup: 1024,
-      maxComputeWorkgroupSizeX: 1024,
-      minUniformBufferOffsetAlignment: 256,
-      ...limits,
-    },
-  } as unknown as GPUDevice;
-  return {
-    device,
-    adapter: {
-      description: "fake",
-      vendor: "",
-      architecture: "",
-      device: "",
-      isSoftware: true,
-      features: [],
-      limits: {},
-    },
-    hasTimestamps: true,
-    lost: new Promise(() => {}),
-    memoryBudgetBytes,
-    destroy() {},
-  };
-}
+import { fakeGpuContext } from "./fake_gpu.ts";
 
 Deno.test("GpuAttention.preflight() skips a point over the memory budget with bytes needed vs allowed", () => {
-  const ctx = fakeContext({}, 24 * 2 ** 20);
+  const ctx = fakeGpuContext({ limits: {}, memoryBudgetBytes: 24 * 2 ** 20 });
   const shape = { seqLen: 1024, dModel: 512, heads: 8 };
   const naive = GpuAttention.preflight(ctx, "naive", shape);
   assert.ok(!naive.fits);
@@ -48,7 +17,10 @@ Deno.test("GpuAttention.preflight() skips a point over the memory budget with by
 });
 
 Deno.test("GpuAttention.preflight() skips a buffer larger than a fake small binding limit", () => {
-  const ctx = fakeContext({ maxStorageBufferBindingSize: 2 ** 20 }, Infinity);
+  const ctx = fakeGpuContext({
+    limits: { maxStorageBufferBindingSize: 2 ** 20 },
+    memoryBudgetBytes: Infinity,
+  });
   // x, q, k, v are [n, 64] floats: 1 MiB at n = 4096
   assert.ok(GpuAttention.preflight(ctx, "fused", { seqLen: 4096, dModel: 64, heads: 4 }).fits);
   const result = GpuAttention.preflight(ctx, "fused", { seqLen: 4097, dModel: 64, heads: 4 });
@@ -59,7 +31,7 @@ Deno.test("GpuAttention.preflight() skips a buffer larger than a fake small bind
 });
 
 Deno.test("GpuAttention.preflight() says why a head width the kernels cannot read is skipped", () => {
-  const ctx = fakeContext({}, Infinity);
+  const ctx = fakeGpuContext({ limits: {}, memoryBudgetBytes: Infinity });
   const result = GpuAttention.preflight(ctx, "naive", { seqLen: 10, dModel: 30, heads: 3 });
   assert.ok(!result.fits);
   assert.match(result.reason, /d_k = d_model \/ heads = 10 must be a multiple of 4/);
@@ -69,7 +41,10 @@ Deno.test("GpuAttention.preflight() says why a head width the kernels cannot rea
 });
 
 Deno.test("GpuAttention.preflight() rejects a dispatch larger than the workgroup limit", () => {
-  const ctx = fakeContext({ maxComputeWorkgroupsPerDimension: 4 }, Infinity);
+  const ctx = fakeGpuContext({
+    limits: { maxComputeWorkgroupsPerDimension: 4 },
+    memoryBudgetBytes: Infinity,
+  });
   const result = GpuAttention.preflight(ctx, "fused", { seqLen: 4096, dModel: 64, heads: 1 });
   assert.ok(!result.fits);
   assert.match(result.reason, /workgroups in one dimension/);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, type ProfileConfig, type VariantName } from "../src/config.ts";
 import type { GpuContext } from "../src/gpu/device.ts";
+import { fakeGpuContext } from "./fake_gpu.ts";
 import { type GpuForward, type GpuForwardFactory, runProfile } from "../src/profile.ts";
 import { QuietProgress } from "../src/progress.ts";
 import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
@@ -22,26 +23,6 @@ const CONFIG: ProfileConfig = {
   warmup: 0,
   quiet: true,
 };
-
-function fakeGpu(lost: Promise<string> = new Promise(() => {})): GpuContext {
-  return {
-    device: {
-      queue: { submit() {}, onSubmittedWorkDone: () => Promise.resolve() },
-    } as unknown as GPUDevice,
-    adapter: {
-      description: "stand-in adapter",
-      vendor: "test",
-      architecture: "",
-      device: "",
-      isSoftware: true,
-      features: [],
-      limits: {},
-    },
-    hasTimestamps: true,
-    lost,
-    destroy() {},
-  };
-}
 
 /** A GPU forward computed by the CPU path; `fault` decides, per variant and n, what goes wrong. */
 function standInForwards(
@@ -95,7 +76,7 @@ function statuses(results: ProfileResults, name: SeriesName): string[] {
 
 Deno.test("runProfile() fails a faulted GPU series' remaining points and runs the others", async () => {
   const results = await profileWith(
-    fakeGpu(),
+    fakeGpuContext(),
     standInForwards((variant, shape) =>
       variant === "naive" && shape.seqLen === 100 ? "throw" : "none"
     ),
@@ -118,7 +99,7 @@ Deno.test("runProfile() fails every GPU point after the device is lost", async (
   let loseDevice = (_message: string) => {};
   const lost = new Promise<string>((resolve) => loseDevice = resolve);
   const forwards = standInForwards(() => "none");
-  const results = await profileWith(fakeGpu(lost), {
+  const results = await profileWith(fakeGpuContext({ lost }), {
     preflight: forwards.preflight,
     async create(gpu, variant, shape) {
       const attention = await forwards.create(gpu, variant, shape);
@@ -136,7 +117,7 @@ Deno.test("runProfile() fails every GPU point after the device is lost", async (
 
 Deno.test("runProfile() never times an output that does not match the CPU path", async () => {
   const results = await profileWith(
-    fakeGpu(),
+    fakeGpuContext(),
     standInForwards((variant, shape) =>
       variant === "fused" && shape.seqLen === 100 ? "wrong" : "none"
     ),

@@ -445,6 +445,29 @@ function _kernelsOf(
   return { ...TUNINGS[tuning], ...tuned, ...options.parameters };
 }
 
+/** The plan of a point on this device, as preflight and create both need it. */
+function _planFor(
+  ctx: GpuContext,
+  variant: VariantName,
+  shape: AttentionShape,
+  options: GpuAttentionOptions,
+) {
+  const tuning = _tuningOf(ctx, options);
+  const planned = _plan(
+    ctx.device.limits,
+    ctx.memoryBudgetBytes ?? Infinity,
+    ctx.hasTimestamps,
+    variant,
+    shape,
+    tuning,
+    _kernelsOf(ctx, tuning, options),
+    options.precision ?? "f32",
+    options.precision !== "f16" || ctx.device.features.has("shader-f16"),
+    options.maxScoreWindowBytes,
+  );
+  return { ...planned, tuning };
+}
+
 /**
  * One attention forward on the GPU, for one variant and one shape: pipelines, buffers and
  * dispatches are built once by `create`, then `upload`, `forward` (any number of times) and
@@ -519,23 +542,10 @@ export class GpuAttention {
     shape: AttentionShape,
     options: GpuAttentionOptions = {},
   ): Preflight {
-    const budget = ctx.memoryBudgetBytes ?? Infinity;
-    const tuning = _tuningOf(ctx, options);
-    const { plan, reason } = _plan(
-      ctx.device.limits,
-      budget,
-      ctx.hasTimestamps,
-      variant,
-      shape,
-      tuning,
-      _kernelsOf(ctx, tuning, options),
-      options.precision ?? "f32",
-      options.precision !== "f16" || ctx.device.features.has("shader-f16"),
-      options.maxScoreWindowBytes,
-    );
+    const { plan, reason } = _planFor(ctx, variant, shape, options);
     const bytesNeeded = plan?.bytesNeeded ?? 0;
     if (reason === null) return { fits: true, bytesNeeded };
-    return { fits: false, reason, bytesNeeded, bytesAllowed: budget };
+    return { fits: false, reason, bytesNeeded, bytesAllowed: ctx.memoryBudgetBytes ?? Infinity };
   }
 
   /**
@@ -552,19 +562,7 @@ export class GpuAttention {
     options: GpuAttentionOptions = {},
   ): Promise<GpuAttention> {
     const device = ctx.device;
-    const tuning = _tuningOf(ctx, options);
-    const { plan, reason } = _plan(
-      device.limits,
-      ctx.memoryBudgetBytes ?? Infinity,
-      ctx.hasTimestamps,
-      variant,
-      shape,
-      tuning,
-      _kernelsOf(ctx, tuning, options),
-      options.precision ?? "f32",
-      options.precision !== "f16" || ctx.device.features.has("shader-f16"),
-      options.maxScoreWindowBytes,
-    );
+    const { plan, reason, tuning } = _planFor(ctx, variant, shape, options);
     if (reason !== null) throw new GpuPreflightError(reason);
 
     const headTemplate = { HEAD_BLOCKS: shape.dModel / shape.heads / 4 };
@@ -665,16 +663,6 @@ export class GpuAttention {
       passes,
       timestamps,
     });
-  }
-
-  /** Whether stage times come from timestamp queries (else `forward()` gives `stageMs: null`). */
-  get hasStageTimes(): boolean {
-    return this.#timestamps.enabled;
-  }
-
-  /** The kernel parameters in use. */
-  get tuning(): TuningName {
-    return this.#plan.tuning;
   }
 
   /** Element type of the storage buffers. */
