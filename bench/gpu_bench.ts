@@ -19,6 +19,7 @@ import { openGpu } from "../src/gpu/device.ts";
 import { GpuAttention, STAGE_NAMES } from "../src/gpu/gpu_attention.ts";
 import { kernelPipeline, KERNELS, TUNINGS } from "../src/gpu/kernels.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
+import { applyTuning } from "../src/gpu/tuning.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
 import { attentionFlops, stageFlops } from "../src/flops.ts";
 import { generateInputs } from "../src/random.ts";
@@ -41,6 +42,8 @@ function _env(name: string): string | undefined {
 
 const gpu = await openGpu();
 if (gpu === null) console.log("gpu_bench: no GPU adapter, GPU benchmarks skipped");
+// the kernels the profile would run on this adapter: its cached tuning, else the defaults
+else await applyTuning(gpu);
 
 /** Fastest kernel time (timestamp queries) per case label. */
 const kernelMs = new Map<string, { ms: number; flops: number }>();
