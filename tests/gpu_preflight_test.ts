@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GpuAttention } from "../src/gpu/gpu_attention.ts";
+import { GpuAttention, MAX_FUSED_HEAD_WIDTH } from "../src/gpu/gpu_attention.ts";
 import { fakeGpuContext } from "./fake_gpu.ts";
 
 Deno.test("GpuAttention.preflight() skips a point over the memory budget with bytes needed vs allowed", () => {
@@ -48,4 +48,15 @@ Deno.test("GpuAttention.preflight() rejects a dispatch larger than the workgroup
   const result = GpuAttention.preflight(ctx, "fused", { seqLen: 4096, dModel: 64, heads: 1 });
   assert.ok(!result.fits);
   assert.match(result.reason, /workgroups in one dimension/);
+});
+
+Deno.test("GpuAttention.preflight() refuses the fused kernel for a head wider than it unrolls", () => {
+  const ctx = fakeGpuContext();
+  const wide = { seqLen: 10, dModel: 4 * MAX_FUSED_HEAD_WIDTH, heads: 2 }; // d_k = 2 × the cap
+  const fused = GpuAttention.preflight(ctx, "fused", wide);
+  assert.ok(!fused.fits);
+  assert.match(fused.reason, /d_k = 256 is over its 128/);
+  assert.ok(GpuAttention.preflight(ctx, "naive", wide).fits, "naive has no such limit");
+  const atCap = { seqLen: 10, dModel: 2 * MAX_FUSED_HEAD_WIDTH, heads: 2 };
+  assert.ok(GpuAttention.preflight(ctx, "fused", atCap).fits);
 });

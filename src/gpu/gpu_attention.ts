@@ -58,6 +58,12 @@ export interface GpuAttentionOptions {
   precision?: Precision;
 }
 
+/**
+ * The widest head the fused kernel takes: it unrolls d_k / 4 vec4 registers per query row, and
+ * lavapipe's compile time grows steeply with them (d_k = 64: seconds; 128: ~2 min; 512: > 4 min).
+ */
+export const MAX_FUSED_HEAD_WIDTH = 128;
+
 /** The preflight's reason when f16 is asked of a device without "shader-f16". */
 export const NO_SHADER_F16 = "adapter has no shader-f16";
 
@@ -168,6 +174,14 @@ function _plan(
       plan: null,
       reason:
         `the kernels read rows as vec4: d_k = d_model / heads = ${dK} must be a multiple of 4`,
+    };
+  }
+  if (variant === "fused" && dK > MAX_FUSED_HEAD_WIDTH) {
+    return {
+      plan: null,
+      reason:
+        `the fused kernel holds a query row of d_k floats in registers, unrolled: d_k = ${dK} ` +
+        `is over its ${MAX_FUSED_HEAD_WIDTH} (a software adapter compiles such a kernel for minutes)`,
     };
   }
   const d4 = d / 4;
