@@ -105,27 +105,23 @@ async function main(): Promise<number> {
       progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
     }
     assertSomethingRuns(config, gpu, availableMemoryBytes());
-  } catch (error) {
-    gpu?.destroy();
-    throw error;
-  }
-  let calibration: Calibration | null = null;
-  if (gpu !== null) {
-    const log = (line: string) => {
-      if (!config.quiet) console.log(`  ${line}`);
-    };
-    if (parsed.tune && !config.quiet) console.log("tuning the GPU kernels on this adapter:");
-    await applyTuning(gpu, { tune: parsed.tune, log });
-    if (parsed.tune) {
-      calibration = await calibrate(gpu, { log });
-      await saveCalibration(calibration).catch((error) =>
-        progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
-      );
-    } else {
-      calibration = await loadCalibration(gpu.adapter);
+    let calibration: Calibration | null = null;
+    if (gpu !== null) {
+      const log = (line: string) => {
+        if (!config.quiet) console.log(`  ${line}`);
+      };
+      if (parsed.tune && !config.quiet) console.log("tuning the GPU kernels on this adapter:");
+      await applyTuning(gpu, { tune: parsed.tune, log });
+      if (parsed.tune) {
+        calibration = await calibrate(gpu, { log });
+        await saveCalibration(calibration).catch((error) =>
+          progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
+        );
+      } else {
+        calibration = await loadCalibration(gpu.adapter);
+      }
     }
-  }
-  try {
+
     const interruption = new AbortController();
     /** the file writes in progress: a second interrupt waits for them, so no write is cut off */
     let writing: Promise<unknown> = Promise.resolve();
