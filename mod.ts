@@ -70,6 +70,7 @@ export { generateInputs, generateWeights, SeededRandom } from "./src/random.ts";
 /** The CPU path: the reference of every GPU kernel. */
 export { CpuAttention, cpuAttentionForward } from "./src/reference/cpu_attention.ts";
 /** The GPU path: device, the two kernel variants, validation. */
+export { NATIVE_WEBGPU_BACKENDS, selectWebGpuBackends } from "./src/gpu/backends.ts";
 export { type GpuContext, openGpu } from "./src/gpu/device.ts";
 export { GpuAttention } from "./src/gpu/gpu_attention.ts";
 export { compareOutputs } from "./src/gpu/validation.ts";

@@ -123,7 +123,10 @@ run() {
   setup_vulkan
 
   local adapter
-  adapter="$("$deno" eval --quiet 'const a = await navigator.gpu?.requestAdapter();
+  # the same backends the profiler loads (src/gpu/backends.ts)
+  adapter="$("$deno" eval --quiet 'import { selectWebGpuBackends } from "./src/gpu/backends.ts";
+    selectWebGpuBackends();
+    const a = await navigator.gpu?.requestAdapter();
     console.log(a ? (a.info.description || a.info.vendor || "unknown-gpu") : "")' 2>/dev/null || true)"
   if [ -z "$adapter" ]; then
     log "WebGPU found no adapter (Vulkan loader and driver? VK_DRIVER_FILES?)"

@@ -110,6 +110,7 @@ export interface AdapterDescription {
   device: string;
   /** true for software adapters (lavapipe, llvmpipe, SwiftShader): "GPU" numbers are CPU emulation */
   isSoftware: boolean;
+  /** DENO_WEBGPU_BACKEND as the user set it; absent when the tool's native default applied */
   backend?: string;
   features: string[];
   limits: Record<string, number>;

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { selectWebGpuBackends } from "../src/gpu/backends.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
 import { GpuAttention, GpuForwardError } from "../src/gpu/gpu_attention.ts";
@@ -20,6 +21,7 @@ import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
+selectWebGpuBackends(); // the probe below must load the backends openGpu() loads
 const HAS_ADAPTER = await (async () => {
   try {
     return (await navigator.gpu?.requestAdapter()) != null;

@@ -11,6 +11,7 @@
  */
 
 import type { AdapterDescription } from "../results.ts";
+import { selectWebGpuBackends } from "./backends.ts";
 import type { KernelId, KernelParameters } from "./kernels.ts";
 
 /** An open GPU device and what the profile needs to know about it. */
@@ -81,6 +82,7 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software|micros
 export async function openGpu(): Promise<GpuContext | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (gpu === undefined) return null;
+  const userBackends = selectWebGpuBackends();
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
@@ -109,7 +111,7 @@ export async function openGpu(): Promise<GpuContext | null> {
     );
   }
 
-  const description = describeAdapter(adapter, device);
+  const description = describeAdapter(adapter, device, userBackends);
   const lost = device.lost.then((info) => `${info.reason ?? "unknown"}: ${info.message}`);
   let destroyed = false;
   return {
@@ -126,8 +128,15 @@ export async function openGpu(): Promise<GpuContext | null> {
   };
 }
 
-/** The adapter as recorded in the results: names, whether it is software, features, limits. */
-export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): AdapterDescription {
+/**
+ * The adapter as recorded in the results: names, whether it is software, the backends the user
+ * named (if any), features, limits.
+ */
+export function describeAdapter(
+  adapter: GPUAdapter,
+  device: GPUDevice,
+  userBackends?: string,
+): AdapterDescription {
   const info = adapter.info;
   const limits: Record<string, number> = {};
   for (const name in device.limits) {
@@ -136,14 +145,13 @@ export function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Adapter
   }
   const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
     (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
-  const backend = _envOrUndefined("DENO_WEBGPU_BACKEND");
   return {
     description: info.description || "unknown adapter",
     vendor: info.vendor,
     architecture: info.architecture,
     device: info.device,
     isSoftware: fallback || SOFTWARE_ADAPTER.test(`${info.description} ${info.vendor}`),
-    ...(backend ? { backend } : {}),
+    ...(userBackends ? { backend: userBackends } : {}),
     features: [...device.features].sort(),
     limits,
   };
@@ -154,14 +162,6 @@ function _softwareMemoryBudget(): number {
     return Math.floor(Deno.systemMemoryInfo().available * SOFTWARE_MEMORY_SHARE);
   } catch {
     return Infinity; // no --allow-sys: the preflight then checks the adapter limits alone
-  }
-}
-
-function _envOrUndefined(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env
   }
 }
 
