@@ -1,5 +1,4 @@
-// projection: out = a · b + bias, with a [rows, inner] and b [inner, cols] stored [in, out],
-// row-major f32 (q = x @ w_q + b_q).
+// projection, register layout (what a software adapter wants), after projection_common.wgsl.
 //
 // Each invocation owns a register block of 4·ROW_BLOCKS rows × 4·COL_BLOCKS columns, held in
 // mat4x4 accumulators: column r of acc_i_j is row 4i+r's four output columns 4j…4j+3. One step
@@ -8,78 +7,15 @@
 //
 // Why this shape: on lavapipe (CPU Vulkan) every storage load costs as much as dozens of
 // multiply-adds and workgroup memory does not help, so a large register block per invocation and
-// workgroup_size(8) (one SIMD group) win; real GPUs want small blocks and large workgroups. Both
-// are parameters (template values and the WORKGROUP_SIZE override), chosen where the module is
-// built (src/gpu/kernels.ts).
-//
-// The columns can be split into up to three outputs of `part_cols` columns each, so Q, K and V come
-// out of one dispatch (b = [w_q | w_k | w_v]); the output projection has one part.
-//
-// Host-checked requirements: inner % 4 == 0, part_cols % 4 == 0, cols a multiple of part_cols.
-// Rows past `rows` and columns past `cols` are clamped on load and never stored.
-
-// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
-// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
-override WORKGROUP_SIZE: u32 = 8u;
+// workgroup_size(8) (one SIMD group) win. Real GPUs want projection_tiled.wgsl. Sizes are template
+// values and the WORKGROUP_SIZE override, chosen where the module is built (src/gpu/kernels.ts).
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
-
-struct Params {
-  rows: u32,
-  inner: u32,
-  cols: u32,
-  part_cols: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<vec4<Stored>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<Stored>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<Stored>>;
-@group(0) @binding(4) var<storage, read_write> out0: array<vec4<Stored>>;
-@group(0) @binding(5) var<storage, read_write> out1: array<vec4<Stored>>;
-@group(0) @binding(6) var<storage, read_write> out2: array<vec4<Stored>>;
-
-fn load_a(index: u32) -> vec4<f32> {
-  return vec4<f32>(a[index]);
-}
-
-fn load_b(index: u32) -> vec4<f32> {
-  return vec4<f32>(b[index]);
-}
 
 /** Offsets (in vec4) of four consecutive rows of `a`, clamped to the last row. */
 fn row_offsets(first_row: u32) -> vec4<u32> {
   let rows = min(vec4<u32>(first_row) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.rows - 1u));
   return rows * (params.inner / 4u);
-}
-
-/** Add the bias and store one accumulator block; masked rows and columns are not written. */
-fn store_block(first_row: u32, col: u32, block: mat4x4<f32>) {
-  if (col >= params.cols / 4u) {
-    return;
-  }
-  let bias_col = vec4<f32>(bias[col]);
-  let part_vecs = params.part_cols / 4u;
-  let part = col / part_vecs;
-  let part_col = col - part * part_vecs;
-  for (var r = 0u; r < 4u; r++) {
-    let row = first_row + r;
-    if (row < params.rows) {
-      let index = row * part_vecs + part_col;
-      let value = vec4<Stored>(block[r] + bias_col);
-      switch part {
-        case 0u: {
-          out0[index] = value;
-        }
-        case 1u: {
-          out1[index] = value;
-        }
-        default: {
-          out2[index] = value;
-        }
-      }
-    }
-  }
 }
 
 // Grid: x = column blocks, y = groups of WORKGROUP_SIZE invocations along the rows. Consecutive

@@ -12,6 +12,7 @@ const LIMITS: Partial<GPUSupportedLimits> = {
   maxComputeWorkgroupsPerDimension: 65535,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupSizeX: 1024,
+  maxComputeWorkgroupStorageSize: 16384,
   minUniformBufferOffsetAlignment: 256,
 };
 

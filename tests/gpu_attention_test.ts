@@ -11,8 +11,18 @@ import assert from "node:assert/strict";
 import { selectWebGpuBackends } from "../src/gpu/backends.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
-import { GpuAttention, GpuForwardError } from "../src/gpu/gpu_attention.ts";
-import { createComputePipeline, KernelBuildError, type TuningName } from "../src/gpu/kernels.ts";
+import {
+  GpuAttention,
+  type GpuAttentionOptions,
+  GpuForwardError,
+} from "../src/gpu/gpu_attention.ts";
+import {
+  createComputePipeline,
+  KernelBuildError,
+  kernelPipeline,
+  KERNELS,
+} from "../src/gpu/kernels.ts";
+import { CANDIDATES } from "../src/gpu/tuning.ts";
 import { attentionOracle } from "../src/gpu/oracle.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
 import { compareOutputs } from "../src/gpu/validation.ts";
@@ -56,7 +66,7 @@ async function runForward(
   gpu: GpuContext,
   variant: VariantName,
   shape: AttentionShape,
-  options: { tuning?: TuningName; maxScoreWindowBytes?: number } = {},
+  options: GpuAttentionOptions = {},
 ) {
   const inputs = generateInputs(shape, 1234 + shape.seqLen);
   const attention = await GpuAttention.create(gpu, variant, shape, options);
@@ -131,6 +141,35 @@ gpuTest("the hardware-tuned variants match a float64 oracle (d_k 64, one head)",
       assertMatchesOracle(result, `${variant} n=${seqLen}`);
     }
   }
+});
+
+gpuTest(
+  "every workgroup-tile candidate matches a float64 oracle off every tile (n = 1, 70)",
+  async (gpu) => {
+    const tiled = (["projection", "flash_attention"] as const).flatMap((kernel) =>
+      CANDIDATES[kernel].filter((c) => c.layout === "workgroup-tiles").map((c) => ({ kernel, c }))
+    );
+    assert.ok(tiled.length >= 4);
+    for (const seqLen of [1, 70]) {
+      for (const { kernel, c } of tiled) {
+        const shape = { seqLen, dModel: 96, heads: 3 }; // d_k 32, 24 vec4 of inner
+        const result = await runForward(gpu, "fused", shape, { parameters: { [kernel]: c } });
+        assertMatchesOracle(result, `${kernel} ${JSON.stringify(c.template)} n=${seqLen}`);
+      }
+    }
+  },
+);
+
+gpuTest("a workgroup-tile projection whose lanes do not make its workgroup is refused", (gpu) => {
+  const parameters = {
+    workgroupSize: 64,
+    layout: "workgroup-tiles" as const,
+    template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 8, COL_LANES: 4, TILE_INNER: 4 },
+  };
+  assert.throws(
+    () => kernelPipeline(gpu.device, KERNELS.projection, parameters),
+    /ROW_LANES × COL_LANES = 32 is not the workgroup size 64/,
+  );
 });
 
 gpuTest(

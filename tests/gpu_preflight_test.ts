@@ -60,3 +60,26 @@ Deno.test("GpuAttention.preflight() refuses the fused kernel for a head wider th
   const atCap = { seqLen: 10, dModel: 2 * MAX_FUSED_HEAD_WIDTH, heads: 2 };
   assert.ok(GpuAttention.preflight(ctx, "fused", atCap).fits);
 });
+
+Deno.test("GpuAttention.preflight() skips workgroup tiles larger than the workgroup memory", () => {
+  const ctx = fakeGpuContext({
+    limits: { maxComputeWorkgroupStorageSize: 16384 },
+    memoryBudgetBytes: Infinity,
+  });
+  const shape = { seqLen: 100, dModel: 256, heads: 2 }; // d_k = 128: 32 vec4 per key
+  const flash = (tileKeys: number) => ({
+    workgroupSize: 64,
+    layout: "workgroup-tiles" as const,
+    template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: tileKeys },
+  });
+  // k and v tiles: 2 × 16 keys × 32 vec4 × 16 bytes = 16 KiB, exactly the limit
+  assert.ok(
+    GpuAttention.preflight(ctx, "fused", shape, { parameters: { flash_attention: flash(16) } })
+      .fits,
+  );
+  const over = GpuAttention.preflight(ctx, "fused", shape, {
+    parameters: { flash_attention: flash(32) },
+  });
+  assert.ok(!over.fits);
+  assert.match(over.reason, /32768 bytes of workgroup memory exceed the device's 16384/);
+});

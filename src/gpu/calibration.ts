@@ -92,7 +92,8 @@ export async function calibrate(
     const result = await bench.measure("projection", parameters, CANDIDATE_RUNS);
     const gflops = result.ms !== undefined ? flops / (result.ms * 1e6) : NaN;
     options.log?.(
-      `matmul wg ${parameters.workgroupSize} ${JSON.stringify(parameters.template)}: ` +
+      `matmul wg ${parameters.workgroupSize} ${parameters.layout ?? "registers"} ` +
+        `${JSON.stringify(parameters.template)}: ` +
         (result.ms !== undefined ? `${gflops.toFixed(1)} GFLOP/s` : result.error!),
     );
     if (result.ms !== undefined && (best === null || gflops > best.gflops)) {

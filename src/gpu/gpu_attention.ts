@@ -23,6 +23,7 @@ import type { AttentionInputs, AttentionShape } from "../shape.ts";
 import { type BufferClass, BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
 import {
+  colVecsPerWorkgroup,
   type KernelId,
   type KernelParameters,
   kernelPipeline,
@@ -32,6 +33,7 @@ import {
   rowsPerWorkgroup,
   type TuningName,
   TUNINGS,
+  workgroupStorageBytes,
 } from "./kernels.ts";
 import { StageTimestamps } from "./timestamps.ts";
 
@@ -85,6 +87,7 @@ type PlanLimits = Pick<
   | "maxComputeWorkgroupsPerDimension"
   | "maxComputeInvocationsPerWorkgroup"
   | "maxComputeWorkgroupSizeX"
+  | "maxComputeWorkgroupStorageSize"
   | "minUniformBufferOffsetAlignment"
 >;
 
@@ -195,7 +198,7 @@ function _plan(
   const stages: Dispatch[][] = [];
   const projection = _fitRowBlocks(kernels.projection, n);
   const projectionGrid = (cols: number): [number, number, number] => [
-    Math.ceil(cols / 4 / projection.template.COL_BLOCKS!),
+    Math.ceil(cols / 4 / colVecsPerWorkgroup(projection)),
     Math.ceil(n / rowsPerWorkgroup(projection)),
     1,
   ];
@@ -351,6 +354,16 @@ function _plan(
             `the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`,
         };
       }
+      const sharedBytes = workgroupStorageBytes(dispatch.kernel, parameters, {
+        HEAD_BLOCKS: dK / 4,
+      });
+      if (sharedBytes > limits.maxComputeWorkgroupStorageSize) {
+        return {
+          plan,
+          reason: `kernel ${dispatch.kernel}: ${sharedBytes} bytes of workgroup memory exceed ` +
+            `the device's ${limits.maxComputeWorkgroupStorageSize}`,
+        };
+      }
       const largest = Math.max(...dispatch.grid);
       if (largest > limits.maxComputeWorkgroupsPerDimension) {
         return {
@@ -430,10 +443,13 @@ async function _primeSoftmax(
  * workgroup would compute mostly clamped rows (a few power-of-two sizes, so few compilations).
  */
 function _fitRowBlocks(parameters: KernelParameters, rows: number): KernelParameters {
+  const halved = (blocks: number) => ({
+    ...parameters,
+    template: { ...parameters.template, ROW_BLOCKS: blocks },
+  });
   let blocks = parameters.template.ROW_BLOCKS!;
-  while (blocks % 2 === 0 && 4 * (blocks / 2) * parameters.workgroupSize >= rows) blocks /= 2;
-  if (blocks === parameters.template.ROW_BLOCKS) return parameters;
-  return { ...parameters, template: { ...parameters.template, ROW_BLOCKS: blocks } };
+  while (blocks % 2 === 0 && rowsPerWorkgroup(halved(blocks / 2)) >= rows) blocks /= 2;
+  return blocks === parameters.template.ROW_BLOCKS ? parameters : halved(blocks);
 }
 
 function _paramsStride(limits: Pick<GPUSupportedLimits, "minUniformBufferOffsetAlignment">) {

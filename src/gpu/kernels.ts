@@ -7,7 +7,8 @@
  * - `software` (lavapipe/llvmpipe: Vulkan on the CPU): workgroup_size(8) is one SIMD group, every
  *   storage load costs as much as dozens of multiply-adds and workgroup memory does not help, so
  *   each invocation owns a large register block (up to 32×32 outputs);
- * - `hardware` (a real GPU): larger workgroups and small register blocks.
+ * - `hardware` (a real GPU): larger workgroups, small register blocks, and the workgroup-tile
+ *   layout (operands staged in workgroup memory with coalesced vec4 loads) where a kernel has one.
  *
  * Sizes are template values (register blocks) and the WORKGROUP_SIZE override; see
  * `wgsl_template.ts` for why register blocks cannot be overrides.
@@ -22,15 +23,23 @@
 
 import { expandWgslTemplate } from "./wgsl_template.ts";
 // the kernels' sources, embedded at load time (no file reads at run time, no --allow-read)
+import projectionCommonWgsl from "../../kernels/projection_common.wgsl" with { type: "text" };
 import projectionWgsl from "../../kernels/projection.wgsl" with { type: "text" };
+import projectionTiledWgsl from "../../kernels/projection_tiled.wgsl" with { type: "text" };
 import scoresWgsl from "../../kernels/scores.wgsl" with { type: "text" };
 import softmaxWgsl from "../../kernels/softmax.wgsl" with { type: "text" };
 import weightedValuesWgsl from "../../kernels/weighted_values.wgsl" with { type: "text" };
+import flashAttentionCommonWgsl from "../../kernels/flash_attention_common.wgsl" with {
+  type: "text",
+};
 import flashAttentionWgsl from "../../kernels/flash_attention.wgsl" with { type: "text" };
+import flashAttentionTiledWgsl from "../../kernels/flash_attention_tiled.wgsl" with {
+  type: "text",
+};
 import noopWgsl from "../../kernels/noop.wgsl" with { type: "text" };
 import copyWgsl from "../../kernels/copy.wgsl" with { type: "text" };
 
-/** Every kernel, one WGSL file each. */
+/** Every kernel: one WGSL file per layout, and a common file where it has two layouts. */
 export type KernelId =
   | "projection"
   | "scores"
@@ -52,18 +61,36 @@ export const PRECISION_PRELUDES: Readonly<Record<Precision, string>> = {
   f16: "enable f16;\nalias Stored = f16;\n",
 };
 
+/**
+ * Where a kernel keeps the operands it reuses: `registers`, each invocation loading its own from
+ * storage into a large register block (a software adapter: workgroup memory does not help), or
+ * `workgroup-tiles`, a workgroup staging tiles in workgroup memory with coalesced vec4 loads and
+ * each invocation reading them from there (a real GPU).
+ */
+export type KernelLayout = "registers" | "workgroup-tiles";
+
+/** One WGSL file of a kernel. */
+export interface KernelSource {
+  /** file name under kernels/ */
+  file: string;
+  /** the file's WGSL (template values not yet expanded) */
+  source: string;
+}
+
+/** A layout of a kernel: its file and the template values the module uses (common part's too). */
+export interface KernelLayoutSource extends KernelSource {
+  templateNames: readonly string[];
+}
+
 /** A kernel of the registry. */
 export interface KernelSpec {
   id: KernelId;
   /** one line: what it computes and how */
   label: string;
-  /** file name under kernels/ */
-  file: string;
-  /** the file's WGSL (template values not yet expanded) */
-  source: string;
   entryPoint: string;
-  /** names of the template values its source uses: register-block sizes and per-shape values */
-  templateNames: readonly string[];
+  /** WGSL shared by the kernel's layouts, put before the layout's file */
+  common?: KernelSource;
+  layouts: { registers: KernelLayoutSource; "workgroup-tiles"?: KernelLayoutSource };
   /** whether its source stores `Stored` (needs the precision prelude) */
   usesPrecision: boolean;
 }
@@ -73,73 +100,97 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
   projection: {
     id: "projection",
     label:
-      "matmul + bias (f32 arithmetic), register-blocked mat4x4 tiles, up to 3 outputs (Q|K|V in one dispatch)",
-    file: "projection.wgsl",
-    source: projectionWgsl,
+      "matmul + bias (f32 arithmetic) in mat4x4 blocks, up to 3 outputs (Q|K|V in one dispatch)",
     entryPoint: "main",
-    templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+    common: { file: "projection_common.wgsl", source: projectionCommonWgsl },
+    layouts: {
+      registers: {
+        file: "projection.wgsl",
+        source: projectionWgsl,
+        templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+      },
+      "workgroup-tiles": {
+        file: "projection_tiled.wgsl",
+        source: projectionTiledWgsl,
+        templateNames: ["ROW_BLOCKS", "COL_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
+      },
+    },
     usesPrecision: true,
   },
   scores: {
     id: "scores",
     label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, register-blocked",
-    file: "scores.wgsl",
-    source: scoresWgsl,
     entryPoint: "main",
-    templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
+    layouts: {
+      registers: {
+        file: "scores.wgsl",
+        source: scoresWgsl,
+        templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
+      },
+    },
     usesPrecision: true,
   },
   softmax: {
     id: "softmax",
     label: "row softmax in place, max-subtracted, one invocation per row",
-    file: "softmax.wgsl",
-    source: softmaxWgsl,
     entryPoint: "main",
-    templateNames: [],
+    layouts: { registers: { file: "softmax.wgsl", source: softmaxWgsl, templateNames: [] } },
     usesPrecision: true,
   },
   weighted_values: {
     id: "weighted_values",
     label: "P·V per head from probability windows into the concatenated heads, register-blocked",
-    file: "weighted_values.wgsl",
-    source: weightedValuesWgsl,
     entryPoint: "main",
-    templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+    layouts: {
+      registers: {
+        file: "weighted_values.wgsl",
+        source: weightedValuesWgsl,
+        templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+      },
+    },
     usesPrecision: true,
   },
   flash_attention: {
     id: "flash_attention",
     label: "fused attention, online softmax over key blocks, q and o in registers, O(n) memory",
-    file: "flash_attention.wgsl",
-    source: flashAttentionWgsl,
     entryPoint: "main",
-    templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
+    common: { file: "flash_attention_common.wgsl", source: flashAttentionCommonWgsl },
+    layouts: {
+      registers: {
+        file: "flash_attention.wgsl",
+        source: flashAttentionWgsl,
+        templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
+      },
+      "workgroup-tiles": {
+        file: "flash_attention_tiled.wgsl",
+        source: flashAttentionTiledWgsl,
+        templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS", "TILE_KEYS"],
+      },
+    },
     usesPrecision: true,
   },
   noop: {
     id: "noop",
     label: "empty kernel: the cost of one dispatch",
-    file: "noop.wgsl",
-    source: noopWgsl,
     entryPoint: "main",
-    templateNames: [],
+    layouts: { registers: { file: "noop.wgsl", source: noopWgsl, templateNames: [] } },
     usesPrecision: false,
   },
   copy: {
     id: "copy",
     label: "vec4 copy, grid-stride: the calibration's bandwidth ceiling",
-    file: "copy.wgsl",
-    source: copyWgsl,
     entryPoint: "main",
-    templateNames: [],
+    layouts: { registers: { file: "copy.wgsl", source: copyWgsl, templateNames: [] } },
     usesPrecision: false,
   },
 };
 
-/** Sizes of one kernel: the WORKGROUP_SIZE override and its template values. */
+/** Sizes of one kernel: the WORKGROUP_SIZE override, its template values, and its layout. */
 export interface KernelParameters {
   workgroupSize: number;
   template: Readonly<Record<string, number>>;
+  /** absent: "registers" */
+  layout?: KernelLayout;
 }
 
 /** Which parameter set: CPU-emulated Vulkan, or a real GPU. */
@@ -153,8 +204,11 @@ export type TuningName = "software" | "hardware";
  * 4×4; scores and weighted values 8×8 15–20 % faster than 4×4; flash attention with 16 queries per
  * invocation (QUERY_BLOCKS 4) 26 % faster than 12, while 32 spill and take 80 s to compile;
  * KEY_BLOCKS 2 runs no faster than 1 and doubles the compile time. Small lengths get fewer
- * projection row blocks (see gpu_attention.ts). Hardware: a plain starting point, not tuned (no
- * GPU was available); correctness is tested on lavapipe.
+ * projection row blocks (see gpu_attention.ts). Hardware: the textbook starting point, not tuned
+ * (no GPU was available): 64×64 projection tiles staged through workgroup memory by 256
+ * invocations of 4×4 outputs each, flash attention staging 16 keys (≤ 16 KiB, WebGPU's default
+ * workgroup memory, for d_k ≤ 128) for 64 queries; `--tune` searches the rest per adapter.
+ * Correctness of both is tested on lavapipe.
  */
 export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
   software: {
@@ -167,11 +221,19 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
     copy: { workgroupSize: 8, template: {} },
   },
   hardware: {
-    projection: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
+    projection: {
+      workgroupSize: 256,
+      layout: "workgroup-tiles",
+      template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 4 },
+    },
     scores: { workgroupSize: 64, template: { ROW_BLOCKS: 1, KEY_BLOCKS: 1 } },
     softmax: { workgroupSize: 64, template: {} },
     weighted_values: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
-    flash_attention: { workgroupSize: 64, template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 } },
+    flash_attention: {
+      workgroupSize: 64,
+      layout: "workgroup-tiles",
+      template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: 16 },
+    },
     noop: { workgroupSize: 1, template: {} },
     copy: { workgroupSize: 256, template: {} },
   },
@@ -182,10 +244,64 @@ export class KernelBuildError extends Error {
   override name = "KernelBuildError";
 }
 
-/** Rows (or queries) one workgroup covers: 4 per row block, times the workgroup size. */
+/** Rows (or queries) one workgroup covers: 4 per row block, times its invocations along rows. */
 export function rowsPerWorkgroup(parameters: KernelParameters): number {
   const blocks = parameters.template.ROW_BLOCKS ?? parameters.template.QUERY_BLOCKS ?? 1;
-  return 4 * blocks * parameters.workgroupSize;
+  return 4 * blocks * (parameters.template.ROW_LANES ?? parameters.workgroupSize);
+}
+
+/** vec4 columns one workgroup covers: its column blocks, times its invocations along columns. */
+export function colVecsPerWorkgroup(parameters: KernelParameters): number {
+  return parameters.template.COL_BLOCKS! * (parameters.template.COL_LANES ?? 1);
+}
+
+/** The WGSL of a kernel's layout: the common part, then the layout's file. */
+export function kernelSource(kernel: KernelSpec, layout: KernelLayout = "registers"): string {
+  const source = kernel.layouts[layout];
+  if (source === undefined) {
+    throw new KernelBuildError(`kernel ${kernel.id} has no ${layout} layout`);
+  }
+  return (kernel.common ? kernel.common.source + "\n" : "") + source.source;
+}
+
+/**
+ * Bytes of workgroup memory a kernel declares (0 in the register layout), given its template
+ * values and the per-shape ones (HEAD_BLOCKS): what the preflight checks against the device's
+ * maxComputeWorkgroupStorageSize. Staged values are f32 vec4 (16 bytes) in both precisions.
+ */
+export function workgroupStorageBytes(
+  kernel: KernelId,
+  parameters: KernelParameters,
+  shapeTemplate: Record<string, number> = {},
+): number {
+  if (parameters.layout !== "workgroup-tiles") return 0;
+  const t: Record<string, number> = { ...parameters.template, ...shapeTemplate };
+  const vec4Bytes = 16;
+  switch (kernel) {
+    case "projection":
+      return vec4Bytes * t.TILE_INNER! *
+        (4 * t.ROW_BLOCKS! * t.ROW_LANES! + 4 * t.COL_BLOCKS! * t.COL_LANES!);
+    case "flash_attention":
+      return vec4Bytes * 2 * t.TILE_KEYS! * t.HEAD_BLOCKS!;
+    default:
+      return 0;
+  }
+}
+
+/** Relations between a workgroup-tile layout's sizes that its WGSL relies on. */
+function _checkTileSizes(kernel: KernelSpec, parameters: KernelParameters): void {
+  const t = parameters.template;
+  if (kernel.id === "projection" && t.ROW_LANES! * t.COL_LANES! !== parameters.workgroupSize) {
+    throw new KernelBuildError(
+      `kernel projection: ROW_LANES × COL_LANES = ${t.ROW_LANES! * t.COL_LANES!} is not the ` +
+        `workgroup size ${parameters.workgroupSize}`,
+    );
+  }
+  if (kernel.id === "flash_attention" && t.TILE_KEYS! % (4 * t.KEY_BLOCKS!) !== 0) {
+    throw new KernelBuildError(
+      `kernel flash_attention: TILE_KEYS ${t.TILE_KEYS} is not a multiple of 4·KEY_BLOCKS`,
+    );
+  }
 }
 
 const _pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
@@ -203,28 +319,34 @@ export function kernelPipeline(
   shapeTemplate: Record<string, number> = {},
   precision: Precision = "f32",
 ): Promise<GPUComputePipeline> {
+  const layout = parameters.layout ?? "registers";
+  const layoutSource = kernel.layouts[layout];
+  if (layoutSource === undefined) {
+    throw new KernelBuildError(`kernel ${kernel.id} has no ${layout} layout`);
+  }
   const given: Record<string, number> = { ...parameters.template, ...shapeTemplate };
   // only the values the kernel uses: they key the cache, so a kernel is compiled once per value set
   const template: Record<string, number> = {};
-  for (const name of kernel.templateNames) {
+  for (const name of layoutSource.templateNames) {
     const value = given[name];
     if (value === undefined) {
       throw new KernelBuildError(`kernel ${kernel.id}: template value ${name} is missing`);
     }
     template[name] = value;
   }
+  if (layout === "workgroup-tiles") _checkTileSizes(kernel, { ...parameters, template });
   const prelude = kernel.usesPrecision ? PRECISION_PRELUDES[precision] : "";
   const stored = kernel.usesPrecision ? precision : "";
-  const key = JSON.stringify([kernel.id, parameters.workgroupSize, template, stored]);
+  const key = JSON.stringify([kernel.id, layout, parameters.workgroupSize, template, stored]);
   let cache = _pipelineCache.get(device);
   if (cache === undefined) _pipelineCache.set(device, cache = new Map());
   let pipeline = cache.get(key);
   if (pipeline === undefined) {
     pipeline = createComputePipeline(device, {
-      label: `${kernel.id} ${stored && `${stored} `}${
+      label: `${kernel.id} ${layout} ${stored && `${stored} `}${
         JSON.stringify(template)
       } wg${parameters.workgroupSize}`,
-      code: prelude + expandWgslTemplate(kernel.source, template),
+      code: prelude + expandWgslTemplate(kernelSource(kernel, layout), template),
       entryPoint: kernel.entryPoint,
       constants: { WORKGROUP_SIZE: parameters.workgroupSize },
     });

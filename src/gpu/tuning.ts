@@ -4,8 +4,10 @@
  * oracle before it is timed; the winners cached on disk, keyed by adapter and kernel source hash.
  *
  * Candidates: register-blocked invocations in one SIMD group (workgroup_size 8, what lavapipe
- * wants: storage loads are dear and workgroup memory does not help) and small blocks in 64–256
- * invocation workgroups (what real GPUs want). A kernel is timed by the stage that runs it
+ * wants: storage loads are dear and workgroup memory does not help), small blocks in 64–256
+ * invocation workgroups, and for the projection and flash attention the workgroup-tile layout
+ * (tiles staged in workgroup memory with coalesced vec4 loads by 64–256 invocations: what real
+ * GPUs want). A kernel is timed by the stage that runs it
  * (timestamp queries; the synchronised wall clock without them) at n = 1000, d_model 512, 8 heads:
  * not a multiple of any tile, so the masked edges are validated too. The built-in parameters of
  * the adapter's kind come first, so they are always measured; the search stops at a time budget
@@ -39,6 +41,12 @@ const p = (workgroupSize: number, template: Record<string, number> = {}): Kernel
   workgroupSize,
   template,
 });
+/** Workgroup-tile layout candidates. */
+const tiles = (workgroupSize: number, template: Record<string, number>): KernelParameters => ({
+  workgroupSize,
+  template,
+  layout: "workgroup-tiles",
+});
 
 /**
  * The candidate table. Large register blocks in wide workgroups are left out: they hold a
@@ -55,6 +63,10 @@ export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameter
     p(64, { ROW_BLOCKS: 2, COL_BLOCKS: 2 }),
     p(128, { ROW_BLOCKS: 1, COL_BLOCKS: 2 }),
     p(256, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+    // 64×64 tiles: 256 invocations of 4×4, or 64 of 8×8; 128×128 tiles: 256 of 8×8
+    tiles(256, { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 4 }),
+    tiles(64, { ROW_BLOCKS: 2, COL_BLOCKS: 2, ROW_LANES: 8, COL_LANES: 8, TILE_INNER: 4 }),
+    tiles(256, { ROW_BLOCKS: 2, COL_BLOCKS: 2, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 2 }),
   ],
   scores: [
     p(8, { ROW_BLOCKS: 8, KEY_BLOCKS: 8 }),
@@ -80,6 +92,9 @@ export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameter
     p(64, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
     p(128, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
     p(256, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1 }),
+    tiles(64, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: 16 }),
+    tiles(128, { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: 16 }),
+    tiles(64, { QUERY_BLOCKS: 2, KEY_BLOCKS: 1, TILE_KEYS: 32 }),
   ],
 };
 
@@ -126,9 +141,11 @@ export function adapterKey(adapter: AdapterDescription): string {
     .join(" | ");
 }
 
-/** Hex SHA-256 (first 16 digits) of a kernel's WGSL source. */
+/** Hex SHA-256 (first 16 digits) of a kernel's WGSL: its common part and every layout. */
 export async function kernelSourceHash(kernel: KernelId): Promise<string> {
-  const bytes = new TextEncoder().encode(KERNELS[kernel].source);
+  const spec = KERNELS[kernel];
+  const sources = [spec.common?.source ?? "", ...Object.values(spec.layouts).map((l) => l.source)];
+  const bytes = new TextEncoder().encode(sources.join("\n"));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -235,6 +252,7 @@ export async function tuneKernels(
       candidates.push(result);
       options.log?.(
         `${kernel.padEnd(16)} wg ${String(parameters.workgroupSize).padStart(3)} ` +
+          `${(parameters.layout ?? "registers").padEnd(15)} ` +
           `${JSON.stringify(parameters.template).padEnd(34)} ` +
           (result.ms !== undefined ? `${result.ms.toFixed(2)} ms` : result.error!),
       );
