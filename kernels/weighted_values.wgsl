@@ -1,41 +1,9 @@
-// weighted_values: o_h = p_h · v_h for the heads and query rows of one probability window, written
-// into the head's columns of the concatenated output [n, d_model].
-//
-// Same register blocking as projection.wgsl: each invocation owns 4·ROW_BLOCKS query rows ×
-// 4·COL_BLOCKS columns of the head; one step along the keys loads four probabilities of each of
-// its rows (one vec4: rows are n_pad4 vec4 long, padding probabilities are 0) and four rows of v
-// (keys clamped to n − 1, so padding multiplies a finite value by 0).
-//
-// Host-checked requirements: d_k % 4 == 0.
-
-// `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
-// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
-override WORKGROUP_SIZE: u32 = 8u;
+// weighted_values, register layout (what a software adapter wants), after
+// weighted_values_common.wgsl: each invocation owns 4·ROW_BLOCKS query rows × 4·COL_BLOCKS
+// columns of the head; one step along the keys loads four probabilities of each of its rows (one
+// vec4) and four rows of v. Sizes: see projection.wgsl.
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
-
-struct Params {
-  n: u32,
-  n_pad4: u32,
-  d_model4: u32,
-  head_dim4: u32,
-  first_head: u32,
-  first_row: u32,
-  window_rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> probs: array<vec4<Stored>>;
-@group(0) @binding(2) var<storage, read> v: array<vec4<Stored>>;
-@group(0) @binding(3) var<storage, read_write> concat: array<vec4<Stored>>;
-
-fn load_probs(index: u32) -> vec4<f32> {
-  return vec4<f32>(probs[index]);
-}
-
-fn load_v(index: u32) -> vec4<f32> {
-  return vec4<f32>(v[index]);
-}
 
 /** Offsets (in vec4) of four consecutive rows of the window, clamped to its last row. */
 fn prob_offsets(window_head: u32, first_local_row: u32) -> vec4<u32> {
@@ -44,19 +12,6 @@ fn prob_offsets(window_head: u32, first_local_row: u32) -> vec4<u32> {
     vec4<u32>(params.window_rows - 1u),
   );
   return (vec4<u32>(window_head * params.window_rows) + local_rows) * params.n_pad4;
-}
-
-fn store_block(first_local_row: u32, head_col: u32, head_offset: u32, block: mat4x4<f32>) {
-  if (head_col >= params.head_dim4) {
-    return;
-  }
-  for (var r = 0u; r < 4u; r++) {
-    let local_row = first_local_row + r;
-    if (local_row < params.window_rows) {
-      concat[(params.first_row + local_row) * params.d_model4 + head_offset + head_col] =
-        vec4<Stored>(block[r]);
-    }
-  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -146,14 +146,16 @@ gpuTest("the hardware-tuned variants match a float64 oracle (d_k 64, one head)",
 gpuTest(
   "every workgroup-tile candidate matches a float64 oracle off every tile (n = 1, 70)",
   async (gpu) => {
-    const tiled = (["projection", "flash_attention"] as const).flatMap((kernel) =>
+    const kernels = ["projection", "flash_attention", "scores", "weighted_values"] as const;
+    const tiled = kernels.flatMap((kernel) =>
       CANDIDATES[kernel].filter((c) => c.layout === "workgroup-tiles").map((c) => ({ kernel, c }))
     );
-    assert.ok(tiled.length >= 4);
+    assert.equal(new Set(tiled.map((t) => t.kernel)).size, kernels.length);
     for (const seqLen of [1, 70]) {
       for (const { kernel, c } of tiled) {
+        const variant = kernel === "projection" || kernel === "flash_attention" ? "fused" : "naive";
         const shape = { seqLen, dModel: 96, heads: 3 }; // d_k 32, 24 vec4 of inner
-        const result = await runForward(gpu, "fused", shape, { parameters: { [kernel]: c } });
+        const result = await runForward(gpu, variant, shape, { parameters: { [kernel]: c } });
         assertMatchesOracle(result, `${kernel} ${JSON.stringify(c.template)} n=${seqLen}`);
       }
     }

@@ -253,7 +253,7 @@ function _plan(
       bindings: ["q", "k", { window: index }],
       grid: [
         Math.ceil(w.rows / rowsPerWorkgroup(scores)),
-        Math.ceil(nPad4 / scores.template.KEY_BLOCKS!),
+        Math.ceil(nPad4 / colVecsPerWorkgroup(scores)),
         w.heads,
       ] as [number, number, number],
     })));
@@ -271,7 +271,7 @@ function _plan(
       bindings: [{ window: index }, "v", "concat"],
       grid: [
         Math.ceil(w.rows / rowsPerWorkgroup(weighted)),
-        Math.ceil(dK4 / weighted.template.COL_BLOCKS!),
+        Math.ceil(dK4 / colVecsPerWorkgroup(weighted)),
         w.heads,
       ] as [number, number, number],
     })));

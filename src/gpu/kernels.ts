@@ -26,9 +26,17 @@ import { expandWgslTemplate } from "./wgsl_template.ts";
 import projectionCommonWgsl from "../../kernels/projection_common.wgsl" with { type: "text" };
 import projectionWgsl from "../../kernels/projection.wgsl" with { type: "text" };
 import projectionTiledWgsl from "../../kernels/projection_tiled.wgsl" with { type: "text" };
+import scoresCommonWgsl from "../../kernels/scores_common.wgsl" with { type: "text" };
 import scoresWgsl from "../../kernels/scores.wgsl" with { type: "text" };
+import scoresTiledWgsl from "../../kernels/scores_tiled.wgsl" with { type: "text" };
 import softmaxWgsl from "../../kernels/softmax.wgsl" with { type: "text" };
+import weightedValuesCommonWgsl from "../../kernels/weighted_values_common.wgsl" with {
+  type: "text",
+};
 import weightedValuesWgsl from "../../kernels/weighted_values.wgsl" with { type: "text" };
+import weightedValuesTiledWgsl from "../../kernels/weighted_values_tiled.wgsl" with {
+  type: "text",
+};
 import flashAttentionCommonWgsl from "../../kernels/flash_attention_common.wgsl" with {
   type: "text",
 };
@@ -119,13 +127,19 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
   },
   scores: {
     id: "scores",
-    label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, register-blocked",
+    label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, in mat4x4 blocks",
     entryPoint: "main",
+    common: { file: "scores_common.wgsl", source: scoresCommonWgsl },
     layouts: {
       registers: {
         file: "scores.wgsl",
         source: scoresWgsl,
         templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
+      },
+      "workgroup-tiles": {
+        file: "scores_tiled.wgsl",
+        source: scoresTiledWgsl,
+        templateNames: ["ROW_BLOCKS", "KEY_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
       },
     },
     usesPrecision: true,
@@ -139,13 +153,19 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
   },
   weighted_values: {
     id: "weighted_values",
-    label: "P·V per head from probability windows into the concatenated heads, register-blocked",
+    label: "P·V per head from probability windows into the concatenated heads, mat4x4 blocks",
     entryPoint: "main",
+    common: { file: "weighted_values_common.wgsl", source: weightedValuesCommonWgsl },
     layouts: {
       registers: {
         file: "weighted_values.wgsl",
         source: weightedValuesWgsl,
         templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
+      },
+      "workgroup-tiles": {
+        file: "weighted_values_tiled.wgsl",
+        source: weightedValuesTiledWgsl,
+        templateNames: ["ROW_BLOCKS", "COL_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
       },
     },
     usesPrecision: true,
@@ -205,9 +225,10 @@ export type TuningName = "software" | "hardware";
  * invocation (QUERY_BLOCKS 4) 26 % faster than 12, while 32 spill and take 80 s to compile;
  * KEY_BLOCKS 2 runs no faster than 1 and doubles the compile time. Small lengths get fewer
  * projection row blocks (see gpu_attention.ts). Hardware: the textbook starting point, not tuned
- * (no GPU was available): 64×64 projection tiles staged through workgroup memory by 256
- * invocations of 4×4 outputs each, flash attention staging 16 keys (≤ 16 KiB, WebGPU's default
- * workgroup memory, for d_k ≤ 128) for 64 queries; `--tune` searches the rest per adapter.
+ * (no GPU was available): 64×64 projection and score tiles staged through workgroup memory by 256
+ * invocations of 4×4 outputs each, P·V tiles of 64 rows × 16 columns (d_k is often 64) by 64,
+ * flash attention staging 16 keys (≤ 16 KiB, WebGPU's default workgroup memory, for d_k ≤ 128)
+ * for 64 queries; `--tune` searches the rest per adapter.
  * Correctness of both is tested on lavapipe.
  */
 export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
@@ -226,9 +247,17 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
       layout: "workgroup-tiles",
       template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 4 },
     },
-    scores: { workgroupSize: 64, template: { ROW_BLOCKS: 1, KEY_BLOCKS: 1 } },
+    scores: {
+      workgroupSize: 256,
+      layout: "workgroup-tiles",
+      template: { ROW_BLOCKS: 1, KEY_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 4 },
+    },
     softmax: { workgroupSize: 64, template: {} },
-    weighted_values: { workgroupSize: 64, template: { ROW_BLOCKS: 1, COL_BLOCKS: 1 } },
+    weighted_values: {
+      workgroupSize: 64,
+      layout: "workgroup-tiles",
+      template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 4, TILE_INNER: 4 },
+    },
     flash_attention: {
       workgroupSize: 64,
       layout: "workgroup-tiles",
@@ -250,9 +279,13 @@ export function rowsPerWorkgroup(parameters: KernelParameters): number {
   return 4 * blocks * (parameters.template.ROW_LANES ?? parameters.workgroupSize);
 }
 
-/** vec4 columns one workgroup covers: its column blocks, times its invocations along columns. */
+/**
+ * vec4 columns (keys, for the scores) one workgroup covers: its column blocks, times its
+ * invocations along columns.
+ */
 export function colVecsPerWorkgroup(parameters: KernelParameters): number {
-  return parameters.template.COL_BLOCKS! * (parameters.template.COL_LANES ?? 1);
+  const blocks = parameters.template.COL_BLOCKS ?? parameters.template.KEY_BLOCKS!;
+  return blocks * (parameters.template.COL_LANES ?? 1);
 }
 
 /** The WGSL of a kernel's layout: the common part, then the layout's file. */
@@ -279,8 +312,10 @@ export function workgroupStorageBytes(
   const vec4Bytes = 16;
   switch (kernel) {
     case "projection":
+    case "scores":
+    case "weighted_values": // a tile of rows and one of columns (keys), TILE_INNER vec4 deep
       return vec4Bytes * t.TILE_INNER! *
-        (4 * t.ROW_BLOCKS! * t.ROW_LANES! + 4 * t.COL_BLOCKS! * t.COL_LANES!);
+        (4 * t.ROW_BLOCKS! * t.ROW_LANES! + 4 * (t.COL_BLOCKS ?? t.KEY_BLOCKS!) * t.COL_LANES!);
     case "flash_attention":
       return vec4Bytes * 2 * t.TILE_KEYS! * t.HEAD_BLOCKS!;
     default:
@@ -291,9 +326,9 @@ export function workgroupStorageBytes(
 /** Relations between a workgroup-tile layout's sizes that its WGSL relies on. */
 function _checkTileSizes(kernel: KernelSpec, parameters: KernelParameters): void {
   const t = parameters.template;
-  if (kernel.id === "projection" && t.ROW_LANES! * t.COL_LANES! !== parameters.workgroupSize) {
+  if (t.ROW_LANES !== undefined && t.ROW_LANES * t.COL_LANES! !== parameters.workgroupSize) {
     throw new KernelBuildError(
-      `kernel projection: ROW_LANES × COL_LANES = ${t.ROW_LANES! * t.COL_LANES!} is not the ` +
+      `kernel ${kernel.id}: ROW_LANES × COL_LANES = ${t.ROW_LANES * t.COL_LANES!} is not the ` +
         `workgroup size ${parameters.workgroupSize}`,
     );
   }

@@ -5,9 +5,9 @@
  *
  * Candidates: register-blocked invocations in one SIMD group (workgroup_size 8, what lavapipe
  * wants: storage loads are dear and workgroup memory does not help), small blocks in 64–256
- * invocation workgroups, and for the projection and flash attention the workgroup-tile layout
- * (tiles staged in workgroup memory with coalesced vec4 loads by 64–256 invocations: what real
- * GPUs want). A kernel is timed by the stage that runs it
+ * invocation workgroups, and for every kernel but the softmax the workgroup-tile layout (tiles
+ * staged in workgroup memory with coalesced vec4 loads by 64–256 invocations: what real GPUs
+ * want). A kernel is timed by the stage that runs it
  * (timestamp queries; the synchronised wall clock without them) at n = 1000, d_model 512, 8 heads:
  * not a multiple of any tile, so the masked edges are validated too. The built-in parameters of
  * the adapter's kind come first, so they are always measured; the search stops at a time budget
@@ -75,6 +75,8 @@ export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameter
     p(64, { ROW_BLOCKS: 1, KEY_BLOCKS: 1 }),
     p(64, { ROW_BLOCKS: 2, KEY_BLOCKS: 2 }),
     p(256, { ROW_BLOCKS: 1, KEY_BLOCKS: 1 }),
+    tiles(256, { ROW_BLOCKS: 1, KEY_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 16, TILE_INNER: 4 }),
+    tiles(64, { ROW_BLOCKS: 2, KEY_BLOCKS: 2, ROW_LANES: 8, COL_LANES: 8, TILE_INNER: 4 }),
   ],
   softmax: [p(8), p(64), p(256)],
   weighted_values: [
@@ -84,6 +86,8 @@ export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameter
     p(64, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
     p(64, { ROW_BLOCKS: 2, COL_BLOCKS: 2 }),
     p(256, { ROW_BLOCKS: 1, COL_BLOCKS: 1 }),
+    tiles(64, { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 16, COL_LANES: 4, TILE_INNER: 4 }),
+    tiles(128, { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 8, COL_LANES: 16, TILE_INNER: 4 }),
   ],
   flash_attention: [
     p(8, { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 }),
