@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     for (const [kernel, t] of Object.entries(tuning)) {
       console.log(
         `  ${kernel.padEnd(16)} → wg ${t.parameters.workgroupSize} ` +
-          JSON.stringify(t.parameters.template),
+          `${t.parameters.layout ?? "registers"} ${JSON.stringify(t.parameters.template)}`,
       );
     }
     if (Object.keys(tuning).length === 0) console.log("kernel parameters: built-in defaults");
@@ -70,6 +70,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(
       `ceilings: GPU matmul ${calibration.gpu.matmulGflops.toFixed(1)} GFLOP/s ` +
         `(wg ${calibration.gpu.matmulParameters.workgroupSize} ` +
+        `${calibration.gpu.matmulParameters.layout ?? "registers"} ` +
         `${JSON.stringify(calibration.gpu.matmulParameters.template)}), ` +
         `copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s; CPU matmul ` +
         `${calibration.cpu.matmulGflops.toFixed(1)} GFLOP/s ` +
