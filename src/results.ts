@@ -102,6 +102,13 @@ export interface FlopsAtLength {
   totalFlops: number;
 }
 
+/** A kernel's sizes as recorded: workgroup size, template values, layout (absent: registers). */
+export interface RecordedKernelParameters {
+  workgroupSize: number;
+  template: Readonly<Record<string, number>>;
+  layout?: "registers" | "workgroup-tiles";
+}
+
 /** The GPU adapter a series ran on. */
 export interface AdapterDescription {
   description: string;
@@ -144,7 +151,7 @@ export interface Calibration {
     /** best projection GFLOP/s (2 FLOPs per MAC) over the tuning candidates */
     matmulGflops: number;
     /** the projection parameters that reached it */
-    matmulParameters: { workgroupSize: number; template: Readonly<Record<string, number>> };
+    matmulParameters: RecordedKernelParameters;
     /** bytes read + written per second by the copy kernel, GB/s (10⁹) */
     copyGBps: number;
     timing: "timestamp-query" | "wall-clock";
@@ -174,10 +181,7 @@ export interface ProfileResults {
   /** the ceilings of this adapter, when it was calibrated (`deno task calibrate`) */
   calibration?: Calibration;
   /** GPU: the kernel parameters in use, per kernel, where tuning chose them (else the defaults) */
-  tunedKernelParameters?: Record<
-    string,
-    { workgroupSize: number; template: Record<string, number> }
-  >;
+  tunedKernelParameters?: Record<string, RecordedKernelParameters>;
   /** true when Ctrl-C / SIGTERM stopped the run early. Every point present is complete; a file
    * written while the profile runs lacks the points still to come. */
   interrupted: boolean;

@@ -36,6 +36,7 @@ import {
   workgroupStorageBytes,
 } from "./kernels.ts";
 import { StageTimestamps } from "./timestamps.ts";
+import { packWeightPanels, weightPanelsLength } from "./weight_panels.ts";
 
 /** Whether a point fits the device, with the bytes it needs (and, when not, why). */
 export type Preflight =
@@ -140,6 +141,8 @@ interface Plan {
   /** per stage, its dispatches */
   stages: Dispatch[][];
   bytesNeeded: number;
+  /** columns per weight panel of the projection weights, or null: row-major (weight_panels.ts) */
+  weightPanelCols: number | null;
 }
 
 const F32 = 4;
@@ -308,10 +311,16 @@ function _plan(
     usage: storage,
   });
   const matrixBytes = n * d * element;
+  // the register layout reads its weights in panels of its columns (projection.wgsl)
+  const weightPanelCols = (projection.layout ?? "registers") === "registers"
+    ? 4 * projection.template.COL_BLOCKS!
+    : null;
+  const weightBytes = (cols: number) =>
+    element * (weightPanelCols ? weightPanelsLength(d, cols, weightPanelCols) : d * cols);
   const buffers: BufferPlan[] = [
-    weight("wQkv", d * 3 * d * element),
+    weight("wQkv", weightBytes(3 * d)),
     weight("bQkv", 3 * d * element),
-    weight("wO", d * d * element),
+    weight("wO", weightBytes(d)),
     weight("bO", d * element),
     activation("x", matrixBytes),
     activation("q", matrixBytes),
@@ -329,7 +338,17 @@ function _plan(
   const timestampBytes = hasTimestamps ? 2 * (2 * stages.length * 8) : 0;
   const bytesNeeded = buffers.reduce((sum, b) => sum + b.size, 0) +
     windows.reduce((sum, w) => sum + w.bytes, 0) + timestampBytes;
-  const plan: Plan = { tuning, precision, kernels, nPad, windows, buffers, stages, bytesNeeded };
+  const plan: Plan = {
+    tuning,
+    precision,
+    kernels,
+    nPad,
+    windows,
+    buffers,
+    stages,
+    bytesNeeded,
+    weightPanelCols,
+  };
 
   for (const buffer of buffers) {
     if (buffer.usage & GPUBufferUsage.STORAGE && buffer.size > maxBinding) {
@@ -730,11 +749,14 @@ export class GpuAttention {
     // f16: rounded to nearest on the host (Float16Array), before the timed upload
     const stored = (values: Float32Array): Float32Array | Float16Array =>
       this.#plan.precision === "f16" ? new Float16Array(values) : values;
+    const panelCols = this.#plan.weightPanelCols;
+    const laidOut = (matrix: Float32Array, cols: number) =>
+      panelCols ? packWeightPanels(matrix, d, cols, panelCols) : matrix;
     const data = [
       ["x", stored(inputs.x)],
-      ["wQkv", stored(wQkv)],
+      ["wQkv", stored(laidOut(wQkv, 3 * d))],
       ["bQkv", stored(bQkv)],
-      ["wO", stored(wO)],
+      ["wO", stored(laidOut(wO, d))],
       ["bO", stored(bO)],
     ] as const;
     const queue = this.#ctx.device.queue;
