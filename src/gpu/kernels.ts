@@ -221,7 +221,8 @@ export type TuningName = "software" | "hardware";
  *
  * Software, measured on lavapipe (2 cores, n = 2048, d_model 512, runs interleaved in one process):
  * projection 8×8 blocks (32×32 outputs per invocation) 31 GFLOP/s against 22 for 4×8 and 18 for
- * 4×4; scores and weighted values 8×8 15–20 % faster than 4×4; flash attention with 16 queries per
+ * 4×4; with the weights in panels, 8×16 blocks (32×64 outputs) 38–39 GFLOP/s at n = 4096 against
+ * 26–28 for 8×8 in the same runs (`deno bench`, alternating; ~12 s to compile without Mesa's cache); scores and weighted values 8×8 15–20 % faster than 4×4; flash attention with 16 queries per
  * invocation (QUERY_BLOCKS 4) 26 % faster than 12, while 32 spill and take 80 s to compile;
  * KEY_BLOCKS 2 runs no faster than 1 and doubles the compile time. Small lengths get fewer
  * projection row blocks (see gpu_attention.ts). Hardware: the textbook starting point, not tuned
@@ -233,7 +234,7 @@ export type TuningName = "software" | "hardware";
  */
 export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
   software: {
-    projection: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
+    projection: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 16 } },
     scores: { workgroupSize: 8, template: { ROW_BLOCKS: 8, KEY_BLOCKS: 8 } },
     softmax: { workgroupSize: 8, template: {} },
     weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },

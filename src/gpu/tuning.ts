@@ -54,6 +54,7 @@ const tiles = (workgroupSize: number, template: Record<string, number>): KernelP
  */
 export const CANDIDATES: Readonly<Record<TunableKernel, readonly KernelParameters[]>> = {
   projection: [
+    p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 16 }),
     p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 8 }),
     p(8, { ROW_BLOCKS: 4, COL_BLOCKS: 8 }),
     p(8, { ROW_BLOCKS: 8, COL_BLOCKS: 4 }),
