@@ -117,6 +117,8 @@ export const TUNING_SHAPE: AttentionShape = { seqLen: 1000, dModel: 512, heads: 
 /** Default time budget of a whole tuning, ms. */
 export const TUNING_BUDGET_MS = 240_000;
 const TIMED_RUNS = 3;
+/** Interleaved rounds of the two fastest candidates that decide the winner. */
+const FINAL_ROUNDS = 6;
 const CACHE_FILE = "tuning.json";
 
 /** One candidate's outcome: its best stage time, or why it has none. */
@@ -132,9 +134,11 @@ export interface CandidateResult {
 export interface KernelTuning {
   kernel: TunableKernel;
   sourceHash: string;
-  /** the winner: the fastest candidate that validated */
+  /** the winner: the faster of the two fastest candidates, timed again in interleaved rounds */
   parameters: KernelParameters;
   candidates: CandidateResult[];
+  /** the two finalists' fastest times over the interleaved rounds */
+  final: CandidateResult[];
   shape: AttentionShape;
   timing: "timestamp-query" | "wall-clock";
   tunedAt: string;
@@ -182,7 +186,48 @@ export class CandidateBench {
     parameters: KernelParameters,
     runs = TIMED_RUNS,
   ): Promise<CandidateResult> {
-    const { variant, stage } = TIMED_STAGE[kernel];
+    return (await this.measureInterleaved(kernel, [parameters], runs))[0]!;
+  }
+
+  /**
+   * Like {@link measure} for several candidates at once, their forwards alive together and timed
+   * in rounds that run each candidate once: on a shared machine noise comes in bursts of seconds,
+   * so candidates timed one after another can trade places by chance; within a round they see
+   * the same conditions.
+   */
+  async measureInterleaved(
+    kernel: TunableKernel,
+    candidates: readonly KernelParameters[],
+    rounds = TIMED_RUNS,
+  ): Promise<CandidateResult[]> {
+    const { stage } = TIMED_STAGE[kernel];
+    const prepared: { attention: GpuAttention | null; result: CandidateResult }[] = [];
+    try {
+      for (const parameters of candidates) prepared.push(await this.#prepare(kernel, parameters));
+      for (let round = 0; round < rounds; round++) {
+        for (const { attention, result } of prepared) {
+          if (attention === null) continue;
+          const { wallMs, stageMs } = await attention.forwardStages([stage]);
+          result.ms = Math.min(result.ms ?? Infinity, stageMs?.[0] ?? wallMs);
+        }
+      }
+    } catch (error) {
+      for (const { result } of prepared) {
+        delete result.ms;
+        result.error = error instanceof Error ? error.message : String(error);
+      }
+    } finally {
+      for (const { attention } of prepared) attention?.destroy();
+    }
+    return prepared.map(({ result }) => result);
+  }
+
+  /** The candidate's forward, built, run once and validated; or why it has none. */
+  async #prepare(
+    kernel: TunableKernel,
+    parameters: KernelParameters,
+  ): Promise<{ attention: GpuAttention | null; result: CandidateResult }> {
+    const { variant } = TIMED_STAGE[kernel];
     let attention: GpuAttention | null = null;
     try {
       attention = await GpuAttention.create(this.gpu, variant, this.shape, {
@@ -193,21 +238,20 @@ export class CandidateBench {
       const { out } = await attention.readback();
       const check = compareOutputs(out, this.reference, GPU_TOLERANCES.f32);
       if (!check.passed) {
+        attention.destroy();
         return {
-          parameters,
-          error: `output does not match: relative L2 error ${check.relL2Error.toExponential(2)}`,
+          attention: null,
+          result: {
+            parameters,
+            error: `output does not match: relative L2 error ${check.relL2Error.toExponential(2)}`,
+          },
         };
       }
-      let ms = Infinity;
-      for (let i = 0; i < runs; i++) {
-        const { wallMs, stageMs } = await attention.forwardStages([stage]);
-        ms = Math.min(ms, stageMs?.[0] ?? wallMs);
-      }
-      return { parameters, ms };
+      return { attention, result: { parameters } };
     } catch (error) {
-      return { parameters, error: error instanceof Error ? error.message : String(error) };
-    } finally {
       attention?.destroy();
+      const message = error instanceof Error ? error.message : String(error);
+      return { attention: null, result: { parameters, error: message } };
     }
   }
 }
@@ -216,6 +260,8 @@ export class CandidateBench {
 export interface TuneOptions {
   kernels?: readonly TunableKernel[];
   budgetMs?: number;
+  /** the shape candidates are validated and timed at (default {@link TUNING_SHAPE}) */
+  shape?: AttentionShape;
   /** one line per candidate measured */
   log?: (line: string) => void;
 }
@@ -239,7 +285,7 @@ export async function tuneKernels(
   const kernels = options.kernels ??
     ["projection", "flash_attention", "scores", "softmax", "weighted_values"] as const;
   const deadline = performance.now() + (options.budgetMs ?? TUNING_BUDGET_MS);
-  const bench = new CandidateBench(gpu);
+  const bench = new CandidateBench(gpu, options.shape);
   const defaults = defaultParameters(gpu);
   const results: Partial<Record<TunableKernel, KernelTuning>> = {};
   for (const kernel of kernels) {
@@ -262,14 +308,24 @@ export async function tuneKernels(
           (result.ms !== undefined ? `${result.ms.toFixed(2)} ms` : result.error!),
       );
     }
-    const measured = candidates.filter((c) => c.ms !== undefined);
+    const measured = candidates.filter((c) => c.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
     if (measured.length === 0) continue; // nothing validated: the defaults stay
-    const best = measured.reduce((a, b) => (b.ms! < a.ms! ? b : a));
+    // the two fastest again, interleaved: which of two close candidates wins is otherwise chance
+    const final = await bench.measureInterleaved(
+      kernel,
+      measured.slice(0, 2).map((c) => c.parameters),
+      FINAL_ROUNDS,
+    );
+    const finalists = final.filter((c) => c.ms !== undefined);
+    const best = finalists.length > 0
+      ? finalists.reduce((a, b) => (b.ms! < a.ms! ? b : a))
+      : measured[0]!;
     results[kernel] = {
       kernel,
       sourceHash: await kernelSourceHash(kernel),
       parameters: best.parameters,
       candidates,
+      final,
       shape: bench.shape,
       timing: gpu.hasTimestamps ? "timestamp-query" : "wall-clock",
       tunedAt: new Date().toISOString(),
