@@ -14,8 +14,8 @@
 
 import { openGpu } from "../src/gpu/device.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
-import { TUNINGS } from "../src/gpu/kernels.ts";
-import { CANDIDATES } from "../src/gpu/tuning.ts";
+import { type KernelParameters, TUNINGS } from "../src/gpu/kernels.ts";
+import { candidateTable } from "../src/gpu/tuning.ts";
 import { median } from "../src/stats.ts";
 import { generateInputs } from "../src/random.ts";
 
@@ -34,25 +34,28 @@ if (!gpu.hasTimestamps) {
   console.error("error: the adapter has no timestamp-query: kernel times cannot be read");
   Deno.exit(2);
 }
+
+interface Run {
+  parameters: KernelParameters;
+  attention: GpuAttention;
+  /** kernel time of both projections, one per round */
+  ms: number[];
+}
+
+const runs: Run[] = [];
 try {
-  const tuning = gpu.adapter.isSoftware ? "software" : "hardware";
-  const builtIn = TUNINGS[tuning].projection;
-  const wanted = gpu.adapter.isSoftware ? "registers" : "workgroup-tiles";
-  const candidates = [
-    builtIn,
-    ...CANDIDATES.projection.filter((c) =>
-      (c.layout ?? "registers") === wanted && JSON.stringify(c) !== JSON.stringify(builtIn)
-    ).slice(0, 3),
-  ];
+  const builtIn = TUNINGS[gpu.adapter.isSoftware ? "software" : "hardware"].projection;
+  const layout = gpu.adapter.isSoftware ? "registers" : "workgroup-tiles";
+  const others = candidateTable("projection", builtIn).slice(1)
+    .filter((c) => (c.layout ?? "registers") === layout);
   const inputs = generateInputs(shape, 1);
-  const runs = [];
-  for (const parameters of candidates) {
+  for (const parameters of [builtIn, ...others.slice(0, 3)]) {
     const attention = await GpuAttention.create(gpu, "fused", shape, {
       parameters: { projection: parameters },
     });
+    runs.push({ parameters, attention, ms: [] });
     await attention.upload(inputs);
     await attention.forward(); // compiles (lavapipe: at the first dispatch)
-    runs.push({ parameters, attention, ms: [] as number[] });
   }
   const projections = [0, 2]; // the fused forward's Q|K|V and output projection stages
   for (let round = 0; round < rounds; round++) {
@@ -61,23 +64,27 @@ try {
       run.ms.push(stageMs!.reduce((sum, ms) => sum + ms, 0));
     }
   }
+  report(runs);
+} finally {
+  for (const run of runs) run.attention.destroy();
+  gpu.destroy();
+}
+
+function report(runs: Run[]): void {
   const baseline = median(runs[0]!.ms);
   console.log(
     `projections of a fused forward, n = ${seqLen}, d_model 512, ${rounds} interleaved rounds, ` +
-      `on ${gpu.adapter.description}${gpu.adapter.isSoftware ? " (software adapter)" : ""}`,
+      `on ${gpu!.adapter.description}${gpu!.adapter.isSoftware ? " (software adapter)" : ""}`,
   );
   for (const run of runs) {
     const fastest = Math.min(...run.ms);
+    const typical = median(run.ms);
     const label = `wg ${run.parameters.workgroupSize} ${run.parameters.layout ?? "registers"} ` +
       JSON.stringify(run.parameters.template);
     console.log(
       `${label.padEnd(64)} fastest ${fastest.toFixed(1).padStart(7)} ms ` +
         `${(flops / fastest / 1e6).toFixed(1).padStart(5)} GFLOP/s, median ` +
-        `${median(run.ms).toFixed(1).padStart(7)} ms (${(baseline / median(run.ms)).toFixed(2)}× ` +
-        `the built-in)`,
+        `${typical.toFixed(1).padStart(7)} ms (${(baseline / typical).toFixed(2)}× the built-in)`,
     );
-    run.attention.destroy();
   }
-} finally {
-  gpu.destroy();
 }

@@ -1,13 +1,14 @@
-// flash_attention, workgroup-tile layout (what real GPUs want), after
-// flash_attention_common.wgsl: the workgroup stages TILE_KEYS keys and values of its head in
-// workgroup memory, every invocation loading a share (consecutive invocations, consecutive vec4),
-// then each invocation runs the steps over the staged keys out of workgroup memory, where all
-// invocations read the same key at once (a broadcast). Each key and value is read from device
-// memory once per workgroup instead of once per invocation.
+// flash_attention, workgroup-tile layout (what real GPUs want), after flash_attention_common.wgsl:
+// the workgroup stages TILE_KEYS keys and values of its head in workgroup memory, every invocation
+// loading a share (consecutive invocations, consecutive vec4), then each invocation runs the steps
+// over the staged keys out of workgroup memory, where all invocations read the same key at once (a
+// broadcast). Each key and value is read from device memory once per workgroup instead of once per
+// invocation.
 //
 // Host-checked: TILE_KEYS is a multiple of 4·KEY_BLOCKS, and the two workgroup arrays fit the
-// device's maxComputeWorkgroupStorageSize (src/gpu/kernels.ts). Keys past n are staged clamped and
-// masked like in the register layout, whose step body this one repeats over the staged keys.
+// device's maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Keys past n are
+// staged clamped and masked like in the register layout, whose step body this one repeats over the
+// staged keys.
 /** keys staged per tile */
 const TILE_KEYS: u32 = {{TILE_KEYS}}u;
 

@@ -3,15 +3,15 @@
 // A workgroup of ROW_LANES × COL_LANES invocations computes a tile of TILE_ROWS rows × TILE_COLS
 // vec4 columns. Along `inner` it stages TILE_INNER vec4 of its rows of `a` and the matching
 // 4·TILE_INNER rows of `b` in workgroup memory, every invocation loading a share with vec4 loads
-// (consecutive invocations take consecutive addresses, so the loads coalesce), then each
-// invocation multiplies its mat4x4 blocks out of workgroup memory: each staged value is read from
-// device memory once per workgroup instead of once per invocation. Block (i, j) of an invocation
-// is rows 4·(i·ROW_LANES + row_lane) … +3 and vec4 column j·COL_LANES + col_lane of the tile, so
+// (consecutive invocations take consecutive addresses, so the loads coalesce), then each invocation
+// multiplies its mat4x4 blocks out of workgroup memory: each staged value is read from device
+// memory once per workgroup instead of once per invocation. Block (i, j) of an invocation is rows
+// 4·(i·ROW_LANES + row_lane) … +3 and vec4 column j·COL_LANES + col_lane of the tile, so
 // neighbouring invocations store neighbouring columns.
 //
 // Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (src/gpu/kernels.ts). Staged values past `rows` are clamped,
-// past `inner` zero.
+// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Staged values past `rows`
+// are clamped, past `inner` zero.
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
 const ROW_LANES: u32 = {{ROW_LANES}}u;

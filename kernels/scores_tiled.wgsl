@@ -3,13 +3,13 @@
 // A workgroup of ROW_LANES × COL_LANES invocations computes TILE_ROWS queries × TILE_KEYS keys of
 // one head. Along the head dimension it stages TILE_INNER vec4 of its queries and of its keys in
 // workgroup memory, every invocation loading a share with vec4 loads (consecutive invocations,
-// consecutive addresses), then each invocation multiplies its blocks out of workgroup memory.
-// Block (i, j) of an invocation is queries 4·(i·ROW_LANES + row_lane) … +3 and keys
-// 4·(j·COL_LANES + col_lane) … +3 of the tile, so neighbouring invocations store neighbouring
-// vec4 of a score row.
+// consecutive addresses), then each invocation multiplies its blocks out of workgroup memory. Block
+// (i, j) of an invocation is queries 4·(i·ROW_LANES + row_lane) … +3 and keys 4·(j·COL_LANES +
+// col_lane) … +3 of the tile, so neighbouring invocations store neighbouring vec4 of a score row.
 //
 // Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (src/gpu/kernels.ts). Staged values past d_k are zero.
+// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Staged values past d_k are
+// zero.
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
 const ROW_LANES: u32 = {{ROW_LANES}}u;

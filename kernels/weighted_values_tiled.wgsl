@@ -8,7 +8,8 @@
 // … +3 and vec4 column j·COL_LANES + col_lane of the tile.
 //
 // Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (src/gpu/kernels.ts). Probabilities staged past n_pad4 are zero.
+// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Probabilities staged past
+// n_pad4 are zero.
 const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
 const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
 const ROW_LANES: u32 = {{ROW_LANES}}u;

@@ -117,7 +117,10 @@ export interface AdapterDescription {
   device: string;
   /** true for software adapters (lavapipe, llvmpipe, SwiftShader): "GPU" numbers are CPU emulation */
   isSoftware: boolean;
-  /** DENO_WEBGPU_BACKEND as the user set it; absent when the tool's native default applied */
+  /**
+   * DENO_WEBGPU_BACKEND as the user set it; absent when they did not (the tool's native default,
+   * or wgpu's own where the process may not read the environment)
+   */
   backend?: string;
   features: string[];
   limits: Record<string, number>;

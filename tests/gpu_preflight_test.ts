@@ -61,25 +61,38 @@ Deno.test("GpuAttention.preflight() refuses the fused kernel for a head wider th
   assert.ok(GpuAttention.preflight(ctx, "fused", atCap).fits);
 });
 
-Deno.test("GpuAttention.preflight() skips workgroup tiles larger than the workgroup memory", () => {
-  const ctx = fakeGpuContext({
-    limits: { maxComputeWorkgroupStorageSize: 16384 },
-    memoryBudgetBytes: Infinity,
-  });
+Deno.test("GpuAttention.preflight() fits flash tiles to the workgroup memory, or skips them", () => {
+  const ctx = (limit: number) =>
+    fakeGpuContext({
+      limits: { maxComputeWorkgroupStorageSize: limit },
+      memoryBudgetBytes: Infinity,
+    });
   const shape = { seqLen: 100, dModel: 256, heads: 2 }; // d_k = 128: 32 vec4 per key
-  const flash = (tileKeys: number) => ({
+  const flash = {
     workgroupSize: 64,
     layout: "workgroup-tiles" as const,
-    template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: tileKeys },
-  });
-  // k and v tiles: 2 × 16 keys × 32 vec4 × 16 bytes = 16 KiB, exactly the limit
-  assert.ok(
-    GpuAttention.preflight(ctx, "fused", shape, { parameters: { flash_attention: flash(16) } })
-      .fits,
-  );
-  const over = GpuAttention.preflight(ctx, "fused", shape, {
-    parameters: { flash_attention: flash(32) },
-  });
+    template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: 32 },
+  };
+  const options = { parameters: { flash_attention: flash } };
+  // k and v tiles of 32 keys: 2 × 32 × 32 vec4 × 16 bytes = 32 KiB; halved to 16 keys, 16 KiB
+  assert.ok(GpuAttention.preflight(ctx(16384), "fused", shape, options).fits);
+  // 4 keys (one step) need 4 KiB: no smaller tile exists
+  const over = GpuAttention.preflight(ctx(2048), "fused", shape, options);
   assert.ok(!over.fits);
-  assert.match(over.reason, /32768 bytes of workgroup memory exceed the device's 16384/);
+  assert.match(over.reason, /4096 bytes of workgroup memory exceed the device's 2048/);
+});
+
+Deno.test("GpuAttention.preflight() refuses workgroup tiles whose lanes do not make the workgroup", () => {
+  const projection = {
+    workgroupSize: 64,
+    layout: "workgroup-tiles" as const,
+    template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 8, COL_LANES: 4, TILE_INNER: 4 },
+  };
+  const result = GpuAttention.preflight(fakeGpuContext(), "fused", {
+    seqLen: 10,
+    dModel: 64,
+    heads: 2,
+  }, { parameters: { projection } });
+  assert.ok(!result.fits);
+  assert.match(result.reason, /ROW_LANES × COL_LANES = 32 is not the workgroup size 64/);
 });

@@ -6,11 +6,14 @@
 import assert from "node:assert/strict";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
 import { CACHE_DIR_ENV } from "../src/io/cache_dir.ts";
+import { TUNINGS } from "../src/gpu/kernels.ts";
 import {
   CandidateBench,
   CANDIDATES,
+  candidateTable,
   kernelSourceHash,
   loadTuning,
+  sameParameters,
   saveTuning,
   tuneKernels,
 } from "../src/gpu/tuning.ts";
@@ -102,4 +105,33 @@ gpuTest("the tuning cache keeps an adapter's entries and drops a changed kernel'
     else Deno.env.set(CACHE_DIR_ENV, previous);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("candidateTable() puts the built-in parameters first and measures each set once", () => {
+  for (const tuning of ["software", "hardware"] as const) {
+    for (const kernel of Object.keys(CANDIDATES) as (keyof typeof CANDIDATES)[]) {
+      const builtIn = TUNINGS[tuning][kernel];
+      const table = candidateTable(kernel, builtIn);
+      assert.deepEqual(table[0], builtIn);
+      for (const [i, a] of table.entries()) {
+        for (const b of table.slice(i + 1)) {
+          assert.ok(!sameParameters(a, b), `${tuning} ${kernel}: ${JSON.stringify(a)} twice`);
+        }
+      }
+      const listed = CANDIDATES[kernel].some((c) => sameParameters(c, builtIn));
+      assert.equal(table.length, CANDIDATES[kernel].length + (listed ? 0 : 1));
+    }
+  }
+});
+
+Deno.test("sameParameters() ignores key order and reads an absent layout as registers", () => {
+  const a = { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 16 } };
+  const b = {
+    layout: "registers" as const,
+    template: { COL_BLOCKS: 16, ROW_BLOCKS: 8 },
+    workgroupSize: 8,
+  };
+  assert.ok(sameParameters(a, b));
+  assert.ok(!sameParameters(a, { ...b, layout: "workgroup-tiles" }));
+  assert.ok(!sameParameters(a, { ...a, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } }));
 });

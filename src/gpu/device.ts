@@ -151,7 +151,7 @@ export function describeAdapter(
     architecture: info.architecture,
     device: info.device,
     isSoftware: fallback || SOFTWARE_ADAPTER.test(`${info.description} ${info.vendor}`),
-    ...(userBackends ? { backend: userBackends } : {}),
+    ...(userBackends !== undefined ? { backend: userBackends } : {}),
     features: [...device.features].sort(),
     limits,
   };

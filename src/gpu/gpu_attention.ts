@@ -31,6 +31,7 @@ import {
   type Precision,
   PRECISION_BYTES,
   rowsPerWorkgroup,
+  tileSizesProblem,
   type TuningName,
   TUNINGS,
   workgroupStorageBytes,
@@ -279,12 +280,13 @@ function _plan(
       ] as [number, number, number],
     })));
   } else {
+    const flash = _fitTileKeys(kernels.flash_attention, dK4, limits.maxComputeWorkgroupStorageSize);
     stages.push([{
       kernel: "flash_attention",
-      parameters: kernels.flash_attention,
+      parameters: flash,
       params: [n, d4, scale],
       bindings: ["q", "k", "v", "concat"],
-      grid: [Math.ceil(n / rowsPerWorkgroup(kernels.flash_attention)), heads, 1],
+      grid: [Math.ceil(n / rowsPerWorkgroup(flash)), heads, 1],
     }]);
   }
   stages.push([{
@@ -373,6 +375,8 @@ function _plan(
             `the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`,
         };
       }
+      const tileProblem = tileSizesProblem(dispatch.kernel, parameters);
+      if (tileProblem !== null) return { plan, reason: tileProblem };
       const sharedBytes = workgroupStorageBytes(dispatch.kernel, parameters, {
         HEAD_BLOCKS: dK / 4,
       });
@@ -469,6 +473,29 @@ function _fitRowBlocks(parameters: KernelParameters, rows: number): KernelParame
   let blocks = parameters.template.ROW_BLOCKS!;
   while (blocks % 2 === 0 && rowsPerWorkgroup(halved(blocks / 2)) >= rows) blocks /= 2;
   return blocks === parameters.template.ROW_BLOCKS ? parameters : halved(blocks);
+}
+
+/**
+ * Halve a workgroup-tile flash kernel's staged keys while its tiles overflow the device's
+ * workgroup memory and a half still holds whole steps: parameters tuned at d_k 64 then still run
+ * wider heads. What cannot fit even so is refused by the preflight.
+ */
+function _fitTileKeys(
+  parameters: KernelParameters,
+  headBlocks: number,
+  limitBytes: number,
+): KernelParameters {
+  if (parameters.layout !== "workgroup-tiles") return parameters;
+  const withKeys = (keys: number) => ({
+    ...parameters,
+    template: { ...parameters.template, TILE_KEYS: keys },
+  });
+  const step = 4 * parameters.template.KEY_BLOCKS!;
+  let keys = parameters.template.TILE_KEYS!;
+  const bytes = (k: number) =>
+    workgroupStorageBytes("flash_attention", withKeys(k), { HEAD_BLOCKS: headBlocks });
+  while (bytes(keys) > limitBytes && (keys / 2) % step === 0 && keys / 2 >= step) keys /= 2;
+  return keys === parameters.template.TILE_KEYS ? parameters : withKeys(keys);
 }
 
 function _paramsStride(limits: Pick<GPUSupportedLimits, "minUniformBufferOffsetAlignment">) {

@@ -221,15 +221,16 @@ export type TuningName = "software" | "hardware";
  *
  * Software, measured on lavapipe (2 cores, n = 2048, d_model 512, runs interleaved in one process):
  * projection 8×8 blocks (32×32 outputs per invocation) 31 GFLOP/s against 22 for 4×8 and 18 for
- * 4×4; with the weights in panels, 8×16 blocks (32×64 outputs) 38–39 GFLOP/s at n = 4096 against
- * 26–28 for 8×8 in the same runs (`deno bench`, alternating; ~12 s to compile without Mesa's cache); scores and weighted values 8×8 15–20 % faster than 4×4; flash attention with 16 queries per
- * invocation (QUERY_BLOCKS 4) 26 % faster than 12, while 32 spill and take 80 s to compile;
+ * 4×4; with the weights in panels, 8×16 blocks (32×64 outputs) 1.12–1.20× as fast as 8×8 in
+ * interleaved rounds at n = 4096 (bench/projection_blocks.ts; ~12 s to compile without Mesa's
+ * cache); scores and weighted values 8×8 15–20 % faster than 4×4; flash attention with 16 queries
+ * per invocation (QUERY_BLOCKS 4) 26 % faster than 12, while 32 spill and take 80 s to compile;
  * KEY_BLOCKS 2 runs no faster than 1 and doubles the compile time. Small lengths get fewer
  * projection row blocks (see gpu_attention.ts). Hardware: the textbook starting point, not tuned
  * (no GPU was available): 64×64 projection and score tiles staged through workgroup memory by 256
  * invocations of 4×4 outputs each, P·V tiles of 64 rows × 16 columns (d_k is often 64) by 64,
  * flash attention staging 16 keys (≤ 16 KiB, WebGPU's default workgroup memory, for d_k ≤ 128)
- * for 64 queries; `--tune` searches the rest per adapter.
+ * for 64 invocations of 4 queries each; `--tune` searches the rest per adapter.
  * Correctness of both is tested on lavapipe.
  */
 export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, KernelParameters>>>> = {
@@ -310,34 +311,44 @@ export function workgroupStorageBytes(
 ): number {
   if (parameters.layout !== "workgroup-tiles") return 0;
   const t: Record<string, number> = { ...parameters.template, ...shapeTemplate };
+  const value = (name: string) => {
+    const v = t[name];
+    if (v === undefined) {
+      throw new KernelBuildError(`kernel ${kernel}: template value ${name} is missing`);
+    }
+    return v;
+  };
   const vec4Bytes = 16;
   switch (kernel) {
     case "projection":
     case "scores":
-    case "weighted_values": // a tile of rows and one of columns (keys), TILE_INNER vec4 deep
-      return vec4Bytes * t.TILE_INNER! *
-        (4 * t.ROW_BLOCKS! * t.ROW_LANES! + 4 * (t.COL_BLOCKS ?? t.KEY_BLOCKS!) * t.COL_LANES!);
+    case "weighted_values": { // a tile of rows and one of columns (keys), TILE_INNER vec4 deep
+      const colBlocks = value(kernel === "scores" ? "KEY_BLOCKS" : "COL_BLOCKS");
+      return vec4Bytes * value("TILE_INNER") *
+        (4 * value("ROW_BLOCKS") * value("ROW_LANES") + 4 * colBlocks * value("COL_LANES"));
+    }
     case "flash_attention":
-      return vec4Bytes * 2 * t.TILE_KEYS! * t.HEAD_BLOCKS!;
+      return vec4Bytes * 2 * value("TILE_KEYS") * value("HEAD_BLOCKS");
     default:
       return 0;
   }
 }
 
-/** Relations between a workgroup-tile layout's sizes that its WGSL relies on. */
-function _checkTileSizes(kernel: KernelSpec, parameters: KernelParameters): void {
+/**
+ * What is wrong with a workgroup-tile layout's sizes that its WGSL relies on, or null: the lanes
+ * must make the workgroup, and flash attention's tile must hold whole steps.
+ */
+export function tileSizesProblem(kernel: KernelId, parameters: KernelParameters): string | null {
+  if (parameters.layout !== "workgroup-tiles") return null;
   const t = parameters.template;
-  if (t.ROW_LANES !== undefined && t.ROW_LANES * t.COL_LANES! !== parameters.workgroupSize) {
-    throw new KernelBuildError(
-      `kernel ${kernel.id}: ROW_LANES × COL_LANES = ${t.ROW_LANES * t.COL_LANES!} is not the ` +
-        `workgroup size ${parameters.workgroupSize}`,
-    );
+  if (t.ROW_LANES !== undefined && t.ROW_LANES * (t.COL_LANES ?? 1) !== parameters.workgroupSize) {
+    return `kernel ${kernel}: ROW_LANES × COL_LANES = ${t.ROW_LANES * (t.COL_LANES ?? 1)} is ` +
+      `not the workgroup size ${parameters.workgroupSize}`;
   }
-  if (kernel.id === "flash_attention" && t.TILE_KEYS! % (4 * t.KEY_BLOCKS!) !== 0) {
-    throw new KernelBuildError(
-      `kernel flash_attention: TILE_KEYS ${t.TILE_KEYS} is not a multiple of 4·KEY_BLOCKS`,
-    );
+  if (kernel === "flash_attention" && t.TILE_KEYS! % (4 * t.KEY_BLOCKS!) !== 0) {
+    return `kernel flash_attention: TILE_KEYS ${t.TILE_KEYS} is not a multiple of 4·KEY_BLOCKS`;
   }
+  return null;
 }
 
 const _pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
@@ -370,7 +381,8 @@ export function kernelPipeline(
     }
     template[name] = value;
   }
-  if (layout === "workgroup-tiles") _checkTileSizes(kernel, { ...parameters, template });
+  const problem = tileSizesProblem(kernel.id, { ...parameters, template });
+  if (problem !== null) throw new KernelBuildError(problem);
   const prelude = kernel.usesPrecision ? PRECISION_PRELUDES[precision] : "";
   const stored = kernel.usesPrecision ? precision : "";
   const key = JSON.stringify([kernel.id, layout, parameters.workgroupSize, template, stored]);

@@ -1,7 +1,8 @@
 /**
- * Per-adapter kernel tuning: every kernel's register block and workgroup size searched over a
- * candidate table that covers both kinds of adapter, each candidate validated against the float64
- * oracle before it is timed; the winners cached on disk, keyed by adapter and kernel source hash.
+ * Per-adapter kernel tuning: every kernel's layout, register block and workgroup size searched over
+ * a candidate table that covers both kinds of adapter, each candidate validated against the
+ * float64 oracle before it is timed, the two fastest timed again in interleaved rounds to decide;
+ * the winners cached on disk, keyed by adapter and kernel source hash.
  *
  * Candidates: register-blocked invocations in one SIMD group (workgroup_size 8, what lavapipe
  * wants: storage loads are dear and workgroup memory does not help), small blocks in 64–256
@@ -9,7 +10,8 @@
  * staged in workgroup memory with coalesced vec4 loads by 64–256 invocations: what real GPUs
  * want). A kernel is timed by the stage that runs it
  * (timestamp queries; the synchronised wall clock without them) at n = 1000, d_model 512, 8 heads:
- * not a multiple of any tile, so the masked edges are validated too. The built-in parameters of
+ * n is not a multiple of any tile, so the masked rows and keys are validated too (inner widths
+ * that are not a multiple of a tile are covered by the tests). The built-in parameters of
  * the adapter's kind come first, so they are always measured; the search stops at a time budget
  * (lavapipe compiles a big register block in seconds, see kernels.ts).
  *
@@ -205,16 +207,19 @@ export class CandidateBench {
     try {
       for (const parameters of candidates) prepared.push(await this.#prepare(kernel, parameters));
       for (let round = 0; round < rounds; round++) {
-        for (const { attention, result } of prepared) {
-          if (attention === null) continue;
-          const { wallMs, stageMs } = await attention.forwardStages([stage]);
-          result.ms = Math.min(result.ms ?? Infinity, stageMs?.[0] ?? wallMs);
+        for (const candidate of prepared) {
+          if (candidate.attention === null) continue;
+          try {
+            const { wallMs, stageMs } = await candidate.attention.forwardStages([stage]);
+            candidate.result.ms = Math.min(candidate.result.ms ?? Infinity, stageMs?.[0] ?? wallMs);
+          } catch (error) {
+            // this candidate has no time; the others go on
+            delete candidate.result.ms;
+            candidate.result.error = error instanceof Error ? error.message : String(error);
+            candidate.attention.destroy();
+            candidate.attention = null;
+          }
         }
-      }
-    } catch (error) {
-      for (const { result } of prepared) {
-        delete result.ms;
-        result.error = error instanceof Error ? error.message : String(error);
       }
     } finally {
       for (const { attention } of prepared) attention?.destroy();
@@ -271,7 +276,24 @@ export function defaultParameters(gpu: GpuContext): Readonly<Record<KernelId, Ke
   return TUNINGS[gpu.adapter.isSoftware ? "software" : "hardware"];
 }
 
-const _same = (a: KernelParameters, b: KernelParameters) => JSON.stringify(a) === JSON.stringify(b);
+/** Whether two parameter sets are the same, whatever the order of their keys. */
+export function sameParameters(a: KernelParameters, b: KernelParameters): boolean {
+  const canonical = (p: KernelParameters) =>
+    JSON.stringify([
+      p.workgroupSize,
+      p.layout ?? "registers",
+      Object.entries(p.template).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+    ]);
+  return canonical(a) === canonical(b);
+}
+
+/** The candidates tuning measures for a kernel: the built-in parameters first, each set once. */
+export function candidateTable(
+  kernel: TunableKernel,
+  builtIn: KernelParameters,
+): KernelParameters[] {
+  return [builtIn, ...CANDIDATES[kernel].filter((c) => !sameParameters(c, builtIn))];
+}
 
 /**
  * Search every kernel's candidates on this adapter (defaults first), in the order projection,
@@ -289,10 +311,7 @@ export async function tuneKernels(
   const defaults = defaultParameters(gpu);
   const results: Partial<Record<TunableKernel, KernelTuning>> = {};
   for (const kernel of kernels) {
-    const table = [
-      defaults[kernel],
-      ...CANDIDATES[kernel].filter((c) => !_same(c, defaults[kernel])),
-    ];
+    const table = candidateTable(kernel, defaults[kernel]);
     const candidates: CandidateResult[] = [];
     for (const parameters of table) {
       if (performance.now() > deadline) {
