@@ -45,7 +45,8 @@ gpuTest(
       template: { ROW_BLOCKS: 1, COL_BLOCKS: 1, ROW_LANES: 4, COL_LANES: 4, TILE_INNER: 4 },
     };
     const [first, second] = await bench.measureInterleaved("projection", [good, broken], 2);
-    assert.ok(first!.ms !== undefined && first!.ms > 0, JSON.stringify(first));
+    // a tiny kernel may round to 0 ms on a GPU with coarse timestamps
+    assert.ok(Number.isFinite(first!.ms) && first!.ms! >= 0, JSON.stringify(first));
     assert.equal(first!.error, undefined);
     assert.equal(second!.ms, undefined);
     assert.match(second!.error!, /ROW_LANES × COL_LANES = 16 is not the workgroup size 64/);
@@ -63,7 +64,7 @@ gpuTest("tuneKernels() validates and times every candidate and applies the winne
     });
     assert.ok(softmax);
     assert.equal(softmax.candidates.length, CANDIDATES.softmax.length);
-    assert.ok(softmax.candidates.every((c) => c.ms !== undefined && c.ms > 0));
+    assert.ok(softmax.candidates.every((c) => Number.isFinite(c.ms) && c.ms! >= 0));
     assert.equal(lines.length, CANDIDATES.softmax.length);
     // the winner is one of the two finalists, and the faster of them
     assert.equal(softmax.final.length, 2);
