@@ -1,21 +1,27 @@
-// flash_attention, common part of both layouts (put before flash_attention.wgsl or
-// flash_attention_tiled.wgsl): softmax(q_h · k_hᵀ / √d_k) · v_h for every head in one pass over
-// the keys, with an online softmax (running max and sum per query, rescaled as the max grows), so
-// the n×n scores never exist: memory stays O(n). Output goes into the head's columns of concat
-// [n, d_model].
+// flash_attention, common part of both layouts (included by flash_attention.wgsl and
+// flash_attention_tiled.wgsl): softmax(q_h · k_gᵀ / √d_k) · v_g for every head and sequence in one
+// pass over the keys, with an online softmax (running max and sum per query, rescaled as the max
+// grows), so the n×n scores never exist: memory stays O(n). Output goes into the head's columns of
+// concat [batch·n, d_model]. Grid: x = query blocks, y = heads, z = sequences of the batch; query
+// head h reads kv head ⌊h / group⌋ (grouped-query attention).
 //
 // Each invocation owns 4·QUERY_BLOCKS queries of one head. Their (pre-scaled) q rows and output
 // accumulators stay in registers for the whole pass: HEAD_BLOCKS = d_k / 4 mat4x4 each per block
-// of four queries, column r holding query 4i+r. A step takes 4·KEY_BLOCKS keys: scores
-// s_i_j = transpose(k_j,d) · q_i,d summed over d (column r: query r against four keys), then the
-// online softmax update, then o_i,d = o_i,d · diag(α_i) + v_j,d · p_i_j. The layouts differ only
-// in where a step's keys and values come from.
+// of four queries, column r holding query 4i+r. A step (flash_step.wgsl) takes 4·KEY_BLOCKS keys:
+// scores s_i_j = transpose(k_j,d) · q_i,d summed over d (column r: query r against four keys), the
+// mask, then the online softmax update, then o_i,d = o_i,d · diag(α_i) + v_j,d · p_i_j. The
+// layouts differ only in where a step's keys and values come from.
+//
+// The key loop runs only over the keys the owned queries see (mask.wgsl): key blocks wholly above
+// the diagonal (causal) or outside the band (sliding) are never visited, so causal does about half
+// the work of full and sliding:W O(n·W). Within the visited blocks each score is masked per query.
 //
 // Host-checked requirements: HEAD_BLOCKS == d_k / 4 (the module is built per head width).
 // Queries past n are clamped on load and never stored; keys past n are masked to probability 0.
 
 // `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
-// src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
+// src/gpu/kernels.ts puts before this module: storage holds Stored, arithmetic is f32.
+//#include mask.wgsl
 override WORKGROUP_SIZE: u32 = 8u;
 const QUERY_BLOCKS: u32 = {{QUERY_BLOCKS}}u;
 const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
@@ -25,7 +31,14 @@ const LOWEST: f32 = -3.0e38;
 
 struct Params {
   n: u32,
+  ahead: u32,
+  behind: u32,
+  /** row stride of q and concat, in vec4 */
   d_model4: u32,
+  /** row stride of k and v, in vec4 */
+  kv_model4: u32,
+  /** query heads per kv head */
+  group: u32,
   scale: f32,
 }
 
@@ -35,9 +48,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<vec4<Stored>>;
 @group(0) @binding(4) var<storage, read_write> concat: array<vec4<Stored>>;
 
-/** Rows first_row … first_row+3, clamped to n − 1. */
+/** Rows first_row … first_row+3 of the sequence, clamped to n − 1. */
 fn clamped_rows(first_row: u32) -> vec4<u32> {
-  return min(vec4<u32>(first_row) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  return min(four_keys(first_row), vec4<u32>(params.n - 1u));
 }
 
 /** Four consecutive vec4 of rows `offsets` (in vec4), as the columns of a matrix. */
@@ -66,25 +79,29 @@ fn column_sum(p: mat4x4<f32>) -> vec4<f32> {
   return vec4<f32>(dot(p[0], ones), dot(p[1], ones), dot(p[2], ones), dot(p[3], ones));
 }
 
-/** exp(s − m) per column (query), 0 where the key does not exist. */
-fn probabilities(s: mat4x4<f32>, m: vec4<f32>, valid: vec4<bool>) -> mat4x4<f32> {
+/** exp(s − m) per column (query), 0 where the score is masked (LOWEST). */
+fn probabilities(s: mat4x4<f32>, m: vec4<f32>) -> mat4x4<f32> {
   let zero = vec4<f32>(0.0);
+  let lowest = vec4<f32>(LOWEST);
   return mat4x4<f32>(
-    select(zero, exp(s[0] - m.x), valid),
-    select(zero, exp(s[1] - m.y), valid),
-    select(zero, exp(s[2] - m.z), valid),
-    select(zero, exp(s[3] - m.w), valid),
+    select(zero, exp(s[0] - m.x), s[0] > lowest),
+    select(zero, exp(s[1] - m.y), s[1] > lowest),
+    select(zero, exp(s[2] - m.z), s[2] > lowest),
+    select(zero, exp(s[3] - m.w), s[3] > lowest),
   );
 }
 
-/** Scores of keys that do not exist become LOWEST, so they never set the max. */
-fn mask_scores(s: mat4x4<f32>, valid: vec4<bool>) -> mat4x4<f32> {
+/**
+ * Scores of keys that queries first_query … +3 do not see (masked, or past n) become LOWEST, so
+ * they never set the max and get probability 0.
+ */
+fn mask_scores(s: mat4x4<f32>, first_query: u32, keys: vec4<u32>) -> mat4x4<f32> {
   let lowest = vec4<f32>(LOWEST);
   return mat4x4<f32>(
-    select(lowest, s[0], valid),
-    select(lowest, s[1], valid),
-    select(lowest, s[2], valid),
-    select(lowest, s[3], valid),
+    select(lowest, s[0], key_mask(first_query, keys)),
+    select(lowest, s[1], key_mask(first_query + 1u, keys)),
+    select(lowest, s[2], key_mask(first_query + 2u, keys)),
+    select(lowest, s[3], key_mask(first_query + 3u, keys)),
   );
 }
 
@@ -93,12 +110,11 @@ fn scale_columns(o: mat4x4<f32>, alpha: vec4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(o[0] * alpha.x, o[1] * alpha.y, o[2] * alpha.z, o[3] * alpha.w);
 }
 
-fn store_block(first_query: u32, col: u32, o: mat4x4<f32>, inverse_sum: vec4<f32>) {
+fn store_block(sequence_row: u32, first_query: u32, col: u32, o: mat4x4<f32>, inverse_sum: vec4<f32>) {
   for (var r = 0u; r < 4u; r++) {
     let query = first_query + r;
     if (query < params.n) {
-      concat[query * params.d_model4 + col] = vec4<Stored>(o[r] * inverse_sum[r]);
+      concat[(sequence_row + query) * params.d_model4 + col] = vec4<Stored>(o[r] * inverse_sum[r]);
     }
   }
 }
-

@@ -1,4 +1,4 @@
-// projection, register layout (what a software adapter wants), after projection_common.wgsl.
+// projection, register layout (what a software adapter wants).
 //
 // Each invocation owns a register block of 4·ROW_BLOCKS rows × 4·COL_BLOCKS columns, held in
 // mat4x4 accumulators: column r of acc_i_j is row 4i+r's four output columns 4j…4j+3. One step
@@ -13,8 +13,7 @@
 // multiply-adds and workgroup memory does not help, so a large register block per invocation and
 // workgroup_size(8) (one SIMD group) win. Real GPUs want projection_tiled.wgsl. Sizes are template
 // values and the WORKGROUP_SIZE override, chosen where the module is built (src/gpu/kernels.ts).
-const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
-const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
+//#include projection_common.wgsl
 
 /** Offsets (in vec4) of four consecutive rows of `a`, clamped to the last row. */
 fn row_offsets(first_row: u32) -> vec4<u32> {

@@ -1,22 +1,28 @@
-// projection, common part of both layouts (put before projection.wgsl or projection_tiled.wgsl):
+// projection, common part of both layouts (included by projection.wgsl and projection_tiled.wgsl):
 // out = a · b + bias, with a [rows, inner] and b [inner, cols] stored [in, out], row-major
-// (q = x @ w_q + b_q). The columns can be split into up to three outputs of `part_cols` columns
-// each, so Q, K and V come out of one dispatch (b = [w_q | w_k | w_v]); the output projection has
-// one part. Every invocation accumulates mat4x4 blocks: column r of a block is output row r's four
+// (q = x @ w_q + b_q). The columns can be split into three outputs — the first `q_cols` columns,
+// then two of `kv_cols` — so Q, K and V come out of one dispatch (b = [w_q | w_k | w_v], K and V
+// kv_heads·d_k wide under grouped-query attention); the output projection has one part (kv_cols
+// 0). Every invocation accumulates mat4x4 blocks: column r of a block is output row r's four
 // columns.
 //
-// Host-checked requirements: inner % 4 == 0, part_cols % 4 == 0, cols a multiple of part_cols.
+// Host-checked requirements: inner % 4 == 0, q_cols % 4 == 0, kv_cols % 4 == 0,
+// cols == q_cols + 2·kv_cols.
 // Rows past `rows` and columns past `cols` are clamped on load and never stored.
 
 // `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
 // src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
 override WORKGROUP_SIZE: u32 = 8u;
+/** register blocks of four rows, and of four columns (keys), per invocation */
+const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
+const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
 
 struct Params {
   rows: u32,
   inner: u32,
   cols: u32,
-  part_cols: u32,
+  q_cols: u32,
+  kv_cols: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -41,9 +47,11 @@ fn store_block(first_row: u32, col: u32, block: mat4x4<f32>) {
     return;
   }
   let bias_col = vec4<f32>(bias[col]);
-  let part_vecs = params.part_cols / 4u;
-  let part = col / part_vecs;
-  let part_col = col - part * part_vecs;
+  let q_vecs = params.q_cols / 4u;
+  let kv_vecs = params.kv_cols / 4u;
+  let part = select(select(2u, 1u, col < q_vecs + kv_vecs), 0u, col < q_vecs);
+  let part_vecs = select(kv_vecs, q_vecs, part == 0u);
+  let part_col = col - select(q_vecs + (part - 1u) * kv_vecs, 0u, part == 0u);
   for (var r = 0u; r < 4u; r++) {
     let row = first_row + r;
     if (row < params.rows) {

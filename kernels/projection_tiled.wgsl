@@ -1,4 +1,4 @@
-// projection, workgroup-tile layout (what real GPUs want), after projection_common.wgsl.
+// projection, workgroup-tile layout (what real GPUs want).
 //
 // A workgroup of ROW_LANES × COL_LANES invocations computes a tile of TILE_ROWS rows × TILE_COLS
 // vec4 columns. Along `inner` it stages TILE_INNER vec4 of its rows of `a` and the matching
@@ -9,16 +9,9 @@
 // 4·(i·ROW_LANES + row_lane) … +3 and vec4 column j·COL_LANES + col_lane of the tile, so
 // neighbouring invocations store neighbouring columns.
 //
-// Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Staged values past `rows`
-// are clamped, past `inner` zero.
-const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
-const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
-const ROW_LANES: u32 = {{ROW_LANES}}u;
-const COL_LANES: u32 = {{COL_LANES}}u;
-/** vec4 along `inner` staged per step */
-const TILE_INNER: u32 = {{TILE_INNER}}u;
-const TILE_ROWS: u32 = 4u * ROW_BLOCKS * ROW_LANES;
+// Staged values past `rows` are clamped, past `inner` zero.
+//#include projection_common.wgsl
+//#include tile_prologue.wgsl
 /** in vec4 columns */
 const TILE_COLS: u32 = COL_BLOCKS * COL_LANES;
 

@@ -1,31 +1,19 @@
-// scores, workgroup-tile layout (what real GPUs want), after scores_common.wgsl.
+// scores, workgroup-tile layout (what real GPUs want).
 //
-// A workgroup of ROW_LANES × COL_LANES invocations computes TILE_ROWS queries × TILE_KEYS keys of
-// one head. Along the head dimension it stages TILE_INNER vec4 of its queries and of its keys in
-// workgroup memory, every invocation loading a share with vec4 loads (consecutive invocations,
-// consecutive addresses), then each invocation multiplies its blocks out of workgroup memory. Block
-// (i, j) of an invocation is queries 4·(i·ROW_LANES + row_lane) … +3 and keys 4·(j·COL_LANES +
-// col_lane) … +3 of the tile, so neighbouring invocations store neighbouring vec4 of a score row.
-//
-// Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Staged values past d_k are
-// zero.
-const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
-const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
-const ROW_LANES: u32 = {{ROW_LANES}}u;
-const COL_LANES: u32 = {{COL_LANES}}u;
-/** vec4 along the head dimension staged per step */
-const TILE_INNER: u32 = {{TILE_INNER}}u;
-const TILE_ROWS: u32 = 4u * ROW_BLOCKS * ROW_LANES;
+// A workgroup computes TILE_ROWS queries × TILE_KEYS keys of one slab. Along the head dimension it
+// stages TILE_INNER vec4 of its queries and of its keys in workgroup memory, every invocation
+// loading a share with vec4 loads (consecutive invocations, consecutive addresses), then each
+// invocation multiplies its blocks out of workgroup memory. Block (i, j) of an invocation is
+// queries 4·(i·ROW_LANES + row_lane) … +3 and keys 4·(j·COL_LANES + col_lane) … +3 of the tile, so
+// neighbouring invocations store neighbouring vec4 of a score row. A tile wholly outside the mask
+// returns before staging (a uniform decision: it depends on the workgroup only). Staged values
+// past d_k are zero.
+//#include scores_common.wgsl
+//#include tile_prologue.wgsl
 const TILE_KEYS: u32 = 4u * KEY_BLOCKS * COL_LANES;
 
 var<workgroup> tile_q: array<vec4<f32>, TILE_ROWS * TILE_INNER>;
 var<workgroup> tile_k: array<vec4<f32>, TILE_KEYS * TILE_INNER>;
-
-/** vec4 `d4` of the head's part of row `row` (clamped to n − 1) of q or k; 0 past d_k. */
-fn staged_offset(row: u32, head_offset: u32, d4: u32) -> u32 {
-  return min(row, params.n - 1u) * params.d_model4 + head_offset + min(d4, params.head_dim4 - 1u);
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -34,10 +22,14 @@ fn main(
 ) {
   let row_lane = lane / COL_LANES;
   let col_lane = lane % COL_LANES;
-  let head_offset = (params.first_head + wid.z) * params.head_dim4;
+  let slab = params.first_slab + wid.z;
   let tile_first_local_row = wid.x * TILE_ROWS;
   let tile_first_query = params.first_row + tile_first_local_row;
-  let tile_first_key = wid.y * TILE_KEYS;
+  let tile_last_query = params.first_row + min(tile_first_local_row + TILE_ROWS, params.window_rows) - 1u;
+  let tile_first_key = group_first_key(tile_first_query, wid.y, TILE_KEYS);
+  if (!meets_mask(tile_first_query, tile_last_query, tile_first_key, TILE_KEYS)) {
+    return;
+  }
   //#unroll i ROW_BLOCKS
   //#unroll j KEY_BLOCKS
   var acc_{i}_{j} = mat4x4<f32>();
@@ -46,12 +38,12 @@ fn main(
   for (var d0 = 0u; d0 < params.head_dim4; d0 += TILE_INNER) {
     for (var e = lane; e < TILE_ROWS * TILE_INNER; e += WORKGROUP_SIZE) {
       let d4 = d0 + e % TILE_INNER;
-      let value = load_q(staged_offset(tile_first_query + e / TILE_INNER, head_offset, d4));
+      let value = load_q(query_offset(slab, tile_first_query + e / TILE_INNER) + min(d4, params.head_dim4 - 1u));
       tile_q[e] = select(vec4<f32>(0.0), value, d4 < params.head_dim4);
     }
     for (var e = lane; e < TILE_KEYS * TILE_INNER; e += WORKGROUP_SIZE) {
       let d4 = d0 + e % TILE_INNER;
-      let value = load_k(staged_offset(tile_first_key + e / TILE_INNER, head_offset, d4));
+      let value = load_k(key_offset(slab, tile_first_key + e / TILE_INNER) + min(d4, params.head_dim4 - 1u));
       tile_k[e] = select(vec4<f32>(0.0), value, d4 < params.head_dim4);
     }
     workgroupBarrier();

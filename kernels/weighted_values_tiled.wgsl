@@ -1,22 +1,14 @@
-// weighted_values, workgroup-tile layout (what real GPUs want), after weighted_values_common.wgsl.
+// weighted_values, workgroup-tile layout (what real GPUs want).
 //
-// A workgroup of ROW_LANES × COL_LANES invocations computes TILE_ROWS query rows × TILE_COLS vec4
-// columns of one head. Along the keys it stages TILE_INNER vec4 of probabilities of its rows and
-// the matching 4·TILE_INNER rows of v in workgroup memory, every invocation loading a share with
-// vec4 loads (consecutive invocations, consecutive addresses), then each invocation multiplies its
-// blocks out of workgroup memory. Block (i, j) of an invocation is rows 4·(i·ROW_LANES + row_lane)
-// … +3 and vec4 column j·COL_LANES + col_lane of the tile.
-//
-// Host-checked: WORKGROUP_SIZE == ROW_LANES · COL_LANES, and the workgroup arrays fit the device's
-// maxComputeWorkgroupStorageSize (the plan in src/gpu/gpu_attention.ts). Probabilities staged past
-// n_pad4 are zero.
-const ROW_BLOCKS: u32 = {{ROW_BLOCKS}}u;
-const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
-const ROW_LANES: u32 = {{ROW_LANES}}u;
-const COL_LANES: u32 = {{COL_LANES}}u;
-/** vec4 of probabilities (4 keys each) staged per step */
-const TILE_INNER: u32 = {{TILE_INNER}}u;
-const TILE_ROWS: u32 = 4u * ROW_BLOCKS * ROW_LANES;
+// A workgroup computes TILE_ROWS query rows × TILE_COLS vec4 columns of one head. Along the keys
+// its rows see (a uniform range: it depends on the workgroup only) it stages TILE_INNER vec4 of
+// probabilities of its rows and the matching 4·TILE_INNER rows of v in workgroup memory, every
+// invocation loading a share with vec4 loads (consecutive invocations, consecutive addresses), then
+// each invocation multiplies its blocks out of workgroup memory. Block (i, j) of an invocation is
+// rows 4·(i·ROW_LANES + row_lane) … +3 and vec4 column j·COL_LANES + col_lane of the tile.
+// Probabilities staged past the rows' keys are zero (masked).
+//#include weighted_values_common.wgsl
+//#include tile_prologue.wgsl
 /** in vec4 columns of the head */
 const TILE_COLS: u32 = COL_BLOCKS * COL_LANES;
 
@@ -30,26 +22,24 @@ fn main(
 ) {
   let row_lane = lane / COL_LANES;
   let col_lane = lane % COL_LANES;
-  let head_offset = (params.first_head + wid.z) * params.head_dim4;
+  let z = wid.z;
+  let slab = params.first_slab + z;
   let tile_first_local_row = wid.x * TILE_ROWS;
   let tile_first_col = wid.y * TILE_COLS;
-  let window_offset = wid.z * params.window_rows;
   //#unroll i ROW_BLOCKS
   //#unroll j COL_BLOCKS
   var acc_{i}_{j} = mat4x4<f32>();
   //#end
   //#end
-  for (var j0 = 0u; j0 < params.n_pad4; j0 += TILE_INNER) {
+  let keys = key_vec_range(tile_first_local_row, tile_first_local_row + TILE_ROWS - 1u);
+  for (var j0 = keys.x; j0 < keys.y; j0 += TILE_INNER) {
     for (var e = lane; e < TILE_ROWS * TILE_INNER; e += WORKGROUP_SIZE) {
-      let local_row = min(tile_first_local_row + e / TILE_INNER, params.window_rows - 1u);
       let j4 = j0 + e % TILE_INNER;
-      let value = load_probs((window_offset + local_row) * params.n_pad4 + min(j4, params.n_pad4 - 1u));
-      tile_p[e] = select(vec4<f32>(0.0), value, j4 < params.n_pad4);
+      tile_p[e] = load_probs(z, tile_first_local_row + e / TILE_INNER, j4);
     }
     for (var e = lane; e < 4u * TILE_INNER * TILE_COLS; e += WORKGROUP_SIZE) {
-      let key = min(4u * j0 + e / TILE_COLS, params.n - 1u);
       let col = min(tile_first_col + e % TILE_COLS, params.head_dim4 - 1u);
-      tile_v[e] = load_v(key * params.d_model4 + head_offset + col);
+      tile_v[e] = load_v(key_offset(slab, 4u * j0 + e / TILE_COLS) + col);
     }
     workgroupBarrier();
     for (var j4 = 0u; j4 < TILE_INNER; j4++) {
@@ -69,7 +59,7 @@ fn main(
   }
   //#unroll i ROW_BLOCKS
   //#unroll j COL_BLOCKS
-  store_block(tile_first_local_row + ({i}u * ROW_LANES + row_lane) * 4u, tile_first_col + {j}u * COL_LANES + col_lane, head_offset, acc_{i}_{j});
+  store_block(slab, tile_first_local_row + ({i}u * ROW_LANES + row_lane) * 4u, tile_first_col + {j}u * COL_LANES + col_lane, acc_{i}_{j});
   //#end
   //#end
 }

@@ -19,7 +19,8 @@
  */
 
 import type { VariantName } from "../config.ts";
-import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
+import { keySpanVecs, maskBounds, scoreRowVecs } from "./mask_bounds.ts";
 import { type BufferClass, BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
 import {
@@ -93,10 +94,13 @@ type PlanLimits = Pick<
   | "minUniformBufferOffsetAlignment"
 >;
 
-/** Rows [firstRow, firstRow + rows) of heads [firstHead, firstHead + heads) of the score matrix. */
+/**
+ * Rows [firstRow, firstRow + rows) of slabs [firstSlab, firstSlab + slabs) of the scores, a slab
+ * being one (sequence b, head h) pair, numbered b·heads + h (kernels/score_window.wgsl).
+ */
 interface ScoreWindow {
-  firstHead: number;
-  heads: number;
+  firstSlab: number;
+  slabs: number;
   firstRow: number;
   rows: number;
   bytes: number;
@@ -136,7 +140,6 @@ interface Plan {
   tuning: TuningName;
   precision: Precision;
   kernels: Readonly<Record<KernelId, KernelParameters>>;
-  nPad: number;
   windows: ScoreWindow[];
   buffers: BufferPlan[];
   /** per stage, its dispatches */
@@ -147,8 +150,8 @@ interface Plan {
 }
 
 const F32 = 4;
-/** Bytes of one dispatch's uniform parameters (the largest Params struct: 8 × 4 bytes). */
-const PARAMS_BYTES = 32;
+/** Bytes of one dispatch's uniform parameters (the largest Params struct: 14 × 4 bytes). */
+const PARAMS_BYTES = 64;
 
 /**
  * Build the plan of a point: its buffers, score windows and dispatches, or why it cannot run.
@@ -166,14 +169,29 @@ function _plan(
   hasShaderF16: boolean,
   maxScoreWindowBytes = Infinity,
 ): { plan: Plan; reason: null } | { plan: Plan | null; reason: string } {
-  const { seqLen: n, dModel: d, heads } = shape;
+  const { seqLen: n, dModel: d, heads, batch, kvHeads, mask, window, attention } = resolveShape(
+    shape,
+  );
   if (precision === "f16" && !hasShaderF16) return { plan: null, reason: NO_SHADER_F16 };
   const element = PRECISION_BYTES[precision];
-  if (![n, d, heads].every((value) => Number.isSafeInteger(value) && value >= 1)) {
-    return { plan: null, reason: `invalid shape n=${n}, d_model=${d}, heads=${heads}` };
+  if (![n, d, heads, batch, kvHeads].every((value) => Number.isSafeInteger(value) && value >= 1)) {
+    return {
+      plan: null,
+      reason: `invalid shape n=${n}, d_model=${d}, heads=${heads}, batch=${batch}, ` +
+        `kv_heads=${kvHeads}`,
+    };
   }
   if (d % heads !== 0) {
     return { plan: null, reason: `d_model ${d} is not divisible by heads ${heads}` };
+  }
+  if (heads % kvHeads !== 0) {
+    return { plan: null, reason: `kv_heads ${kvHeads} does not divide heads ${heads}` };
+  }
+  if (mask === "sliding" && !(Number.isSafeInteger(window) && window >= 1)) {
+    return { plan: null, reason: `sliding window ${window} is not a positive integer` };
+  }
+  if (attention !== "softmax") {
+    return { plan: null, reason: `the ${variant} variant runs softmax attention only` };
   }
   const dK = d / heads;
   if (dK % 4 !== 0) {
@@ -193,8 +211,9 @@ function _plan(
   }
   const d4 = d / 4;
   const dK4 = dK / 4;
-  const nPad = Math.ceil(n / 4) * 4;
-  const nPad4 = nPad / 4;
+  const kvW = kvHeads * dK;
+  const rows = batch * n;
+  const { ahead, behind } = maskBounds(shape);
   const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const scale = { f32: 1 / Math.sqrt(dK) };
 
@@ -203,20 +222,23 @@ function _plan(
   const projection = _fitRowBlocks(kernels.projection, n);
   const projectionGrid = (cols: number): [number, number, number] => [
     Math.ceil(cols / 4 / colVecsPerWorkgroup(projection)),
-    Math.ceil(n / rowsPerWorkgroup(projection)),
+    Math.ceil(rows / rowsPerWorkgroup(projection)),
     1,
   ];
+  const qkvCols = d + 2 * kvW;
   stages.push([{
     kernel: "projection",
     parameters: projection,
-    params: [n, d, 3 * d, d],
+    params: [rows, d, qkvCols, d, kvW],
     bindings: ["x", "wQkv", "bQkv", "q", "k", "v"],
-    grid: projectionGrid(3 * d),
+    grid: projectionGrid(qkvCols),
   }]);
 
   if (variant === "naive") {
-    const rowBytes = nPad * element;
+    const rowVecs = scoreRowVecs(shape);
+    const rowBytes = 4 * rowVecs * element;
     const headBytes = n * rowBytes;
+    const slabCount = batch * heads;
     const maxWindow = Math.min(maxBinding, maxScoreWindowBytes);
     if (rowBytes > maxWindow) {
       return {
@@ -226,57 +248,71 @@ function _plan(
       };
     }
     if (headBytes <= maxWindow) {
-      const headsPerWindow = Math.min(heads, Math.floor(maxWindow / headBytes));
-      for (let firstHead = 0; firstHead < heads; firstHead += headsPerWindow) {
-        const windowHeads = Math.min(headsPerWindow, heads - firstHead);
-        windows.push({
-          firstHead,
-          heads: windowHeads,
-          firstRow: 0,
-          rows: n,
-          bytes: windowHeads * headBytes,
-        });
+      const slabsPerWindow = Math.min(slabCount, Math.floor(maxWindow / headBytes));
+      for (let firstSlab = 0; firstSlab < slabCount; firstSlab += slabsPerWindow) {
+        const slabs = Math.min(slabsPerWindow, slabCount - firstSlab);
+        windows.push({ firstSlab, slabs, firstRow: 0, rows: n, bytes: slabs * headBytes });
       }
     } else {
       const count = Math.ceil(n / Math.floor(maxWindow / rowBytes));
       const rowsPerWindow = Math.ceil(n / count);
-      for (let head = 0; head < heads; head++) {
+      for (let slab = 0; slab < slabCount; slab++) {
         for (let firstRow = 0; firstRow < n; firstRow += rowsPerWindow) {
           const rows = Math.min(rowsPerWindow, n - firstRow);
-          windows.push({ firstHead: head, heads: 1, firstRow, rows, bytes: rows * rowBytes });
+          windows.push({ firstSlab: slab, slabs: 1, firstRow, rows, bytes: rows * rowBytes });
         }
       }
     }
     const scores = kernels.scores;
     const softmax = kernels.softmax;
     const weighted = kernels.weighted_values;
+    // kernels/score_window.wgsl's Params, the same for the three kernels of a window
+    const windowParams = (w: ScoreWindow) => [
+      n,
+      ahead,
+      behind,
+      rowVecs,
+      d4,
+      kvW / 4,
+      dK4,
+      heads,
+      heads / kvHeads,
+      w.firstSlab,
+      w.firstRow,
+      w.rows,
+      w.slabs,
+      scale,
+    ];
+    const keyGroups = Math.ceil(
+      keySpanVecs(shape, rowsPerWorkgroup(scores)) / colVecsPerWorkgroup(scores),
+    );
     stages.push(windows.map((w, index) => ({
       kernel: "scores" as const,
       parameters: scores,
-      params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows, scale],
+      params: windowParams(w),
       bindings: ["q", "k", { window: index }],
-      grid: [
-        Math.ceil(w.rows / rowsPerWorkgroup(scores)),
-        Math.ceil(nPad4 / colVecsPerWorkgroup(scores)),
-        w.heads,
-      ] as [number, number, number],
+      grid: [Math.ceil(w.rows / rowsPerWorkgroup(scores)), keyGroups, w.slabs] as [
+        number,
+        number,
+        number,
+      ],
     })));
     stages.push(windows.map((w, index) => ({
       kernel: "softmax" as const,
       parameters: softmax,
-      params: [n, nPad4, w.heads * w.rows],
+      params: windowParams(w),
       bindings: [{ window: index }],
-      grid: [Math.ceil(w.heads * w.rows / softmax.workgroupSize), 1, 1] as [number, number, number],
+      grid: [Math.ceil(w.slabs * w.rows / softmax.workgroupSize), 1, 1] as [number, number, number],
     })));
     stages.push(windows.map((w, index) => ({
       kernel: "weighted_values" as const,
       parameters: weighted,
-      params: [n, nPad4, d4, dK4, w.firstHead, w.firstRow, w.rows],
+      params: windowParams(w),
       bindings: [{ window: index }, "v", "concat"],
       grid: [
         Math.ceil(w.rows / rowsPerWorkgroup(weighted)),
         Math.ceil(dK4 / colVecsPerWorkgroup(weighted)),
-        w.heads,
+        w.slabs,
       ] as [number, number, number],
     })));
   } else {
@@ -284,15 +320,15 @@ function _plan(
     stages.push([{
       kernel: "flash_attention",
       parameters: flash,
-      params: [n, d4, scale],
+      params: [n, ahead, behind, d4, kvW / 4, heads / kvHeads, scale],
       bindings: ["q", "k", "v", "concat"],
-      grid: [Math.ceil(n / rowsPerWorkgroup(flash)), heads, 1],
+      grid: [Math.ceil(n / rowsPerWorkgroup(flash)), heads, batch],
     }]);
   }
   stages.push([{
     kernel: "projection",
     parameters: projection,
-    params: [n, d, d, d],
+    params: [rows, d, d, d, 0],
     bindings: ["concat", "wO", "bO", "out", "out", "out"],
     grid: projectionGrid(d),
   }]);
@@ -312,7 +348,8 @@ function _plan(
     size,
     usage: storage,
   });
-  const matrixBytes = n * d * element;
+  const matrixBytes = rows * d * element;
+  const kvBytes = rows * kvW * element;
   // the register layout reads its weights in panels of its columns (projection.wgsl)
   const weightPanelCols = (projection.layout ?? "registers") === "registers"
     ? 4 * projection.template.COL_BLOCKS!
@@ -320,14 +357,14 @@ function _plan(
   const weightBytes = (cols: number) =>
     element * (weightPanelCols ? weightPanelsLength(d, cols, weightPanelCols) : d * cols);
   const buffers: BufferPlan[] = [
-    weight("wQkv", weightBytes(3 * d)),
-    weight("bQkv", 3 * d * element),
+    weight("wQkv", weightBytes(qkvCols)),
+    weight("bQkv", qkvCols * element),
     weight("wO", weightBytes(d)),
     weight("bO", d * element),
     activation("x", matrixBytes),
     activation("q", matrixBytes),
-    activation("k", matrixBytes),
-    activation("v", matrixBytes),
+    activation("k", kvBytes),
+    activation("v", kvBytes),
     activation("concat", matrixBytes),
     activation("out", matrixBytes),
     {
@@ -344,7 +381,6 @@ function _plan(
     tuning,
     precision,
     kernels,
-    nPad,
     windows,
     buffers,
     stages,
@@ -437,7 +473,12 @@ async function _primeSoftmax(
     usage: GPUBufferUsage.STORAGE,
   });
   try {
-    device.queue.writeBuffer(params, 0, new Uint32Array([keys, keys / 4, rows, 0, 0, 0, 0, 0]));
+    // kernels/score_window.wgsl's Params: queries 0…7 of one head, full mask, scale 1
+    const words = [keys, keys, keys, keys / 4, 1, 1, 1, 1, 1, 0, 0, rows, 1];
+    const data = new Uint32Array(PARAMS_BYTES / 4);
+    data.set(words);
+    new Float32Array(data.buffer).set([1], words.length);
+    device.queue.writeBuffer(params, 0, data);
     const encoder = device.createCommandEncoder({ label: "softmax priming" });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -681,7 +722,7 @@ export class GpuAttention {
     const windows = plan.windows.map((w, index) =>
       tracker.create("scores", {
         label:
-          `scores window ${index}: heads ${w.firstHead}+${w.heads}, rows ${w.firstRow}+${w.rows}`,
+          `scores window ${index}: slabs ${w.firstSlab}+${w.slabs}, rows ${w.firstRow}+${w.rows}`,
         size: w.bytes,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       })
@@ -754,34 +795,34 @@ export class GpuAttention {
   /** Upload inputs and weights; milliseconds from the first write until the queue is done. */
   async upload(inputs: AttentionInputs): Promise<number> {
     this.#checkAlive();
-    const { seqLen: n, dModel: d } = this.shape;
-    const s = inputs.shape;
-    if (s.seqLen !== n || s.dModel !== d || s.heads !== this.shape.heads) {
-      throw new RangeError(
-        `inputs of shape ${JSON.stringify(s)} for ${JSON.stringify(this.shape)}`,
-      );
+    const d = this.shape.dModel;
+    const expected = JSON.stringify(resolveShape(this.shape));
+    if (JSON.stringify(resolveShape(inputs.shape)) !== expected) {
+      throw new RangeError(`inputs of shape ${JSON.stringify(inputs.shape)} for ${expected}`);
     }
     const { wQ, wK, wV, bQ, bK, bV, wO, bO } = inputs.weights;
     // w_q | w_k | w_v side by side: row k of wQkv is [w_q[k, :], w_k[k, :], w_v[k, :]]
-    const wQkv = new Float32Array(d * 3 * d);
+    const kvW = kvWidth(this.shape);
+    const cols = d + 2 * kvW;
+    const wQkv = new Float32Array(d * cols);
     for (let row = 0; row < d; row++) {
-      wQkv.set(wQ.subarray(row * d, (row + 1) * d), row * 3 * d);
-      wQkv.set(wK.subarray(row * d, (row + 1) * d), row * 3 * d + d);
-      wQkv.set(wV.subarray(row * d, (row + 1) * d), row * 3 * d + 2 * d);
+      wQkv.set(wQ.subarray(row * d, (row + 1) * d), row * cols);
+      wQkv.set(wK.subarray(row * kvW, (row + 1) * kvW), row * cols + d);
+      wQkv.set(wV.subarray(row * kvW, (row + 1) * kvW), row * cols + d + kvW);
     }
-    const bQkv = new Float32Array(3 * d);
+    const bQkv = new Float32Array(cols);
     bQkv.set(bQ, 0);
     bQkv.set(bK, d);
-    bQkv.set(bV, 2 * d);
+    bQkv.set(bV, d + kvW);
     // f16: rounded to nearest on the host (Float16Array), before the timed upload
     const stored = (values: Float32Array): Float32Array | Float16Array =>
       this.#plan.precision === "f16" ? new Float16Array(values) : values;
     const panelCols = this.#plan.weightPanelCols;
-    const laidOut = (matrix: Float32Array, cols: number) =>
-      panelCols ? packWeightPanels(matrix, d, cols, panelCols) : matrix;
+    const laidOut = (matrix: Float32Array, width: number) =>
+      panelCols ? packWeightPanels(matrix, d, width, panelCols) : matrix;
     const data = [
       ["x", stored(inputs.x)],
-      ["wQkv", stored(laidOut(wQkv, 3 * d))],
+      ["wQkv", stored(laidOut(wQkv, cols))],
       ["bQkv", stored(bQkv)],
       ["wO", stored(laidOut(wO, d))],
       ["bO", stored(bO)],

@@ -21,8 +21,11 @@
  * @module
  */
 
-import { expandWgslTemplate } from "./wgsl_template.ts";
+import { expandWgslTemplate, resolveWgslIncludes, wgslTemplateNames } from "./wgsl_template.ts";
 // the kernels' sources, embedded at load time (no file reads at run time, no --allow-read)
+import maskWgsl from "../../kernels/mask.wgsl" with { type: "text" };
+import scoreWindowWgsl from "../../kernels/score_window.wgsl" with { type: "text" };
+import tilePrologueWgsl from "../../kernels/tile_prologue.wgsl" with { type: "text" };
 import projectionCommonWgsl from "../../kernels/projection_common.wgsl" with { type: "text" };
 import projectionWgsl from "../../kernels/projection.wgsl" with { type: "text" };
 import projectionTiledWgsl from "../../kernels/projection_tiled.wgsl" with { type: "text" };
@@ -40,12 +43,43 @@ import weightedValuesTiledWgsl from "../../kernels/weighted_values_tiled.wgsl" w
 import flashAttentionCommonWgsl from "../../kernels/flash_attention_common.wgsl" with {
   type: "text",
 };
+import flashPrologueWgsl from "../../kernels/flash_prologue.wgsl" with { type: "text" };
+import flashStepWgsl from "../../kernels/flash_step.wgsl" with { type: "text" };
+import flashEpilogueWgsl from "../../kernels/flash_epilogue.wgsl" with { type: "text" };
 import flashAttentionWgsl from "../../kernels/flash_attention.wgsl" with { type: "text" };
 import flashAttentionTiledWgsl from "../../kernels/flash_attention_tiled.wgsl" with {
   type: "text",
 };
 import noopWgsl from "../../kernels/noop.wgsl" with { type: "text" };
 import copyWgsl from "../../kernels/copy.wgsl" with { type: "text" };
+
+/**
+ * Every WGSL file under kernels/, by file name: the kernels' own files and the parts they include
+ * (`//#include FILE`, see wgsl_template.ts).
+ */
+export const WGSL_FILES: Readonly<Record<string, string>> = {
+  "mask.wgsl": maskWgsl,
+  "score_window.wgsl": scoreWindowWgsl,
+  "tile_prologue.wgsl": tilePrologueWgsl,
+  "projection_common.wgsl": projectionCommonWgsl,
+  "projection.wgsl": projectionWgsl,
+  "projection_tiled.wgsl": projectionTiledWgsl,
+  "scores_common.wgsl": scoresCommonWgsl,
+  "scores.wgsl": scoresWgsl,
+  "scores_tiled.wgsl": scoresTiledWgsl,
+  "softmax.wgsl": softmaxWgsl,
+  "weighted_values_common.wgsl": weightedValuesCommonWgsl,
+  "weighted_values.wgsl": weightedValuesWgsl,
+  "weighted_values_tiled.wgsl": weightedValuesTiledWgsl,
+  "flash_attention_common.wgsl": flashAttentionCommonWgsl,
+  "flash_prologue.wgsl": flashPrologueWgsl,
+  "flash_step.wgsl": flashStepWgsl,
+  "flash_epilogue.wgsl": flashEpilogueWgsl,
+  "flash_attention.wgsl": flashAttentionWgsl,
+  "flash_attention_tiled.wgsl": flashAttentionTiledWgsl,
+  "noop.wgsl": noopWgsl,
+  "copy.wgsl": copyWgsl,
+};
 
 /** Every kernel: one WGSL file per layout, and a common file where it has two layouts. */
 export type KernelId =
@@ -77,28 +111,14 @@ export const PRECISION_PRELUDES: Readonly<Record<Precision, string>> = {
  */
 export type KernelLayout = "registers" | "workgroup-tiles";
 
-/** One WGSL file of a kernel. */
-export interface KernelSource {
-  /** file name under kernels/ */
-  file: string;
-  /** the file's WGSL (template values not yet expanded) */
-  source: string;
-}
-
-/** A layout of a kernel: its file and the template values the module uses (common part's too). */
-export interface KernelLayoutSource extends KernelSource {
-  templateNames: readonly string[];
-}
-
 /** A kernel of the registry. */
 export interface KernelSpec {
   id: KernelId;
   /** one line: what it computes and how */
   label: string;
   entryPoint: string;
-  /** WGSL shared by the kernel's layouts, put before the layout's file */
-  common?: KernelSource;
-  layouts: { registers: KernelLayoutSource; "workgroup-tiles"?: KernelLayoutSource };
+  /** per layout, its file under kernels/ (which states what it includes) */
+  layouts: { registers: string; "workgroup-tiles"?: string };
   /** whether its source stores `Stored` (needs the precision prelude) */
   usesPrecision: boolean;
 }
@@ -110,97 +130,49 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     label:
       "matmul + bias (f32 arithmetic) in mat4x4 blocks, up to 3 outputs (Q|K|V in one dispatch)",
     entryPoint: "main",
-    common: { file: "projection_common.wgsl", source: projectionCommonWgsl },
-    layouts: {
-      registers: {
-        file: "projection.wgsl",
-        source: projectionWgsl,
-        templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
-      },
-      "workgroup-tiles": {
-        file: "projection_tiled.wgsl",
-        source: projectionTiledWgsl,
-        templateNames: ["ROW_BLOCKS", "COL_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
-      },
-    },
+    layouts: { registers: "projection.wgsl", "workgroup-tiles": "projection_tiled.wgsl" },
     usesPrecision: true,
   },
   scores: {
     id: "scores",
     label: "Q·Kᵀ/√d_k per head into windows of the n×n score matrix, in mat4x4 blocks",
     entryPoint: "main",
-    common: { file: "scores_common.wgsl", source: scoresCommonWgsl },
-    layouts: {
-      registers: {
-        file: "scores.wgsl",
-        source: scoresWgsl,
-        templateNames: ["ROW_BLOCKS", "KEY_BLOCKS"],
-      },
-      "workgroup-tiles": {
-        file: "scores_tiled.wgsl",
-        source: scoresTiledWgsl,
-        templateNames: ["ROW_BLOCKS", "KEY_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
-      },
-    },
+    layouts: { registers: "scores.wgsl", "workgroup-tiles": "scores_tiled.wgsl" },
     usesPrecision: true,
   },
   softmax: {
     id: "softmax",
     label: "row softmax in place, max-subtracted, one invocation per row",
     entryPoint: "main",
-    layouts: { registers: { file: "softmax.wgsl", source: softmaxWgsl, templateNames: [] } },
+    layouts: { registers: "softmax.wgsl" },
     usesPrecision: true,
   },
   weighted_values: {
     id: "weighted_values",
     label: "P·V per head from probability windows into the concatenated heads, mat4x4 blocks",
     entryPoint: "main",
-    common: { file: "weighted_values_common.wgsl", source: weightedValuesCommonWgsl },
-    layouts: {
-      registers: {
-        file: "weighted_values.wgsl",
-        source: weightedValuesWgsl,
-        templateNames: ["ROW_BLOCKS", "COL_BLOCKS"],
-      },
-      "workgroup-tiles": {
-        file: "weighted_values_tiled.wgsl",
-        source: weightedValuesTiledWgsl,
-        templateNames: ["ROW_BLOCKS", "COL_BLOCKS", "ROW_LANES", "COL_LANES", "TILE_INNER"],
-      },
-    },
+    layouts: { registers: "weighted_values.wgsl", "workgroup-tiles": "weighted_values_tiled.wgsl" },
     usesPrecision: true,
   },
   flash_attention: {
     id: "flash_attention",
     label: "fused attention, online softmax over key blocks, q and o in registers, O(n) memory",
     entryPoint: "main",
-    common: { file: "flash_attention_common.wgsl", source: flashAttentionCommonWgsl },
-    layouts: {
-      registers: {
-        file: "flash_attention.wgsl",
-        source: flashAttentionWgsl,
-        templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS"],
-      },
-      "workgroup-tiles": {
-        file: "flash_attention_tiled.wgsl",
-        source: flashAttentionTiledWgsl,
-        templateNames: ["QUERY_BLOCKS", "KEY_BLOCKS", "HEAD_BLOCKS", "TILE_KEYS"],
-      },
-    },
+    layouts: { registers: "flash_attention.wgsl", "workgroup-tiles": "flash_attention_tiled.wgsl" },
     usesPrecision: true,
   },
   noop: {
     id: "noop",
     label: "empty kernel: the cost of one dispatch",
     entryPoint: "main",
-    layouts: { registers: { file: "noop.wgsl", source: noopWgsl, templateNames: [] } },
+    layouts: { registers: "noop.wgsl" },
     usesPrecision: false,
   },
   copy: {
     id: "copy",
     label: "vec4 copy, grid-stride: the calibration's bandwidth ceiling",
     entryPoint: "main",
-    layouts: { registers: { file: "copy.wgsl", source: copyWgsl, templateNames: [] } },
+    layouts: { registers: "copy.wgsl" },
     usesPrecision: false,
   },
 };
@@ -290,13 +262,16 @@ export function colVecsPerWorkgroup(parameters: KernelParameters): number {
   return blocks * (parameters.template.COL_LANES ?? 1);
 }
 
-/** The WGSL of a kernel's layout: the common part, then the layout's file. */
+/**
+ * The WGSL of a kernel's layout: its file with every include resolved (template values not yet
+ * expanded, no precision prelude).
+ */
 export function kernelSource(kernel: KernelSpec, layout: KernelLayout = "registers"): string {
-  const source = kernel.layouts[layout];
-  if (source === undefined) {
+  const file = kernel.layouts[layout];
+  if (file === undefined) {
     throw new KernelBuildError(`kernel ${kernel.id} has no ${layout} layout`);
   }
-  return (kernel.common ? kernel.common.source + "\n" : "") + source.source;
+  return resolveWgslIncludes(WGSL_FILES[file]!, WGSL_FILES);
 }
 
 /**
@@ -367,14 +342,11 @@ export function kernelPipeline(
   precision: Precision = "f32",
 ): Promise<GPUComputePipeline> {
   const layout = parameters.layout ?? "registers";
-  const layoutSource = kernel.layouts[layout];
-  if (layoutSource === undefined) {
-    throw new KernelBuildError(`kernel ${kernel.id} has no ${layout} layout`);
-  }
+  const source = kernelSource(kernel, layout);
   const given: Record<string, number> = { ...parameters.template, ...shapeTemplate };
-  // only the values the kernel uses: they key the cache, so a kernel is compiled once per value set
+  // only the values the module uses: they key the cache, so a kernel is compiled once per value set
   const template: Record<string, number> = {};
-  for (const name of layoutSource.templateNames) {
+  for (const name of wgslTemplateNames(source)) {
     const value = given[name];
     if (value === undefined) {
       throw new KernelBuildError(`kernel ${kernel.id}: template value ${name} is missing`);
@@ -394,7 +366,7 @@ export function kernelPipeline(
       label: `${kernel.id} ${layout} ${stored && `${stored} `}${
         JSON.stringify(template)
       } wg${parameters.workgroupSize}`,
-      code: prelude + expandWgslTemplate(kernelSource(kernel, layout), template),
+      code: prelude + expandWgslTemplate(source, template),
       entryPoint: kernel.entryPoint,
       constants: { WORKGROUP_SIZE: parameters.workgroupSize },
     });

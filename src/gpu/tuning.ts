@@ -27,7 +27,14 @@ import { generateInputs } from "../random.ts";
 import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
 import type { GpuContext } from "./device.ts";
 import { GpuAttention } from "./gpu_attention.ts";
-import { type KernelId, type KernelParameters, KERNELS, TUNINGS } from "./kernels.ts";
+import {
+  type KernelId,
+  type KernelLayout,
+  type KernelParameters,
+  KERNELS,
+  kernelSource,
+  TUNINGS,
+} from "./kernels.ts";
 import { attentionOracle } from "./oracle.ts";
 import { compareOutputs, GPU_TOLERANCES } from "./validation.ts";
 
@@ -152,10 +159,11 @@ export function adapterKey(adapter: AdapterDescription): string {
     .join(" | ");
 }
 
-/** Hex SHA-256 (first 16 digits) of a kernel's WGSL: its common part and every layout. */
+/** Hex SHA-256 (first 16 digits) of a kernel's WGSL: every layout, its includes resolved. */
 export async function kernelSourceHash(kernel: KernelId): Promise<string> {
   const spec = KERNELS[kernel];
-  const sources = [spec.common?.source ?? "", ...Object.values(spec.layouts).map((l) => l.source)];
+  const layouts = Object.keys(spec.layouts) as KernelLayout[];
+  const sources = layouts.map((layout) => kernelSource(spec, layout));
   const bytes = new TextEncoder().encode(sources.join("\n"));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -13,6 +13,12 @@
  * Every value is checked (a non-negative integer) and every name must be known, so a typo fails
  * where the module is built, not as a wrong number on the GPU.
  *
+ * Code shared by kernels lives once, in files that others include: a line `//#include FILE` is
+ * replaced by FILE's text (its own includes resolved too) before the values are expanded, so an
+ * included file may use template values and unroll blocks, and an include may stand inside a
+ * function (the flash step body). A file is included at most once per module (later includes of
+ * it are dropped, as with `#pragma once`), so two files may both include what they need.
+ *
  * @module
  */
 
@@ -45,6 +51,51 @@ export function expandWgslTemplate(source: string, values: Record<string, number
     return String(value);
   });
   return text;
+}
+
+const INCLUDE = /^\s*\/\/#include\s+(\S+)\s*$/;
+
+/**
+ * Replace every `//#include FILE` line of a WGSL source by FILE's text from `library` (file name →
+ * source), recursively; each file at most once per module.
+ *
+ * @throws {WgslTemplateError} when an included file is not in the library
+ * @example
+ * ```ts
+ * const library = { "a.wgsl": "const A = 1;", "b.wgsl": "//#include a.wgsl\nconst B = A;" };
+ * const text = resolveWgslIncludes("//#include b.wgsl\n//#include a.wgsl\nfn f() {}", library);
+ * console.assert(text === "const A = 1;\nconst B = A;\nfn f() {}");
+ * ```
+ */
+export function resolveWgslIncludes(
+  source: string,
+  library: Readonly<Record<string, string>>,
+  included: Set<string> = new Set(),
+): string {
+  return source.split("\n").flatMap((line) => {
+    const include = INCLUDE.exec(line);
+    if (include === null) return [line];
+    const file = include[1]!;
+    const text = library[file];
+    if (text === undefined) throw new WgslTemplateError(`//#include of unknown file ${file}`);
+    if (included.has(file)) return [];
+    included.add(file);
+    return [resolveWgslIncludes(text.replace(/\n$/, ""), library, included)];
+  }).join("\n");
+}
+
+/**
+ * The template values a source uses (`{{NAME}}` and named unroll counts), sorted: what a module
+ * built from it must be given.
+ */
+export function wgslTemplateNames(source: string): string[] {
+  const names = new Set<string>();
+  for (const match of source.matchAll(/\{\{(\w+)\}\}/g)) names.add(match[1]!);
+  for (const line of source.split("\n")) {
+    const count = UNROLL.exec(line)?.[2];
+    if (count !== undefined && !/^\d+$/.test(count)) names.add(count);
+  }
+  return [...names].sort();
 }
 
 const UNROLL = /^\s*\/\/#unroll\s+(\w+)\s+(\w+)\s*$/;
