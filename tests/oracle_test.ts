@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { attentionOracle } from "../src/gpu/oracle.ts";
 import { generateInputs } from "../src/random.ts";
-import type { AttentionInputs, AttentionShape, MaskName } from "../src/shape.ts";
+import type { AttentionInputs, MaskName } from "../src/shape.ts";
 
 /** Largest |a − b| relative to the largest |b|. */
 function relativeMaxError(a: Float64Array, b: Float64Array): number {
