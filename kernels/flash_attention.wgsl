@@ -1,8 +1,9 @@
 // flash_attention, register layout (what a software adapter wants): each step loads its keys and
 // values straight from storage, once for all 4·QUERY_BLOCKS queries of the invocation; the keys
 // are the same for every invocation of the workgroup, which is what makes the kernel fast where
-// per-invocation loads are expensive (lavapipe); see projection.wgsl for the choice of sizes. Each
-// invocation loops over the keys its own queries see.
+// per-invocation loads are expensive (lavapipe); see projection.wgsl for the choice of sizes. The
+// loop runs over the keys the workgroup's queries see (one SIMD group on lavapipe: a lane that
+// skipped a step would save nothing), each score masked per query.
 //#include flash_attention_common.wgsl
 
 /** Four rows of k at `offsets` (in vec4), as the columns of a matrix. */
@@ -31,8 +32,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   if (first_query >= params.n) {
     return;
   }
-  let end_key = key_end(last_query);
-  for (var first_key = key_start(first_query); first_key < end_key; first_key += 4u * KEY_BLOCKS) {
+  for (var first_key = group_start_key; first_key < group_end_key; first_key += 4u * KEY_BLOCKS) {
     //#unroll j KEY_BLOCKS
     let keys_{j} = four_keys(first_key + {j}u * 4u);
     let k_rows_{j} = (vec4<u32>(sequence_row) + min(keys_{j}, vec4<u32>(params.n - 1u))) * params.kv_model4 + vec4<u32>(kv_col);

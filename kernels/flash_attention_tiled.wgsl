@@ -4,9 +4,8 @@
 // workgroup memory, where all invocations read the same key at once (a broadcast). Each key and
 // value is read from device memory once per workgroup instead of once per invocation.
 //
-// The tiles span the keys that any query of the workgroup sees (a uniform range: it depends on the
-// workgroup only, as the barriers require); within a tile, an invocation skips the steps that none
-// of its own queries sees.
+// The tiles span the keys that any query of the workgroup sees (flash_prologue.wgsl); within a
+// tile, an invocation skips the steps that none of its own queries sees.
 //
 // Host-checked: TILE_KEYS is a multiple of 4·KEY_BLOCKS, and the two workgroup arrays fit the
 // device's maxComputeWorkgroupStorageSize (the variant's plan). Keys past n are staged clamped and
@@ -35,12 +34,9 @@ fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
 ) {
   //#include flash_prologue.wgsl
-  let group_queries = 4u * QUERY_BLOCKS * WORKGROUP_SIZE;
-  let group_first_query = wid.x * group_queries;
-  let group_end_key = key_end(min(group_first_query + group_queries - 1u, params.n - 1u));
   let first_key = key_start(first_query);
   let end_key = key_end(last_query);
-  for (var tile_first_key = key_start(group_first_query); tile_first_key < group_end_key; tile_first_key += TILE_KEYS) {
+  for (var tile_first_key = group_start_key; tile_first_key < group_end_key; tile_first_key += TILE_KEYS) {
     for (var e = lane; e < TILE_KEYS * HEAD_BLOCKS; e += WORKGROUP_SIZE) {
       let key = min(tile_first_key + e / HEAD_BLOCKS, params.n - 1u);
       let offset = (sequence_row + key) * params.kv_model4 + kv_col + e % HEAD_BLOCKS;

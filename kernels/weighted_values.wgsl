@@ -20,7 +20,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var acc_{i}_{j} = mat4x4<f32>();
   //#end
   //#end
-  let keys = key_vec_range(first_local_row, first_local_row + 4u * ROW_BLOCKS - 1u);
+  // the keys the workgroup's rows see: the same v rows in every invocation (see flash_prologue.wgsl)
+  let group_first_row = wid.x * WORKGROUP_SIZE * 4u * ROW_BLOCKS;
+  let keys = key_vec_range(group_first_row, group_first_row + WORKGROUP_SIZE * 4u * ROW_BLOCKS - 1u);
   for (var j4 = keys.x; j4 < keys.y; j4++) {
     //#unroll i ROW_BLOCKS
     let p_{i} = mat4x4<f32>(load_probs(z, first_local_row + {i}u * 4u, j4), load_probs(z, first_local_row + {i}u * 4u + 1u, j4), load_probs(z, first_local_row + {i}u * 4u + 2u, j4), load_probs(z, first_local_row + {i}u * 4u + 3u, j4));

@@ -1,9 +1,10 @@
 /**
- * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes.
+ * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes and
+ * configurations (masks × kv heads × batch at every width and length).
  *
  * Fresh seeded inputs (the seed is printed, `--seed` repeats a run), GPU output buffers poisoned
  * with NaN before each forward, outputs compared with the CPU path by relative L2 error (1e-4 for
- * f32). Prints one row per (variant, n, d_model, heads) and exits 1 on any failure, 2 on bad flags
+ * f32). Prints one row per (variant, precision, configuration, n) and exits 1 on any failure, 2 on bad flags
  * or when there is no GPU adapter (1 in CI, where a missing adapter is a failure).
  *
  * @module
@@ -15,6 +16,7 @@ import { parseInteger, parseNameList } from "./flag_values.ts";
 import { reportNoAdapter } from "./no_adapter.ts";
 import { generateInputs } from "../random.ts";
 import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type Configuration, expandGrid, SEED_GRID, shapeOf } from "../configuration.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
 import type { Precision, TuningName } from "../gpu/kernels.ts";
@@ -34,6 +36,34 @@ export const BATTERY_WIDTHS: readonly { dModel: number; heads: number }[] = [
   { dModel: 512, heads: 8 },
 ];
 
+/**
+ * The masks of the battery; the window (37: not a multiple of 4, longer than the shortest lengths
+ * and shorter than the longest) cuts query blocks of every kernel.
+ */
+export const BATTERY_MASKS: readonly string[] = ["full", "causal", "sliding:37"];
+
+/** Batch sizes of the battery. */
+export const BATTERY_BATCHES: readonly number[] = [1, 3];
+
+/**
+ * Every configuration of the battery: per width, masks × kv heads {1, 2, heads} (those that divide
+ * heads, once each) × batch.
+ */
+export function batteryConfigurations(): Configuration[] {
+  return BATTERY_WIDTHS.flatMap(({ dModel, heads }) => {
+    const kvHeads = [...new Set([1, 2, heads])].filter((kv) => heads % kv === 0);
+    const grid = {
+      ...SEED_GRID,
+      dModel: [dModel],
+      heads: [heads],
+      kvHeads,
+      batch: [...BATTERY_BATCHES],
+      mask: [...BATTERY_MASKS],
+    };
+    return expandGrid(grid).configurations;
+  });
+}
+
 const USAGE =
   `Usage: deno task validate [--seed N] [--variants naive,fused] [--tuning software|hardware]
                           [--precision f32,f16]
@@ -41,6 +71,12 @@ const USAGE =
 Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_model, heads) ∈ {${
     BATTERY_WIDTHS.map((w) => `(${w.dModel},${w.heads})`).join(", ")
   }}
+× mask ∈ {${BATTERY_MASKS.join(", ")}} × kv_heads ∈ {1, 2, heads} (dividing heads) × batch ∈ {${
+    BATTERY_BATCHES.join(", ")
+  }}:
+${batteryConfigurations().length} configurations × ${BATTERY_SEQ_LENS.length} lengths = ${
+    batteryConfigurations().length * BATTERY_SEQ_LENS.length
+  } shapes per variant and precision,
 and compares each output with the CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16
 ${GPU_TOLERANCES.f16}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
@@ -89,6 +125,45 @@ export async function validatePoint(
   }
 }
 
+/** The mask as the flag writes it: `full`, `causal`, `sliding:W`. */
+function maskText(shape: AttentionShape): string {
+  return shape.mask === "sliding" ? `sliding:${shape.window}` : shape.mask ?? "full";
+}
+
+/** Every (configuration, length) of the battery on every variant and precision, printed. */
+async function runBattery(
+  gpu: GpuContext,
+  options: {
+    seed: number;
+    variants: VariantName[];
+    precisions: PrecisionName[];
+    tuning: TuningName | undefined;
+  },
+): Promise<ValidationRow[]> {
+  const rows: ValidationRow[] = [];
+  for (const configuration of batteryConfigurations()) {
+    for (const seqLen of BATTERY_SEQ_LENS) {
+      const inputs = generateInputs(shapeOf(configuration, seqLen), options.seed);
+      const expected = await cpuAttentionForward(inputs);
+      for (const variant of options.variants) {
+        for (const precision of options.precisions) {
+          const row = await validatePoint(
+            gpu,
+            variant,
+            inputs,
+            expected,
+            options.tuning,
+            precision,
+          );
+          rows.push(row);
+          console.log(formatRow(row));
+        }
+      }
+    }
+  }
+  return rows;
+}
+
 function formatRow(row: ValidationRow): string {
   const error = (value: number | undefined) =>
     value === undefined ? "—" : Number.isNaN(value) ? "NaN" : value.toExponential(2);
@@ -98,6 +173,9 @@ function formatRow(row: ValidationRow): string {
     String(row.shape.seqLen).padStart(5),
     String(row.shape.dModel).padStart(7),
     String(row.shape.heads).padStart(5),
+    String(row.shape.kvHeads).padStart(3),
+    String(row.shape.batch).padStart(5),
+    maskText(row.shape).padEnd(10),
     error(row.validation?.maxAbsError).padStart(11),
     error(row.validation?.relL2Error).padStart(10),
     `  ${row.status}${row.reason ? `: ${row.reason}` : ""}`,
@@ -158,21 +236,10 @@ async function main(args: string[]): Promise<number> {
           .join(", ")
       }`,
     );
-    console.log(`variant prec     n d_model heads max abs err    rel L2`);
-    const rows: ValidationRow[] = [];
-    for (const { dModel, heads } of BATTERY_WIDTHS) {
-      for (const seqLen of BATTERY_SEQ_LENS) {
-        const inputs = generateInputs({ seqLen, dModel, heads }, seed);
-        const expected = await cpuAttentionForward(inputs);
-        for (const variant of variants) {
-          for (const precision of precisions) {
-            const row = await validatePoint(gpu, variant, inputs, expected, tuning, precision);
-            rows.push(row);
-            console.log(formatRow(row));
-          }
-        }
-      }
-    }
+    console.log(
+      `variant prec     n d_model heads  kv batch mask       max abs err    rel L2`,
+    );
+    const rows = await runBattery(gpu, { seed, variants, precisions, tuning });
     const failed = rows.filter((row) => row.status === "FAILED").length;
     const skipped = rows.filter((row) => row.status === "skipped").length;
     const worst = Math.max(...rows.map((row) => row.validation?.relL2Error ?? 0));
