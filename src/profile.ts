@@ -128,13 +128,14 @@ export async function runProfile(
   }
   for (const { variant, precision, name } of gpuRuns) {
     const software = gpu!.adapter.isSoftware ? ", software" : "";
+    const backend = gpu!.adapter.backend ? `, ${gpu!.adapter.backend} backend` : "";
     const storage = precision === "f16" ? " f16" : "";
     series.push({
       name,
       device: "gpu",
       variant,
       precision,
-      label: `GPU ${variant}${storage} (${gpu!.adapter.description}${software})`,
+      label: `GPU ${variant}${storage} (${gpu!.adapter.description}${software}${backend})`,
       points: [],
       localSlopes: [],
     });
