@@ -1,5 +1,6 @@
 /**
- * GPU tests (tests/gpu_test_context.ts: skipped without an adapter unless CI=true).
+ * GPU tests: they run on whatever adapter WebGPU finds (lavapipe on machines without a GPU). Without
+ * an adapter they are skipped with a message, except in CI (CI=true), where they fail.
  *
  * The tests share one device. Shapes are small: lavapipe compiles each pipeline at its first
  * dispatch (seconds for the big register blocks; Mesa caches them on disk), so the first test
@@ -7,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertMatchesOracle, gpuTest, runForward } from "./gpu_harness.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
 import { GpuAttention, GpuForwardError } from "../src/gpu/gpu_attention.ts";
 import {
@@ -18,7 +20,6 @@ import {
 import { CANDIDATES } from "../src/gpu/tuning.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
 import type { AttentionShape } from "../src/shape.ts";
-import { assertMatchesOracle, gpuTest, runForward } from "./gpu_test_context.ts";
 
 gpuTest(
   "openGpu() opens a device with the adapter's limits and describes the adapter",

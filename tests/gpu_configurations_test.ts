@@ -1,8 +1,9 @@
 /**
  * Every attention configuration on the GPU against the float64 oracle: masks (full, causal,
- * sliding:W) × kv_heads {1, 2, heads} × batch {1, 3} at n = 1, 2, 63, 65 and 200, in both
- * variants and both layouts (`software`: register blocks; `hardware`: workgroup tiles), f16 for a
- * few; and what the naive variant stores of a sliding window (the band, not n × n).
+ * sliding:W) × kv_heads {1, 2, heads} × batch {1, 3} at n = 1, 2, 63, 65 and 200, in both softmax
+ * variants and both layouts (`software`: register blocks; `hardware`: workgroup tiles), and linear
+ * attention (full, causal); f16 for a few; and what the naive variant stores of a sliding window
+ * (the band, not n × n).
  *
  * d_model 32 and 4 heads (d_k 8) keep lavapipe's compilations short; the software projection runs
  * with small blocks (its big ones take many seconds to compile and do not depend on the mask).
@@ -12,7 +13,7 @@ import assert from "node:assert/strict";
 import type { GpuAttentionOptions } from "../src/gpu/gpu_attention.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import type { AttentionShape, MaskName } from "../src/shape.ts";
-import { assertMatchesOracle, gpuTest, runForward } from "./gpu_test_context.ts";
+import { assertMatchesOracle, gpuTest, runForward } from "./gpu_harness.ts";
 
 const HEADS = 4;
 const SEQ_LENS = [1, 2, 63, 65, 200];
@@ -59,6 +60,17 @@ for (const [layout, options] of Object.entries(LAYOUTS)) {
     );
   }
 }
+
+gpuTest("linear: full and causal × kv_heads × batch match the oracle", async (gpu) => {
+  for (const seqLen of SEQ_LENS) {
+    const shapes = configurations(seqLen).filter((shape) => shape.mask !== "sliding");
+    for (const shape of shapes) {
+      const linear = { ...shape, attention: "linear" as const };
+      const result = await runForward(gpu, "linear", linear, LAYOUTS.registers);
+      assertMatchesOracle(result, JSON.stringify(linear));
+    }
+  }
+});
 
 gpuTest("f16 storage runs the masks, GQA and batches within the f16 tolerance", async (gpu) => {
   if (!gpu.device.features.has("shader-f16")) return;

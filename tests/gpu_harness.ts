@@ -1,14 +1,12 @@
 /**
- * The GPU test files' shared device and test wrapper: they run on whatever adapter WebGPU finds
- * (lavapipe on machines without a GPU). Without an adapter the tests are skipped with a message,
- * except in CI (CI=true), where they fail.
- *
- * One device per test file, opened at import and destroyed when the module unloads: its pipeline
- * cache spares each test lavapipe's compilations (seconds each without Mesa's cache).
+ * What the GPU tests share: one device per test file (opened before the tests, destroyed when the
+ * module unloads: its pipeline cache spares each test lavapipe's compilations), a test that skips
+ * without an adapter (and fails without one in CI), and a forward checked against the float64
+ * oracle.
  */
 
-import { selectWebGpuBackends } from "../src/gpu/backends.ts";
 import assert from "node:assert/strict";
+import { selectWebGpuBackends } from "../src/gpu/backends.ts";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
 import { GpuAttention, type GpuAttentionOptions } from "../src/gpu/gpu_attention.ts";
 import { attentionOracle } from "../src/gpu/oracle.ts";
@@ -16,21 +14,24 @@ import { compareOutputs } from "../src/gpu/validation.ts";
 import type { VariantName } from "../src/config.ts";
 import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
+import { skippedLine } from "./test_gpu.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
+export const IN_CI = Deno.env.get("CI") === "true";
 selectWebGpuBackends(); // the probe below must load the backends openGpu() loads
-const HAS_ADAPTER = await (async () => {
+export const HAS_ADAPTER = await (async () => {
   try {
     return (await navigator.gpu?.requestAdapter()) != null;
   } catch {
     return false;
   }
 })();
-if (!HAS_ADAPTER && !IN_CI) {
-  console.log("GPU tests skipped: WebGPU found no adapter (install mesa-vulkan-drivers)");
-}
+if (!HAS_ADAPTER && !IN_CI) console.log(skippedLine("GpuAttention tests"));
 
-const GPU = HAS_ADAPTER ? await openGpu() : null;
+/**
+ * One device for the whole file, opened before the tests and destroyed when the module unloads:
+ * its pipeline cache spares each test lavapipe's compilations (seconds each without Mesa's cache).
+ */
+export const GPU = HAS_ADAPTER ? await openGpu({ glFallback: false }) : null;
 globalThis.addEventListener("unload", () => GPU?.destroy());
 
 /** A test that needs a GPU: skipped without an adapter, failed without one in CI. */
@@ -45,7 +46,6 @@ export function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void> | v
   });
 }
 
-/** One forward of a variant at a shape on poisoned buffers, with the float64 oracle's output. */
 export async function runForward(
   gpu: GpuContext,
   variant: VariantName,
@@ -72,12 +72,11 @@ export async function runForward(
   }
 }
 
-/** The output within relative L2 1e-5 of the oracle's (f32 storage). */
 export function assertMatchesOracle(
-  result: { out: Float32Array; oracle: Float32Array },
+  result: { out: Float32Array; oracle: Float32Array; tolerance?: number },
   label: string,
 ): void {
-  const validation = compareOutputs(result.out, result.oracle, 1e-5);
+  const validation = compareOutputs(result.out, result.oracle, result.tolerance ?? 1e-5);
   assert.ok(
     validation.passed,
     `${label}: relative L2 ${validation.relL2Error}, max abs ${validation.maxAbsError}`,
