@@ -15,7 +15,7 @@ import { PRECISION_NAMES, type PrecisionName, VARIANT_NAMES, type VariantName } 
 import { parseInteger, parseNameList } from "./flag_values.ts";
 import { reportNoAdapter } from "./no_adapter.ts";
 import { generateInputs } from "../random.ts";
-import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type AttentionInputs, type AttentionShape, resolveShape } from "../shape.ts";
 import { type Configuration, expandGrid, SEED_GRID, shapeOf } from "../configuration.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
@@ -25,6 +25,7 @@ import { applyTuning } from "../gpu/tuning.ts";
 import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
 import { cpuAttentionForward } from "../reference/cpu_attention.ts";
+import { VARIANTS } from "../variants/registry.ts";
 
 /** Sequence lengths of the battery: 1, 2, around a multiple of 64, and around 1024. */
 export const BATTERY_SEQ_LENS: readonly number[] = [1, 2, 63, 65, 1000, 1023];
@@ -74,9 +75,10 @@ Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_
 × mask ∈ {${BATTERY_MASKS.join(", ")}} × kv_heads ∈ {1, 2, heads} (dividing heads) × batch ∈ {${
     BATTERY_BATCHES.join(", ")
   }}:
-${batteryConfigurations().length} configurations × ${BATTERY_SEQ_LENS.length} lengths = ${
-    batteryConfigurations().length * BATTERY_SEQ_LENS.length
-  } shapes per variant and precision,
+${batteryConfigurations().length} configurations × ${BATTERY_SEQ_LENS.length} lengths; cases per precision: ${
+    VARIANT_NAMES.map((variant) => `${variant} ${batteryCaseCount(variant)}`).join(", ")
+  }
+(each variant in its own attention; linear has no sliding window),
 and compares each output with the CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16
 ${GPU_TOLERANCES.f16}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
@@ -125,12 +127,30 @@ export async function validatePoint(
   }
 }
 
-/** The mask as the flag writes it: `full`, `causal`, `sliding:W`. */
+/** The mask as the flag writes it (`full`, `causal`, `sliding:W`), `lin` after it for linear. */
 function maskText(shape: AttentionShape): string {
-  return shape.mask === "sliding" ? `sliding:${shape.window}` : shape.mask ?? "full";
+  const mask = shape.mask === "sliding" ? `sliding:${shape.window}` : shape.mask ?? "full";
+  return shape.attention === "linear" ? `${mask} lin` : mask;
 }
 
-/** Every (configuration, length) of the battery on every variant and precision, printed. */
+/** The battery's shape of a configuration at a length, in a variant's attention. */
+function batteryShape(configuration: Configuration, seqLen: number, variant: VariantName) {
+  return { ...shapeOf(configuration, seqLen), attention: VARIANTS[variant].attention };
+}
+
+/** How many (configuration, length) cases a variant runs of the battery. */
+export function batteryCaseCount(variant: VariantName): number {
+  const runs = batteryConfigurations().filter((configuration) =>
+    VARIANTS[variant].unsupported(resolveShape(batteryShape(configuration, 1, variant))) === null
+  );
+  return runs.length * BATTERY_SEQ_LENS.length;
+}
+
+/**
+ * Every (configuration, length) of the battery on every variant and precision, printed. Each
+ * variant runs the configuration with its own attention (softmax, or linear), and leaves out
+ * what it never runs (linear attention has no sliding window).
+ */
 async function runBattery(
   gpu: GpuContext,
   options: {
@@ -141,22 +161,30 @@ async function runBattery(
   },
 ): Promise<ValidationRow[]> {
   const rows: ValidationRow[] = [];
+  const attentions = [...new Set(options.variants.map((variant) => VARIANTS[variant].attention))];
   for (const configuration of batteryConfigurations()) {
     for (const seqLen of BATTERY_SEQ_LENS) {
-      const inputs = generateInputs(shapeOf(configuration, seqLen), options.seed);
-      const expected = await cpuAttentionForward(inputs);
-      for (const variant of options.variants) {
-        for (const precision of options.precisions) {
-          const row = await validatePoint(
-            gpu,
-            variant,
-            inputs,
-            expected,
-            options.tuning,
-            precision,
-          );
-          rows.push(row);
-          console.log(formatRow(row));
+      for (const attention of attentions) {
+        const shape = { ...shapeOf(configuration, seqLen), attention };
+        const variants = options.variants.filter((variant) =>
+          VARIANTS[variant].unsupported(resolveShape(shape)) === null
+        );
+        if (variants.length === 0) continue;
+        const inputs = generateInputs(shape, options.seed);
+        const expected = await cpuAttentionForward(inputs);
+        for (const variant of variants) {
+          for (const precision of options.precisions) {
+            const row = await validatePoint(
+              gpu,
+              variant,
+              inputs,
+              expected,
+              options.tuning,
+              precision,
+            );
+            rows.push(row);
+            console.log(formatRow(row));
+          }
         }
       }
     }
