@@ -353,11 +353,13 @@ async function measureGpuPoint(
     const submitOverheadMs = await measureSubmitOverheadMs(gpu.device, SUBMIT_OVERHEAD_SAMPLES);
     const wallMs: number[] = [];
     const kernelMs: number[][] = [];
+    const kernelStartMs: number[][] = [];
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
       const timing = await attention.forward();
       wallMs.push(timing.wallMs);
       if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
+      if (timing.stageStartMs) kernelStartMs.push(timing.stageStartMs);
       progress.runDone(run);
     }
     // the last timed output is checked too, and its readback timed apart from the forward
@@ -383,6 +385,7 @@ async function measureGpuPoint(
       kernelSumMs: kernelMs.length === wallMs.length
         ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
         : undefined,
+      kernelStartMs: kernelStartMs.length === wallMs.length ? kernelStartMs : undefined,
       submitOverheadMs,
       kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "none",
       uploadMs,
