@@ -102,3 +102,9 @@ Deno.test("plot --from rewrites report.md, report.html and, with begin times, tr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("plot --from and compare read the schemaVersion 2 files the profile writes", async () => {
+  const { parseResults } = await import("../src/plot/load_results.ts");
+  const v2 = { ...structuredClone(fixture), schemaVersion: 2 };
+  assert.equal(parseResults(JSON.stringify(v2), "v2.json").schemaVersion, 2);
+});
