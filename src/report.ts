@@ -19,6 +19,7 @@ import type {
 import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
+import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
@@ -314,10 +315,11 @@ function describeProblems(results: ProfileResults): string[] {
 export function setupLines(results: ProfileResults): string[] {
   const env = results.environment;
   const config = results.config;
+  const backend = env.adapter && backendPhrase(env.adapter);
   const adapter = env.adapter
     ? `${env.adapter.description} (${
       env.adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
-    })`
+    })${backend ? `, WebGPU backend ${backend}` : ""}`
     : "none";
   return [
     `Self-attention profile: d_model ${config.dModel}, ${config.heads} heads, ${config.runs} runs per point ` +

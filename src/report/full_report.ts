@@ -6,6 +6,7 @@
  * @module
  */
 
+import { backendPhrase } from "../gpu/backends.ts";
 import { FIGURE_FILE_NAMES } from "../plot/figures.ts";
 import { analysisItems, formatBytes, reportTables, setupLines } from "../report.ts";
 import type { ProfileResults } from "../results.ts";
@@ -32,7 +33,7 @@ export function environmentTable(results: ProfileResults): TableBlock {
         : `${adapter.description || adapter.device} (${
           adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
         }; vendor ${adapter.vendor || "?"}, architecture ${adapter.architecture || "?"}${
-          adapter.backend ? `, backend ${adapter.backend}` : ""
+          backendPhrase(adapter) ? `, WebGPU backend ${backendPhrase(adapter)}` : ""
         })`,
     ],
     [
