@@ -104,7 +104,12 @@ function npzSeries(results: ProfileResults): { name: string; implementation: Imp
     several
       ? configurations.map((c) => `${implementationName(implementation)}__${c.id}`)
       : [implementationName(implementation)];
-  return ALL_IMPLEMENTATIONS.flatMap((implementation) =>
+  // linear attention's series only where a configuration computes it
+  const attentions = new Set(configurations.map((c) => c.attention));
+  const present = (implementation: Implementation) =>
+    implementation.device === "cpu" || VARIANTS[implementation.variant].attention === "softmax" ||
+    attentions.has(VARIANTS[implementation.variant].attention);
+  return ALL_IMPLEMENTATIONS.filter(present).flatMap((implementation) =>
     names(implementation).map((name) => ({ name, implementation }))
   );
 }
