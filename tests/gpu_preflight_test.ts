@@ -96,3 +96,16 @@ Deno.test("GpuAttention.preflight() refuses workgroup tiles whose lanes do not m
   assert.ok(!result.fits);
   assert.match(result.reason, /ROW_LANES × COL_LANES = 32 is not the workgroup size 64/);
 });
+
+Deno.test("GpuAttention.preflight() refuses a variant on an attention it does not compute", () => {
+  const ctx = fakeGpuContext({ limits: {}, memoryBudgetBytes: Infinity });
+  const softmax = { seqLen: 10, dModel: 32, heads: 4 };
+  const linear = { ...softmax, attention: "linear" as const };
+  const refused = GpuAttention.preflight(ctx, "linear", softmax);
+  assert.ok(!refused.fits);
+  assert.match(refused.reason, /runs linear attention, not softmax/);
+  assert.ok(!GpuAttention.preflight(ctx, "fused", linear).fits);
+  assert.ok(!GpuAttention.preflight(ctx, "linear", { ...linear, mask: "sliding", window: 3 }).fits);
+  assert.ok(GpuAttention.preflight(ctx, "linear", linear).fits);
+  assert.ok(GpuAttention.preflight(ctx, "naive", { ...softmax, mask: "causal", batch: 2 }).fits);
+});

@@ -21,7 +21,7 @@ import {
   type TuningName,
   workgroupStorageBytes,
 } from "./kernels.ts";
-import type { VariantName } from "../variants/registry.ts";
+import { type VariantName, VARIANTS } from "../variants/registry.ts";
 import { GPU_VARIANT_PLANNERS } from "./variants/mod.ts";
 import { weightPanelsLength } from "./weight_panels.ts";
 
@@ -166,6 +166,9 @@ export function planForward(request: PlanRequest): PlanOutcome {
   if (precision === "f16" && !request.hasShaderF16) return { plan: null, reason: NO_SHADER_F16 };
   const shapeProblem = _shapeProblem(shape);
   if (shapeProblem !== null) return { plan: null, reason: shapeProblem };
+  // the registry says which configurations a variant computes (its attention, its masks)
+  const unsupported = VARIANTS[request.variant].unsupported(resolveShape(shape));
+  if (unsupported !== null) return { plan: null, reason: unsupported };
   const context = _context(request);
   const middle = GPU_VARIANT_PLANNERS[request.variant](context);
   if ("reason" in middle) return { plan: null, reason: middle.reason };
