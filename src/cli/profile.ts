@@ -20,6 +20,8 @@ import {
 import { applyTuning } from "../gpu/tuning.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../gpu/gpu_attention.ts";
 import { cpuPreflight } from "../preflight.ts";
+import { expandGrid, shapeOf } from "../configuration.ts";
+import type { AttentionShape } from "../shape.ts";
 import { runProfile } from "../profile.ts";
 import { ConsoleProgress, type ProgressReporter, QuietProgress } from "../progress.ts";
 import { formatReport } from "../report.ts";
@@ -42,30 +44,38 @@ function assertSomethingRuns(
   gpu: GpuContext | null,
   availableBytes: number,
 ): void {
+  const { configurations } = expandGrid(config.grid);
   for (const seqLen of config.seqLens) {
-    const shape = { seqLen, dModel: config.dModel, heads: config.heads };
-    const cpuFit = cpuPreflight(shape, availableBytes);
-    // every GPU output is checked against the CPU path, so nothing runs without it
-    if (!cpuFit.fits) {
-      throw new UsageError(`--seq-lens ${seqLen}: cannot run here: the CPU path ${cpuFit.reason}`);
-    }
-    if (config.devices.includes("cpu") || gpu === null) continue;
-    const gpuFits = config.variants.flatMap((variant) =>
-      config.precisions.map((precision) => ({
-        variant: `${variant} ${precision}`,
-        fit: GpuAttention.preflight(gpu, variant, shape, { precision }),
-      }))
+    const reasons = configurations.map((configuration) =>
+      _whyNothingRuns(config, gpu, availableBytes, shapeOf(configuration, seqLen))
     );
-    if (gpuFits.every(({ fit }) => !fit.fits)) {
-      const reasons = gpuFits.map(({ variant, fit }) =>
-        `${variant}: ${fit.fits ? "" : fit.reason}`
-      );
-      throw new UsageError(
-        `--seq-lens ${seqLen} (d_model ${config.dModel}, ${config.heads} heads): no GPU variant ` +
-          `can run: ${reasons.join("; ")}`,
-      );
-    }
+    if (reasons.some((reason) => reason === null)) continue;
+    const first = reasons[0]!;
+    throw new UsageError(`--seq-lens ${seqLen}: cannot run here: ${first}`);
   }
+}
+
+/** Why no requested series can run this shape (the reasons of each path), or null. */
+function _whyNothingRuns(
+  config: ProfileConfig,
+  gpu: GpuContext | null,
+  availableBytes: number,
+  shape: AttentionShape,
+): string | null {
+  const cpuFit = cpuPreflight(shape, availableBytes);
+  // every GPU output is checked against the CPU path, so nothing runs without it
+  if (!cpuFit.fits) return `the CPU path ${cpuFit.reason}`;
+  if (config.devices.includes("cpu") || gpu === null) return null;
+  const gpuFits = config.variants.flatMap((variant) =>
+    config.precisions.map((precision) => ({
+      variant: `${variant} ${precision}`,
+      fit: GpuAttention.preflight(gpu, variant, shape, { precision }),
+    }))
+  );
+  if (gpuFits.some(({ fit }) => fit.fits)) return null;
+  const reasons = gpuFits.map(({ variant, fit }) => `${variant}: ${fit.fits ? "" : fit.reason}`);
+  return `(d_model ${shape.dModel}, ${shape.heads} heads) no GPU variant can run: ` +
+    reasons.join("; ");
 }
 
 /** Open the GPU when asked; null (with a skip and a warning) when no adapter is found. */
@@ -191,9 +201,10 @@ async function main(): Promise<number> {
       onPointDone: async (snapshot) => {
         await outputs.data(snapshot);
       },
-      onLengthDone: async (inputs, lengthOutputs) => {
+      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs: out }) => {
         if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
-          await outputs.tensors(inputs, lengthOutputs);
+          const named = severalConfigurations ? configuration : null;
+          await outputs.tensors({ inputs, outputs: out, configuration: named });
         }
       },
     });

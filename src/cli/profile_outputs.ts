@@ -8,10 +8,9 @@
  */
 
 import { writeResultsFiles } from "../io/results_files.ts";
-import { writeTensorsFile } from "../io/tensors_file.ts";
+import { type TensorsDump, writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
-import type { ProfileResults, SeriesName } from "../results.ts";
-import type { AttentionInputs } from "../shape.ts";
+import type { ProfileResults } from "../results.ts";
 import { FaultError } from "./usage_error.ts";
 
 /** The OS's reason without the operation and temporary path Deno appends. */
@@ -48,15 +47,9 @@ export class ProfileOutputs {
     return this.#enqueue("the data files", () => writeResultsFiles(results, this.outDir));
   }
 
-  /** `tensors_n<N>.npz` of one length; returns its path. */
-  tensors(
-    inputs: AttentionInputs,
-    outputs: ReadonlyMap<SeriesName, Float32Array>,
-  ): Promise<string> {
-    return this.#enqueue(
-      "the tensors",
-      () => writeTensorsFile(inputs, outputs, this.outDir),
-    );
+  /** `tensors_n<N>.npz` of one length (and configuration); returns its path. */
+  tensors(dump: TensorsDump): Promise<string> {
+    return this.#enqueue("the tensors", () => writeTensorsFile(dump, this.outDir));
   }
 
   /** The figures of `results`; returns their paths. */
