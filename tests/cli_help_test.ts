@@ -7,6 +7,16 @@ import { fileURLToPath } from "node:url";
 
 const CLI = new URL("../src/cli/", import.meta.url);
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+
+/** The README's "### Flags of `task`" section, up to the next heading. */
+function flagsSection(task: string): string {
+  const start = README.indexOf(`### Flags of \`${task}\``);
+  assert.ok(start >= 0, `the README has no "### Flags of \`${task}\`" section`);
+  const body = README.indexOf("\n", start);
+  const next = README.slice(body).search(/^#{1,3} /m);
+  return next < 0 ? README.slice(start) : README.slice(start, body + next);
+}
 
 const commands: string[] = [];
 for await (const entry of Deno.readDir(CLI)) {
@@ -34,15 +44,25 @@ async function run(command: string, flag: string) {
 for (const command of commands) {
   const task = command.replace(/\.ts$/, "");
   Deno.test(`${command} answers --help, -h and --version`, async () => {
-    const help = await run(command, "--help");
+    const [help, short, version] = await Promise.all([
+      run(command, "--help"),
+      run(command, "-h"),
+      run(command, "--version"),
+    ]);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, new RegExp(`Usage: deno task ${task}`));
     assert.match(help.stdout, /--version/, "the help does not list --version");
-    const short = await run(command, "-h");
     assert.equal(short.code, 0, short.stderr);
     assert.equal(short.stdout, help.stdout);
-    const version = await run(command, "--version");
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, /^self-attention-profiler \d+\.\d+\.\d+ \(Deno \d/);
+  });
+
+  Deno.test(`the README lists every flag of ${task}`, async () => {
+    const help = await run(command, "--help");
+    const flags = new Set(help.stdout.match(/--[a-z][a-z0-9-]*/g));
+    const section = flagsSection(task);
+    const missing = [...flags].filter((flag) => !section.includes(`\`${flag}`));
+    assert.deepEqual(missing, [], `flags of ${task} missing from its README section`);
   });
 }
