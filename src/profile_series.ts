@@ -12,7 +12,13 @@ import type { GpuContext } from "./gpu/device.ts";
 import { cpuUnsupported } from "./preflight.ts";
 import type { SeriesResult } from "./results.ts";
 import { resolveShape } from "./shape.ts";
-import { type Implementation, implementationName, VARIANTS } from "./variants/registry.ts";
+import {
+  type Implementation,
+  implementationName,
+  VARIANT_NAMES,
+  type VariantName,
+  VARIANTS,
+} from "./variants/registry.ts";
 
 /** A series as the profile runs it. */
 export interface PlannedSeries {
@@ -75,11 +81,21 @@ export function planSeries(
   });
 }
 
+/** The GPU variants of a configuration: `--variants` for softmax, every linear one for linear. */
+function _variantsOf(configuration: Configuration, config: ProfileConfig): VariantName[] {
+  return configuration.attention === "softmax"
+    ? config.variants
+    : VARIANT_NAMES.filter((name) => VARIANTS[name].attention === configuration.attention);
+}
+
 function _label(implementation: Implementation, gpu: GpuContext | null): string {
   if (implementation.device === "cpu") {
     return `CPU (${navigator.hardwareConcurrency} workers, WebAssembly SIMD)`;
   }
   const software = gpu!.adapter.isSoftware ? ", software" : "";
+  const backend = gpu!.adapter.backend ? `, ${gpu!.adapter.backend} backend` : "";
   const storage = implementation.precision === "f16" ? " f16" : "";
-  return `GPU ${implementation.variant}${storage} (${gpu!.adapter.description}${software})`;
+  return `GPU ${implementation.variant}${storage} (${
+    gpu!.adapter.description
+  }${software}${backend})`;
 }

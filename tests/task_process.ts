@@ -91,15 +91,18 @@ export async function listNames(folder: string): Promise<string[]> {
   return names.sort();
 }
 
-/** The data files and figures every finished profile leaves. */
+/** The data files, figures and reports every finished profile leaves. */
 export const PROFILE_OUTPUTS = [
   "kernel_breakdown.png",
   "kernel_breakdown.svg",
   "profiling_results.csv",
   "profiling_results.json",
   "profiling_results.npz",
+  "report.html",
+  "report.md",
   "self_attention_profiling.png",
   "self_attention_profiling.svg",
+  "trace.json",
 ];
 
 /**

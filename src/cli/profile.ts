@@ -99,11 +99,12 @@ async function openRequestedGpu(
 }
 
 /** Bad input the adapter reveals: f16 asked of an adapter without it, nothing that can run. */
-function assertRunnable(
+async function assertRunnable(
   config: ProfileConfig,
   gpu: GpuContext | null,
+  tune: boolean,
   progress: ProgressReporter,
-): void {
+): Promise<void> {
   if (gpu !== null && config.precisions.includes("f16") && !gpu.device.features.has("shader-f16")) {
     if (config.precisions.length === 1) {
       throw new UsageError(
@@ -112,6 +113,9 @@ function assertRunnable(
     }
     progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
   }
+  // the cached kernel parameters come before the check, which judges by them; tuning (minutes)
+  // comes after it, and is checked again
+  if (gpu !== null && !tune) await applyTuning(gpu, { warn: (line) => progress.warn(line) });
   assertSomethingRuns(config, gpu, Deno.systemMemoryInfo().available);
 }
 
@@ -122,12 +126,14 @@ async function prepareGpu(
   config: ProfileConfig,
   progress: ProgressReporter,
 ): Promise<Calibration | null> {
+  const warn = (line: string) => progress.warn(line);
+  if (!tune) return await loadCalibration(gpu.adapter, warn);
   const log = (line: string) => {
     if (!config.quiet) console.log(`  ${line}`);
   };
-  if (tune && !config.quiet) console.log("tuning the GPU kernels on this adapter:");
-  await applyTuning(gpu, { tune, log });
-  if (!tune) return await loadCalibration(gpu.adapter);
+  if (!config.quiet) console.log("tuning the GPU kernels on this adapter:");
+  await applyTuning(gpu, { tune: true, log, warn });
+  assertSomethingRuns(config, gpu, Deno.systemMemoryInfo().available);
   const calibration = await calibrate(gpu, { log });
   await saveCalibration(calibration).catch((error) =>
     progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
@@ -182,7 +188,7 @@ async function main(): Promise<number> {
   const skips: SkipRecord[] = [];
   const gpu = await openRequestedGpu(config, progress, skips);
   try {
-    assertRunnable(config, gpu, progress);
+    await assertRunnable(config, gpu, parsed.tune, progress);
     const { folder, leftovers } = await OutputFolder.claim(config.outDir);
     globalThis.addEventListener("unload", () => folder.releaseSync());
     const removed = describeLeftovers(config.outDir, leftovers);
@@ -209,7 +215,10 @@ async function main(): Promise<number> {
       },
     });
     const written = [...await outputs.data(results), ...await outputs.figures(results)];
-    // an interrupt during the final writes has queued the data files again, marked
+    // an interrupt during the final writes has queued the data files again, marked; the reports
+    // and the console say so too
+    results.interrupted ||= interrupts.signal.aborted;
+    written.push(...await outputs.reports(results));
     await outputs.settled();
     results.interrupted ||= interrupts.signal.aborted;
     console.log(formatReport(results));

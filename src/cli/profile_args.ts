@@ -13,7 +13,6 @@ import {
   PRECISION_NAMES,
   type PrecisionName,
   type ProfileConfig,
-  VARIANT_NAMES,
   type VariantName,
 } from "../config.ts";
 import {
@@ -24,6 +23,7 @@ import {
   SEED_GRID,
 } from "../configuration.ts";
 import { ATTENTION_KINDS, type AttentionKind } from "../shape.ts";
+import { SOFTMAX_VARIANT_NAMES } from "../variants/registry.ts";
 import { parseInteger, parseIntegerList, parseMaskList, parseNameList } from "./flag_values.ts";
 import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
 import { badValue, UsageError } from "./usage_error.ts";
@@ -197,7 +197,11 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
     config.devicesExplicit = true;
   }
   if (values.variants !== undefined) {
-    config.variants = parseNameList<VariantName>("variants", values.variants, VARIANT_NAMES);
+    config.variants = parseNameList<VariantName>(
+      "variants",
+      values.variants,
+      SOFTMAX_VARIANT_NAMES,
+    );
   }
   if (values.precision !== undefined) {
     config.precisions = parseNameList<PrecisionName>(

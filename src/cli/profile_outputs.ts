@@ -1,13 +1,13 @@
 /**
  * The files a running profile writes into its output folder — the data files after every finished
- * point, the tensors of a length, the figures at the end — one write at a time, in order. It keeps
+ * point, the tensors of a length, the figures and reports at the end — one write at a time, in order. It keeps
  * the latest results written, so an interrupt can mark them `"interrupted": true` at once, and a
  * failing write (a full disk) becomes one line (a FaultError) that keeps what was written before.
  *
  * @module
  */
 
-import { writeResultsFiles } from "../io/results_files.ts";
+import { writeReportFiles, writeResultsFiles } from "../io/results_files.ts";
 import { type TensorsDump, writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
 import type { ProfileResults } from "../results.ts";
@@ -55,6 +55,11 @@ export class ProfileOutputs {
   /** The figures of `results`; returns their paths. */
   figures(results: ProfileResults): Promise<string[]> {
     return this.#enqueue("the figures", () => writeFigures(results, this.outDir));
+  }
+
+  /** report.md, report.html and trace.json of `results`; returns their paths. */
+  reports(results: ProfileResults): Promise<string[]> {
+    return this.#enqueue("the reports", () => writeReportFiles(results, this.outDir));
   }
 
   /**
