@@ -38,9 +38,12 @@ export function linearHead(context: UnitContext, sequence: number, head: number)
   kernels.featureMap(address(t.q, qFirst), n, dK, d, address(t.q, qFirst), d, 0);
   const causal = shape.mask === "causal";
   if (causal) {
-    context.floats.fill(0, linear.state.offset / 4, linear.state.offset / 4 + dK * (dK + 1));
-  } else addToState(context, 0, n, 0);
-  if (!causal) packState(context);
+    // S′ of no keys yet
+    context.floats.fill(0, linear.state.offset / 4, linear.state.offset / 4 + linear.state.floats);
+  } else {
+    addToState(context, 0, n, 0);
+    packState(context);
+  }
   for (let start = 0; start < n; start += BLOCK_ROWS) {
     const rows = Math.min(BLOCK_ROWS, n - start);
     if (causal) packState(context);
