@@ -6,7 +6,7 @@
  * @module
  */
 
-import { escapeXml } from "../plot/svg_document.ts";
+import { escapeXml as escapeHtml } from "../plot/svg_document.ts";
 import type { ReportBlock } from "./document.ts";
 
 /** The figures' SVG documents, inlined where the blocks place them. */
@@ -27,10 +27,6 @@ th:first-child, td:first-child { text-align: left; }
 tbody tr:nth-child(even) { background: #f7f7f7; }
 li { margin: 0.3em 0; }
 `;
-
-function escapeHtml(text: string): string {
-  return escapeXml(text);
-}
 
 /** An SVG document as markup to inline: its XML declaration dropped. */
 function inlineSvg(svg: string, alt: string): string {
