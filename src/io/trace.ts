@@ -200,7 +200,7 @@ export function buildTrace(results: ProfileResults): TraceFile {
       tool: results.tool,
       createdAt: results.createdAt,
       config: results.config,
-      ...("configurations" in results ? { configurations: results.configurations } : {}),
+      ...(results.configurations ? { configurations: results.configurations } : {}),
       adapter: results.environment.adapter,
       deno: results.environment.deno,
       cpu: results.environment.cpuModel,
