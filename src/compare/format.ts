@@ -61,7 +61,8 @@ function comparisonTable(comparison: Comparison): ReportBlock {
     percent(point.ratio - 1),
     point.verdict,
   ]);
-  return { kind: "table", header, rows };
+  // the series (and its configuration) label a row
+  return { kind: "table", header, rows, labelColumns: withConfigurations ? 2 : 1 };
 }
 
 /**
