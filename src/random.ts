@@ -19,6 +19,7 @@ import { kvWidth, resolveShape } from "./shape.ts";
 export class SeededRandom {
   #s = new Uint32Array(4);
 
+  /** A generator seeded with `seed` (an unsigned 32-bit integer). */
   constructor(seed: number) {
     let z = seed >>> 0;
     for (let i = 0; i < 4; i++) {

@@ -26,8 +26,11 @@ export const ATTENTION_KINDS: readonly AttentionKind[] = ["softmax", "linear"];
 
 /** Sizes of one forward. */
 export interface AttentionShape {
+  /** the sequence length n */
   seqLen: number;
+  /** the model width d_model */
   dModel: number;
+  /** the number of query heads */
   heads: number;
   /** independent sequences in one forward (x is [batch, seqLen, dModel]); default 1 */
   batch?: number;
@@ -66,9 +69,11 @@ export interface AttentionWeights {
 
 /** Input activations and weights of one forward. */
 export interface AttentionInputs {
+  /** the shape these tensors have */
   shape: AttentionShape;
   /** [batch, seqLen, dModel] */
   x: Float32Array;
+  /** the projection weights and biases */
   weights: AttentionWeights;
 }
 

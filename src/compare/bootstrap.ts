@@ -16,6 +16,7 @@ export interface RatioInterval {
   ratio: number;
   /** percentile interval of the resampled ratios, at `confidence` */
   ci: [number, number];
+  /** the interval's confidence, e.g. 0.95 */
   confidence: number;
 }
 

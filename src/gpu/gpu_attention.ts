@@ -195,7 +195,9 @@ function _encodePasses(
 
 /** The times of one forward (see {@link GpuAttention.forward}). */
 export interface ForwardTiming {
+  /** submit → done of the whole forward, ms */
   wallMs: number;
+  /** each stage's timestamp-query time, ms (null without timestamps) */
   stageMs: number[] | null;
   /** optional: stand-ins for tests may leave it out */
   stageStartMs?: number[] | null;
@@ -221,8 +223,11 @@ export interface ForwardTiming {
  * ```
  */
 export class GpuAttention {
+  /** the kernel variant */
   readonly variant: VariantName;
+  /** the shape the buffers were made for */
   readonly shape: AttentionShape;
+  /** the stages timed, in dispatch order */
   readonly stageNames: string[];
   readonly #ctx: GpuContext;
   readonly #plan: Plan;

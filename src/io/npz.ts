@@ -13,7 +13,9 @@ export type NpyData = Float64Array | Float32Array | Int32Array | BigInt64Array |
 
 /** One n-dimensional array, row-major. */
 export interface NpyArray {
+  /** the values, row-major */
   data: NpyData;
+  /** the array's dimensions */
   shape: number[];
 }
 

@@ -23,9 +23,13 @@ import { rasterizeSvg } from "./rasterize.ts";
 
 /** Both figures, as SVG text and PNG bytes. */
 export interface RenderedFigures {
+  /** the 2×2 figure, SVG */
   profilingSvg: string;
+  /** the 2×2 figure, PNG */
   profilingPng: Uint8Array;
+  /** the per-stage figure, SVG */
   kernelBreakdownSvg: string;
+  /** the per-stage figure, PNG */
   kernelBreakdownPng: Uint8Array;
 }
 

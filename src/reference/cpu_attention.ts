@@ -55,6 +55,7 @@ export { LayoutTooLargeError };
  * buffer) are not counted.
  */
 export interface ForwardMemory {
+  /** the peak of typed-array bytes live during the forward */
   peakBytes: number;
   /**
    * "weights": 4 matrices and 4 biases, and the matrices' copy packed for the kernels (written
@@ -164,6 +165,7 @@ function checkInputs(inputs: AttentionInputs): void {
 
 /** The CPU path: a pool of workers and the shared memory of the loaded inputs. */
 export class CpuAttention {
+  /** the number of Workers the forward is split across */
   readonly workerCount: number;
   readonly #channels: WorkerChannel[];
   #memory: WebAssembly.Memory | undefined;

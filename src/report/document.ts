@@ -9,10 +9,13 @@
 
 /** A table: the leading columns left-aligned (labels), the others right-aligned (numbers). */
 export interface TableBlock {
+  /** a table */
   kind: "table";
   /** one line above the table */
   caption?: string;
+  /** the column titles */
   header: string[];
+  /** the cells, row by row */
   rows: string[][];
   /** how many leading columns are labels (default 1) */
   labelColumns?: number;
@@ -20,12 +23,15 @@ export interface TableBlock {
 
 /** A figure of the output folder: a PNG for Markdown, its SVG inlined in HTML. */
 export interface FigureBlock {
+  /** a figure */
   kind: "figure";
   /** which figure: the key of the inline SVGs an HTML rendering is given */
   id: "profiling" | "kernelBreakdown";
+  /** the alternative text */
   alt: string;
   /** file names in the output folder */
   png: string;
+  /** the SVG's file name */
   svg: string;
 }
 
