@@ -75,8 +75,9 @@ export function median(values: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const s = summarize([1, 2, 3, 4]);
- * console.assert(s.mean === 2.5 && s.median === 2.5);
+ * assert(s.mean === 2.5 && s.median === 2.5);
  * ```
  */
 export function summarize(samples: readonly number[]): SampleSummary {
@@ -119,8 +120,9 @@ export function summarize(samples: readonly number[]): SampleSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const fit = fitScaling([1000, 2000, 4000], [1, 4, 16]);
- * console.assert(Math.abs(fit!.exponent - 2) < 1e-12);
+ * assert(Math.abs(fit!.exponent - 2) < 1e-12);
  * ```
  */
 export function fitScaling(

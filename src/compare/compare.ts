@@ -184,8 +184,12 @@ function comparePoint(
  *
  * @example
  * ```ts
- * const comparison = compareResults(base, next, { threshold: 0.05, bootstrap: DEFAULT_BOOTSTRAP });
- * console.log(comparison.points.filter((p) => p.verdict === "slower").length);
+ * import { loadResults } from "../plot/load_results.ts";
+ * import { DEFAULT_BOOTSTRAP } from "./bootstrap.ts";
+ *
+ * const base = await loadResults("tests/fixtures/results_full.json");
+ * const comparison = compareResults(base, base, { threshold: 0.05, bootstrap: DEFAULT_BOOTSTRAP });
+ * if (comparison.points.some((p) => p.verdict !== "within noise")) throw new Error("not the same");
  * ```
  */
 export function compareResults(

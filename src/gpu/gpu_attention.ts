@@ -210,13 +210,17 @@ export interface ForwardTiming {
  *
  * @example
  * ```ts
+ * import { openGpu } from "./device.ts";
+ * import { generateInputs } from "../random.ts";
+ *
  * const gpu = await openGpu();
  * if (gpu) {
  *   const shape = { seqLen: 16, dModel: 64, heads: 4 };
  *   const attention = await GpuAttention.create(gpu, "fused", shape);
  *   await attention.upload(generateInputs(shape, 42));
- *   const { wallMs, stageMs } = await attention.forward();
+ *   const { wallMs } = await attention.forward();
  *   const { out } = await attention.readback();
+ *   if (!(wallMs > 0) || out.length !== 16 * 64) throw new Error("no forward");
  *   attention.destroy();
  *   gpu.destroy();
  * }

@@ -173,8 +173,10 @@ function adapterText(results: ProfileResults): string {
  *
  * @example
  * ```ts
- * const trace = buildTrace(results);
- * await Deno.writeTextFile("trace.json", JSON.stringify(trace));
+ * import { loadResults } from "../plot/load_results.ts";
+ *
+ * const trace = buildTrace(await loadResults("tests/fixtures/results_full.json"));
+ * if (trace.traceEvents.length === 0) throw new Error("an empty trace");
  * ```
  */
 export function buildTrace(results: ProfileResults): TraceFile {

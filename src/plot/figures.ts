@@ -5,9 +5,12 @@
  *
  * @example
  * ```ts
- * import { writeFigures } from "./src/plot/figures.ts";
- * const paths = await writeFigures(results, "results");
- * // results/self_attention_profiling.png, .svg, results/kernel_breakdown.png, .svg
+ * import { loadResults } from "./load_results.ts";
+ *
+ * const results = await loadResults("tests/fixtures/results_full.json");
+ * const paths = await writeFigures(results, await Deno.makeTempDir());
+ * // self_attention_profiling.png, .svg, kernel_breakdown.png, .svg
+ * if (paths.length !== 4) throw new Error(`wrote ${paths}`);
  * ```
  *
  * @module

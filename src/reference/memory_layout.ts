@@ -129,8 +129,9 @@ export class LayoutTooLargeError extends RangeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const layout = planLayout({ seqLen: 10, dModel: 8, heads: 2 }, 2);
- * console.assert(layout.tensors.scores.floats === 100);
+ * assert(layout.tensors.scores.floats === 100);
  * ```
  */
 export function planLayout(shape: AttentionShape, workerCount: number): AttentionLayout {

@@ -101,8 +101,9 @@ function textBlock(block: ReportBlock): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const text = renderText([{ kind: "heading", text: "Analysis" }, { kind: "list", items: ["ok"] }]);
- * console.assert(text === "Analysis\n- ok\n");
+ * assert(text === "Analysis\n- ok\n");
  * ```
  */
 export function renderText(blocks: readonly ReportBlock[]): string {
