@@ -1,7 +1,8 @@
 /**
  * Configurations: everything that defines the attention problem except n — batch, d_model, heads,
  * kv_heads, mask, attention, pass. Each is a flag taking a list; the profile runs the grid, every
- * combination one configuration (DESIGN.md). A series is a configuration × an implementation.
+ * combination one configuration (README.md, "Configurations and variants"). A series is a
+ * configuration × an implementation.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * The shape of one multi-head self-attention forward and the tensors it reads.
  *
- * Conventions (DESIGN.md): row-major f32; `x` is [batch, seqLen, dModel]; weights are [in, out] so
+ * Conventions (README.md, "What is measured"): row-major f32; `x` is [batch, seqLen, dModel];
+ * weights are [in, out] so
  * `q = x @ wQ + bQ`; head h owns q columns h·dK … (h+1)·dK − 1 with dK = dModel / heads and reads
  * kv head ⌊h / (heads / kvHeads)⌋, whose k and v columns are kvHead·dK … (kvHead+1)·dK − 1 of
  * [batch·seqLen, kvHeads·dK].

@@ -17,7 +17,7 @@ import {
 } from "../shape.ts";
 import { NR, packedBFloats, TILE_FLOATS } from "./matmul.ts";
 
-/** Memory classes of the CPU path (DESIGN.md: weights, activations, scores). */
+/** Memory classes of the CPU path: weights, activations, scores (README.md, "What is measured"). */
 export type MemoryClass = "weights" | "activations" | "scores";
 
 /** Rows of one unit of work: a projection row block or an attention strip. */
