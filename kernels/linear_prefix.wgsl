@@ -1,4 +1,4 @@
-// linear_prefix, after linear_common.wgsl (causal mask only): each chunk's state slot becomes
+// linear_prefix (causal mask only): each chunk's state slot becomes
 // the sum of the slots before it (an exclusive prefix sum over chunks), in place. One invocation
 // per vec4 of a slot, walking the chunks in order. Grid: x over a slot's vec4, z over sequences ×
 // kv heads.

@@ -34,12 +34,14 @@ import type {
 } from "./results.ts";
 import { type AttentionInputs, resolveShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
+import { WORK_STAGES } from "./variants/registry.ts";
 import { finalizeSeries } from "./summaries.ts";
 
 export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
 
 /** What the profile needs from its caller. */
 export interface ProfileHooks {
+  /** where progress and warnings go */
   progress: ProgressReporter;
   /** aborted by Ctrl-C / SIGTERM: the profile stops after the current run */
   interruption: AbortSignal;
@@ -62,9 +64,11 @@ export interface ProfileHooks {
 
 /** One configuration at one length, finished. */
 export interface LengthDone {
+  /** the configuration that ran */
   configuration: Configuration;
   /** whether the run holds several configurations (then files name the configuration) */
   severalConfigurations: boolean;
+  /** the inputs and weights of that length */
   inputs: AttentionInputs;
   /** each series' output, by the series' implementation name (`cpu`, `gpu_fused`, …) */
   outputs: Map<string, Float32Array>;
@@ -180,7 +184,8 @@ class ProfileRun {
     seqLen: number,
   ): Promise<void> {
     const shape = shapeOf(configuration, seqLen);
-    this.#results.flops.push({ ...attentionFlops(shape), configurationId: configuration.id });
+    const work = attentionFlops(shape, WORK_STAGES[configuration.attention]);
+    this.#results.flops.push({ ...work, configurationId: configuration.id });
     const inputs = generateInputs(shape, this.#config.seed);
     const outputs = new Map<string, Float32Array>();
     const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");

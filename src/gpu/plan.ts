@@ -45,10 +45,15 @@ export type PlanLimits = Pick<
  * slab being one (sequence b, head h) pair, numbered b·heads + h (kernels/score_window.wgsl).
  */
 export interface ScoreWindow {
+  /** the first (sequence, head) slab */
   firstSlab: number;
+  /** the number of slabs */
   slabs: number;
+  /** the first query row */
   firstRow: number;
+  /** the number of rows */
   rows: number;
+  /** the window's bytes */
   bytes: number;
 }
 
@@ -125,7 +130,9 @@ export interface PlanContext {
   dModel: number;
   heads: number;
   dK: number;
+  /** sequences in one forward */
   batch: number;
+  /** key/value heads (grouped-query attention) */
   kvHeads: number;
   /** rows of x, q, k, v and the output: batch·n */
   rows: number;
