@@ -20,8 +20,10 @@ export interface MaskBounds {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
- * assertEquals(maskBounds({ seqLen: 9, dModel: 8, heads: 1, mask: "sliding", window: 3 }), { ahead: 1, behind: 3 });
+ * import assert from "node:assert/strict";
+ * const shape = { seqLen: 9, dModel: 8, heads: 1, mask: "sliding" as const, window: 3 };
+ * assert.deepEqual(maskBounds(shape), { ahead: 1, behind: 3 });
+ * assert.deepEqual(maskBounds({ ...shape, mask: "full" as const }), { ahead: 9, behind: 9 });
  * ```
  */
 export function maskBounds(shape: AttentionShape): MaskBounds {
@@ -33,6 +35,13 @@ export function maskBounds(shape: AttentionShape): MaskBounds {
  * vec4 of keys the naive variant stores per score row: the whole row (n rounded up to 4) for full
  * and causal; for sliding:W, the ⌊(W + 2) / 4⌋ + 1 vec4 that cover any W consecutive keys,
  * starting at the vec4 of the query's first key (at most the whole row).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(scoreRowVecs({ seqLen: 1000, dModel: 8, heads: 1, mask: "sliding", window: 37 }), 10);
+ * assert.equal(scoreRowVecs({ seqLen: 1000, dModel: 8, heads: 1, mask: "causal" }), 250);
+ * ```
  */
 export function scoreRowVecs(shape: AttentionShape): number {
   return keySpanVecs(shape, 1);

@@ -63,9 +63,10 @@ const INCLUDE = /^\s*\/\/#include\s+(\S+)\s*$/;
  * @throws {WgslTemplateError} when an included file is not in the library
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const library = { "a.wgsl": "const A = 1;", "b.wgsl": "//#include a.wgsl\nconst B = A;" };
  * const text = resolveWgslIncludes("//#include b.wgsl\n//#include a.wgsl\nfn f() {}", library);
- * console.assert(text === "const A = 1;\nconst B = A;\nfn f() {}");
+ * assert.equal(text, "const A = 1;\nconst B = A;\nfn f() {}");
  * ```
  */
 export function resolveWgslIncludes(
@@ -88,6 +89,12 @@ export function resolveWgslIncludes(
 /**
  * The template values a source uses (`{{NAME}}` and named unroll counts), sorted: what a module
  * built from it must be given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(wgslTemplateNames("//#unroll i ROWS\nx{i} = {{SCALE}};\n//#end"), ["ROWS", "SCALE"]);
+ * ```
  */
 export function wgslTemplateNames(source: string): string[] {
   const names = new Set<string>();
