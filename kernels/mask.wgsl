@@ -1,6 +1,6 @@
 // mask: which keys a query sees, as the half-open range [key_start(query), key_end(query)) of key
-// indices, from two uniform values (src/gpu/variants: `maskParams`), so that one kernel serves every
-// mask without a branch per mask:
+// indices, from two uniform values (`maskBounds` in src/gpu/mask_bounds.ts), so that one kernel
+// serves every mask without a branch per mask:
 //
 //   key_start = query + 1 − min(query + 1, behind)   (behind = W for sliding:W, else n: 0)
 //   key_end   = min(n, query + ahead)                (ahead = 1 for causal and sliding, else n: n)
