@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { attentionBackwardOracle, oracleActivations } from "../src/gpu/backward_oracle.ts";
+import { GRADIENTS } from "../src/gradients.ts";
+import { SeededRandom } from "../src/random.ts";
+import { compileKernelModule, instantiateKernels } from "../src/reference/attention_kernels.ts";
+import { BackwardWorker } from "../src/reference/backward_kernels.ts";
+import {
+  backwardRegions,
+  planBackwardLayout,
+  readGradients,
+} from "../src/reference/backward_layout.ts";
+import {
+  compileBackwardSimdModule,
+  instantiateBackwardSimd,
+} from "../src/reference/backward_simd.ts";
+import { allRegions } from "../src/reference/memory_layout.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  kvWidth,
+  type MaskName,
+  resolveShape,
+} from "../src/shape.ts";
+
+/** Relative L2 error of an f32 gradient: ≤ 6e-6 measured; a wrong term errs by O(1). */
+const TOLERANCE = 2e-5;
+
+function freshSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+/** Seeded inputs of any configuration. */
+function configuredInputs(shape: AttentionShape, seed: number): AttentionInputs {
+  const { batch, seqLen, dModel } = resolveShape(shape);
+  const random = new SeededRandom(seed), kvColumns = kvWidth(shape);
+  const vector = (length: number) => random.fillUniform(new Float32Array(length), -0.5, 0.5);
+  const matrix = (columns: number) => vector(dModel * columns);
+  return {
+    shape,
+    x: random.fillNormal(new Float32Array(batch * seqLen * dModel)),
+    weights: {
+      wQ: matrix(dModel),
+      bQ: vector(dModel),
+      wK: matrix(kvColumns),
+      bK: vector(kvColumns),
+      wV: matrix(kvColumns),
+      bV: vector(kvColumns),
+      wO: matrix(dModel),
+      bO: vector(dModel),
+    },
+  };
+}
+
+/**
+ * One backward on one thread: the forward's tensors (q, k, v, concat from the oracle, rounded to
+ * f32) and dOut in a NaN-poisoned memory, so an element the backward fails to write shows.
+ */
+function backwardOnOneThread(inputs: AttentionInputs, dOut: Float32Array) {
+  const layout = planBackwardLayout(inputs.shape, 1);
+  const memory = new WebAssembly.Memory({
+    initial: layout.pages,
+    maximum: layout.pages,
+    shared: true,
+  });
+  const view = (region: { offset: number; floats: number }) =>
+    new Float32Array(memory.buffer, region.offset, region.floats);
+  for (const region of [...allRegions(layout.forward), ...backwardRegions(layout)]) {
+    view(region).fill(NaN);
+  }
+  new Int32Array(memory.buffer, layout.tensors.control.offset, layout.tensors.control.floats)
+    .fill(0);
+  const f = layout.forward.tensors, a = oracleActivations(inputs), w = inputs.weights;
+  const copies: [keyof typeof f, ArrayLike<number>][] = [
+    ["x", inputs.x],
+    ["wQ", w.wQ],
+    ["bQ", w.bQ],
+    ["wK", w.wK],
+    ["bK", w.bK],
+    ["wV", w.wV],
+    ["bV", w.bV],
+    ["wO", w.wO],
+    ["bO", w.bO],
+    ["q", a.q],
+    ["k", a.k],
+    ["v", a.v],
+    ["concat", a.concat],
+  ];
+  for (const [name, values] of copies) {
+    view(f[name] as { offset: number; floats: number }).set(values);
+  }
+  view(layout.tensors.dOut).set(dOut);
+  const kernels = {
+    ...instantiateKernels(compileKernelModule(), memory),
+    ...instantiateBackwardSimd(compileBackwardSimdModule(), memory),
+  };
+  new BackwardWorker(kernels, memory, layout, 0).backward();
+  return readGradients(layout, memory.buffer);
+}
+
+/**
+ * ‖got − want‖₂ / max(‖want‖₂, 10), NaN if anything is not finite: relative, except for a gradient
+ * that is zero in exact arithmetic (dW_q and db_q at n = 1, where every softmax is 1), which f32
+ * rounding of dP − rowsum(dO ⊙ O) leaves at up to ~1e-4.
+ */
+function relativeL2(got: Float32Array, want: Float64Array): number {
+  let error = 0, norm = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (!Number.isFinite(got[i]!)) return NaN;
+    error += (got[i]! - want[i]!) ** 2;
+    norm += want[i]! ** 2;
+  }
+  return Math.sqrt(error / Math.max(norm, 100));
+}
+
+function checkAgainstOracle(shape: AttentionShape, seed: number) {
+  const inputs = configuredInputs(shape, seed);
+  const dOut = new SeededRandom(seed + 1).fillNormal(new Float32Array(inputs.x.length));
+  const got = backwardOnOneThread(inputs, dOut);
+  const want = attentionBackwardOracle(inputs, dOut);
+  for (const { name } of GRADIENTS) {
+    assert.equal(got[name].length, want[name].length, `${name}: length`);
+    const error = relativeL2(got[name], want[name]);
+    assert.ok(
+      error <= TOLERANCE,
+      `${JSON.stringify(shape)}, seed ${seed}: d${name} off by ${error} relative`,
+    );
+  }
+}
+
+Deno.test("BackwardWorker.backward() matches the float64 oracle at awkward shapes", () => {
+  const seed = freshSeed();
+  const masks: MaskName[] = ["full", "causal"];
+  for (const seqLen of [1, 2, 63, 65]) {
+    for (const mask of masks) {
+      for (const kvHeads of [1, 2, 4]) {
+        checkAgainstOracle({ seqLen, dModel: 32, heads: 4, kvHeads, mask }, seed);
+      }
+    }
+  }
+});
