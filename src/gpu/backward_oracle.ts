@@ -29,6 +29,8 @@ export interface OracleActivations {
   v: Float64Array;
   /** softmax probabilities, [batch, heads, seqLen, seqLen], 0 where the mask hides a key */
   probabilities: Float64Array;
+  /** log Σ_j exp(score_ij) of each row's scaled, unmasked scores, [batch, heads, seqLen] */
+  logSumExp: Float64Array;
   /** heads' outputs side by side, [batch·seqLen, dModel] */
   concat: Float64Array;
   /** [batch·seqLen, dModel] */
@@ -73,6 +75,7 @@ export function oracleActivations(inputs: AttentionInputs): OracleActivations {
   const k = linear(inputs.x, rows, w.wK, w.bK);
   const v = linear(inputs.x, rows, w.wV, w.bV);
   const probabilities = new Float64Array(batch * heads * n * n);
+  const logSumExp = new Float64Array(batch * heads * n);
   const concat = new Float64Array(rows * d);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
@@ -94,6 +97,7 @@ export function oracleActivations(inputs: AttentionInputs): OracleActivations {
         }
         let sum = 0;
         for (let j = first; j < end; j++) sum += p[j] = Math.exp(p[j]! - maximum);
+        logSumExp[(b * heads + h) * n + i] = maximum + Math.log(sum);
         for (let j = first; j < end; j++) p[j]! /= sum;
         for (let c = 0; c < dK; c++) {
           let value = 0;
@@ -104,7 +108,7 @@ export function oracleActivations(inputs: AttentionInputs): OracleActivations {
     }
   }
   const out = linear(concat, rows, w.wO, w.bO);
-  return { q, k, v, probabilities, concat, out };
+  return { q, k, v, probabilities, logSumExp, concat, out };
 }
 
 /** Gradients of y = input @ weight + bias: the weight's and bias's, and dInput added into `dInput`. */
@@ -130,6 +134,18 @@ function linearBackward(
   return { weight: dWeight, bias: dBias };
 }
 
+/** The gradients inside attention: of the heads' output (dConcat), and of q, k and v. */
+export interface OracleAttentionGradients {
+  /** [batch·seqLen, dModel] */
+  dConcat: Float64Array;
+  /** [batch·seqLen, dModel] */
+  dq: Float64Array;
+  /** [batch·seqLen, kvHeads·dK] */
+  dk: Float64Array;
+  /** [batch·seqLen, kvHeads·dK] */
+  dv: Float64Array;
+}
+
 /**
  * dq, dk, dv from dConcat through softmax attention:
  * dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = dS·K/√d_k, dK = dSᵀ·Q/√d_k,
@@ -139,7 +155,7 @@ function attentionBackward(
   inputs: AttentionInputs,
   a: OracleActivations,
   dConcat: Float64Array,
-): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+): Omit<OracleAttentionGradients, "dConcat"> {
   const shape = resolveShape(inputs.shape);
   const { seqLen: n, dModel: d, heads, batch } = shape;
   const dK = headWidth(shape), kvw = kvWidth(shape), scale = 1 / Math.sqrt(dK);
@@ -171,6 +187,43 @@ function attentionBackward(
   return { dq, dk, dv };
 }
 
+/** Everything the float64 backward computes: the forward's intermediates, attention's gradients, and the result. */
+export interface OracleBackward {
+  activations: OracleActivations;
+  attention: OracleAttentionGradients;
+  gradients: AttentionGradients<Float64Array>;
+}
+
+/** The backward in float64 with its intermediates (for tests of the stages of a backward). */
+export function oracleBackward(inputs: AttentionInputs, dOut: ArrayLike<number>): OracleBackward {
+  const shape = resolveShape(inputs.shape);
+  const rows = shape.batch * shape.seqLen, w = inputs.weights;
+  const expected = rows * shape.dModel;
+  if (dOut.length !== expected) {
+    throw new RangeError(`dOut has ${dOut.length} elements, expected ${expected}`);
+  }
+  const a = oracleActivations(inputs);
+  const dConcat = new Float64Array(rows * shape.dModel);
+  const output = linearBackward(a.concat, rows, w.wO, Float64Array.from(dOut), dConcat);
+  const { dq, dk, dv } = attentionBackward(inputs, a, dConcat);
+  const dx = new Float64Array(rows * shape.dModel);
+  const query = linearBackward(inputs.x, rows, w.wQ, dq, dx);
+  const key = linearBackward(inputs.x, rows, w.wK, dk, dx);
+  const value = linearBackward(inputs.x, rows, w.wV, dv, dx);
+  const gradients = {
+    x: dx,
+    wQ: query.weight,
+    bQ: query.bias,
+    wK: key.weight,
+    bK: key.bias,
+    wV: value.weight,
+    bV: value.bias,
+    wO: output.weight,
+    bO: output.bias,
+  };
+  return { activations: a, attention: { dConcat, dq, dk, dv }, gradients };
+}
+
 /**
  * The gradients of L = Σ(out ⊙ dOut) with respect to x and every weight and bias, in float64.
  *
@@ -186,29 +239,5 @@ export function attentionBackwardOracle(
   inputs: AttentionInputs,
   dOut: ArrayLike<number>,
 ): AttentionGradients<Float64Array> {
-  const shape = resolveShape(inputs.shape);
-  const rows = shape.batch * shape.seqLen, w = inputs.weights;
-  const expected = rows * shape.dModel;
-  if (dOut.length !== expected) {
-    throw new RangeError(`dOut has ${dOut.length} elements, expected ${expected}`);
-  }
-  const a = oracleActivations(inputs);
-  const dConcat = new Float64Array(rows * shape.dModel);
-  const output = linearBackward(a.concat, rows, w.wO, Float64Array.from(dOut), dConcat);
-  const { dq, dk, dv } = attentionBackward(inputs, a, dConcat);
-  const dx = new Float64Array(rows * shape.dModel);
-  const query = linearBackward(inputs.x, rows, w.wQ, dq, dx);
-  const key = linearBackward(inputs.x, rows, w.wK, dk, dx);
-  const value = linearBackward(inputs.x, rows, w.wV, dv, dx);
-  return {
-    x: dx,
-    wQ: query.weight,
-    bQ: query.bias,
-    wK: key.weight,
-    bK: key.bias,
-    wV: value.weight,
-    bV: value.bias,
-    wO: output.weight,
-    bO: output.bias,
-  };
+  return oracleBackward(inputs, dOut).gradients;
 }

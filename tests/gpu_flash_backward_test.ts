@@ -1,0 +1,152 @@
+/**
+ * The fused backward's attention kernels (flash_backward_*.wgsl) against the float64 oracle: dQ,
+ * dK and dV from the oracle's q, k, v, O, dO and log-sum-exp (rounded to f32), at awkward lengths,
+ * with batch, grouped-query heads and masks. Skipped without an adapter unless CI=true.
+ */
+
+import assert from "node:assert/strict";
+import { oracleBackward } from "../src/gpu/backward_oracle.ts";
+import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import { FlashBackward, type FlashBackwardBuffers } from "../src/gpu/flash_backward.ts";
+import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
+import { SeededRandom } from "../src/random.ts";
+import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
+
+const IN_CI = Deno.env.get("CI") === "true";
+const GPU = await (async () => {
+  try {
+    return await openGpu();
+  } catch {
+    return null;
+  }
+})();
+globalThis.addEventListener("unload", () => GPU?.destroy());
+if (GPU === null && !IN_CI) console.log("GPU tests skipped: WebGPU found no adapter");
+
+function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: GPU === null && !IN_CI,
+    async fn() {
+      if (GPU === null) throw new Error("CI=true but WebGPU found no GPU adapter");
+      await fn(GPU);
+    },
+  });
+}
+
+function freshSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+/** Seeded inputs of any configuration. */
+function configuredInputs(shape: AttentionShape, seed: number): AttentionInputs {
+  const { batch, seqLen, dModel } = resolveShape(shape);
+  const random = new SeededRandom(seed), kvColumns = kvWidth(shape);
+  const vector = (length: number) => random.fillUniform(new Float32Array(length), -0.5, 0.5);
+  const matrix = (columns: number) => vector(dModel * columns);
+  return {
+    shape,
+    x: random.fillNormal(new Float32Array(batch * seqLen * dModel)),
+    weights: {
+      wQ: matrix(dModel),
+      bQ: vector(dModel),
+      wK: matrix(kvColumns),
+      bK: vector(kvColumns),
+      wV: matrix(kvColumns),
+      bV: vector(kvColumns),
+      wO: matrix(dModel),
+      bO: vector(dModel),
+    },
+  };
+}
+
+/** [rows, width] columns [first, first + count) of a row-major matrix. */
+function columns(matrix: Float32Array, width: number, first: number, count: number): Float32Array {
+  const rows = matrix.length / width, out = new Float32Array(rows * count);
+  for (let r = 0; r < rows; r++) {
+    out.set(matrix.subarray(r * width + first, r * width + first + count), r * count);
+  }
+  return out;
+}
+
+async function runKernels(gpu: GpuContext, shape: AttentionShape, seed: number) {
+  const device = gpu.device;
+  const inputs = configuredInputs(shape, seed);
+  const dOut = new SeededRandom(seed + 1).fillNormal(new Float32Array(inputs.x.length));
+  const oracle = oracleBackward(inputs, dOut);
+  const s = resolveShape(shape), rows = s.batch * s.seqLen;
+  const w3 = s.dModel + 2 * kvWidth(s);
+  const upload = (values: ArrayLike<number>, label: string, extraUsage = 0) => {
+    const buffer = device.createBuffer({
+      label,
+      size: Math.max(16, values.length * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+    device.queue.writeBuffer(buffer, 0, Float32Array.from(values));
+    return buffer;
+  };
+  const a = oracle.activations;
+  const buffers: FlashBackwardBuffers = {
+    q: upload(a.q, "q"),
+    k: upload(a.k, "k"),
+    v: upload(a.v, "v"),
+    o: upload(a.concat, "o"),
+    dO: upload(oracle.attention.dConcat, "dO"),
+    lse: upload(a.logSumExp, "lse"),
+    rowDot: upload(new Float32Array(s.batch * s.heads * s.seqLen).fill(NaN), "rowDot"),
+    grads: upload(new Float32Array(rows * w3).fill(NaN), "grads", GPUBufferUsage.COPY_SRC),
+  };
+  const flash = await FlashBackward.create(device, shape);
+  const encoder = device.createCommandEncoder();
+  for (const kernel of FlashBackward.KERNEL_NAMES) {
+    const pass = encoder.beginComputePass();
+    flash.dispatch(pass, kernel, buffers);
+    pass.end();
+  }
+  const readback = device.createBuffer({
+    size: rows * w3 * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  encoder.copyBufferToBuffer(buffers.grads, 0, readback, 0, rows * w3 * 4);
+  device.queue.submit([encoder.finish()]);
+  await readback.mapAsync(GPUMapMode.READ);
+  const grads = new Float32Array(readback.getMappedRange().slice(0));
+  readback.destroy();
+  for (const buffer of Object.values(buffers)) buffer.destroy();
+  const kvw = kvWidth(s);
+  return {
+    oracle,
+    dq: columns(grads, w3, 0, s.dModel),
+    dk: columns(grads, w3, s.dModel, kvw),
+    dv: columns(grads, w3, s.dModel + kvw, kvw),
+  };
+}
+
+gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (gpu) => {
+  const seed = freshSeed();
+  const shapes: AttentionShape[] = [];
+  for (const seqLen of [1, 5, 13]) {
+    for (const mask of ["full", "causal"] as const) {
+      for (const kvHeads of [1, 2]) shapes.push({ seqLen, dModel: 16, heads: 2, kvHeads, mask });
+    }
+  }
+  shapes.push({ seqLen: 9, dModel: 32, heads: 4, kvHeads: 2, batch: 3, mask: "causal" });
+  shapes.push({ seqLen: 11, dModel: 16, heads: 2, mask: "sliding", window: 3 });
+  for (const shape of shapes) {
+    const { oracle, dq, dk, dv } = await runKernels(gpu, shape, seed);
+    const want = oracle.attention;
+    for (
+      const [name, got, expected] of [["dq", dq, want.dq], ["dk", dk, want.dk], [
+        "dv",
+        dv,
+        want.dv,
+      ]] as const
+    ) {
+      const result = compareOutputs(got, Float32Array.from(expected), GPU_TOLERANCES.f32);
+      assert.ok(
+        result.passed,
+        `${JSON.stringify(shape)}, seed ${seed}: ${name} ${JSON.stringify(result)}`,
+      );
+    }
+  }
+});
