@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { attentionBackwardOracle, oracleActivations } from "../src/gpu/backward_oracle.ts";
 import { attentionOracle } from "../src/gpu/oracle.ts";
 import { GRADIENTS } from "../src/gradients.ts";
-import { generateInputs, SeededRandom } from "../src/random.ts";
-import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
+import { generateInputs } from "../src/random.ts";
+import type { AttentionInputs, AttentionShape } from "../src/shape.ts";
+import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
 
 function freshSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -60,34 +61,9 @@ function relativeL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return Math.sqrt(error / Math.max(norm, 1));
 }
 
-/**
- * Seeded inputs of any configuration (generateInputs covers only batch 1 and kvHeads = heads
- * until the configurations land).
- */
-function configuredInputs(shape: AttentionShape, seed: number): AttentionInputs {
-  const { batch, seqLen, dModel } = resolveShape(shape);
-  const random = new SeededRandom(seed), kvColumns = kvWidth(shape);
-  const vector = (length: number) => random.fillUniform(new Float32Array(length), -0.5, 0.5);
-  const matrix = (columns: number) => vector(dModel * columns);
-  return {
-    shape,
-    x: random.fillNormal(new Float32Array(batch * seqLen * dModel)),
-    weights: {
-      wQ: matrix(dModel),
-      bQ: vector(dModel),
-      wK: matrix(kvColumns),
-      bK: vector(kvColumns),
-      wV: matrix(kvColumns),
-      bV: vector(kvColumns),
-      wO: matrix(dModel),
-      bO: vector(dModel),
-    },
-  };
-}
-
 function checkAgainstFiniteDifferences(shape: AttentionShape, seed: number, forward: Forward) {
   const inputs = configuredInputs(shape, seed);
-  const dOut = new SeededRandom(seed + 1).fillNormal(new Float32Array(inputs.x.length));
+  const dOut = upstreamGradient(inputs, seed);
   const gradients = attentionBackwardOracle(inputs, dOut);
   for (const { name } of GRADIENTS) {
     const tensor = tensorOf(inputs, name);

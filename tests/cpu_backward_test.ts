@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { attentionBackwardOracle, oracleActivations } from "../src/gpu/backward_oracle.ts";
 import { GRADIENTS } from "../src/gradients.ts";
-import { SeededRandom } from "../src/random.ts";
 import { compileKernelModule, instantiateKernels } from "../src/reference/attention_kernels.ts";
 import { BackwardWorker } from "../src/reference/backward_kernels.ts";
 import {
@@ -14,41 +13,14 @@ import {
   instantiateBackwardSimd,
 } from "../src/reference/backward_simd.ts";
 import { allRegions } from "../src/reference/memory_layout.ts";
-import {
-  type AttentionInputs,
-  type AttentionShape,
-  kvWidth,
-  type MaskName,
-  resolveShape,
-} from "../src/shape.ts";
+import { type AttentionInputs, type AttentionShape, type MaskName } from "../src/shape.ts";
+import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
 
 /** Relative L2 error of an f32 gradient: ≤ 6e-6 measured; a wrong term errs by O(1). */
 const TOLERANCE = 2e-5;
 
 function freshSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
-
-/** Seeded inputs of any configuration. */
-function configuredInputs(shape: AttentionShape, seed: number): AttentionInputs {
-  const { batch, seqLen, dModel } = resolveShape(shape);
-  const random = new SeededRandom(seed), kvColumns = kvWidth(shape);
-  const vector = (length: number) => random.fillUniform(new Float32Array(length), -0.5, 0.5);
-  const matrix = (columns: number) => vector(dModel * columns);
-  return {
-    shape,
-    x: random.fillNormal(new Float32Array(batch * seqLen * dModel)),
-    weights: {
-      wQ: matrix(dModel),
-      bQ: vector(dModel),
-      wK: matrix(kvColumns),
-      bK: vector(kvColumns),
-      wV: matrix(kvColumns),
-      bV: vector(kvColumns),
-      wO: matrix(dModel),
-      bO: vector(dModel),
-    },
-  };
 }
 
 /**
@@ -114,7 +86,7 @@ function relativeL2(got: Float32Array, want: Float64Array): number {
 
 function checkAgainstOracle(shape: AttentionShape, seed: number) {
   const inputs = configuredInputs(shape, seed);
-  const dOut = new SeededRandom(seed + 1).fillNormal(new Float32Array(inputs.x.length));
+  const dOut = upstreamGradient(inputs, seed);
   const got = backwardOnOneThread(inputs, dOut);
   const want = attentionBackwardOracle(inputs, dOut);
   for (const { name } of GRADIENTS) {

@@ -8,9 +8,12 @@ import assert from "node:assert/strict";
 import { oracleBackward } from "../src/gpu/backward_oracle.ts";
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "../src/gpu/flash_backward.ts";
+import { GpuFusedBackward } from "../src/gpu/gpu_backward.ts";
+import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
+import { compareGradients } from "../src/gpu/gradient_validation.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
-import { SeededRandom } from "../src/random.ts";
-import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
+import { type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
+import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const GPU = await (async () => {
@@ -38,28 +41,6 @@ function freshSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
-/** Seeded inputs of any configuration. */
-function configuredInputs(shape: AttentionShape, seed: number): AttentionInputs {
-  const { batch, seqLen, dModel } = resolveShape(shape);
-  const random = new SeededRandom(seed), kvColumns = kvWidth(shape);
-  const vector = (length: number) => random.fillUniform(new Float32Array(length), -0.5, 0.5);
-  const matrix = (columns: number) => vector(dModel * columns);
-  return {
-    shape,
-    x: random.fillNormal(new Float32Array(batch * seqLen * dModel)),
-    weights: {
-      wQ: matrix(dModel),
-      bQ: vector(dModel),
-      wK: matrix(kvColumns),
-      bK: vector(kvColumns),
-      wV: matrix(kvColumns),
-      bV: vector(kvColumns),
-      wO: matrix(dModel),
-      bO: vector(dModel),
-    },
-  };
-}
-
 /** [rows, width] columns [first, first + count) of a row-major matrix. */
 function columns(matrix: Float32Array, width: number, first: number, count: number): Float32Array {
   const rows = matrix.length / width, out = new Float32Array(rows * count);
@@ -72,7 +53,7 @@ function columns(matrix: Float32Array, width: number, first: number, count: numb
 async function runKernels(gpu: GpuContext, shape: AttentionShape, seed: number) {
   const device = gpu.device;
   const inputs = configuredInputs(shape, seed);
-  const dOut = new SeededRandom(seed + 1).fillNormal(new Float32Array(inputs.x.length));
+  const dOut = upstreamGradient(inputs, seed);
   const oracle = oracleBackward(inputs, dOut);
   const s = resolveShape(shape), rows = s.batch * s.seqLen;
   const w3 = s.dModel + 2 * kvWidth(s);
@@ -147,6 +128,45 @@ gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (
         result.passed,
         `${JSON.stringify(shape)}, seed ${seed}: ${name} ${JSON.stringify(result)}`,
       );
+    }
+  }
+});
+
+gpuTest("GpuFusedBackward gives every gradient of the float64 oracle", async (gpu) => {
+  const seed = freshSeed();
+  const shapes: AttentionShape[] = [
+    { seqLen: 1, dModel: 16, heads: 2 },
+    { seqLen: 13, dModel: 16, heads: 2, kvHeads: 1, mask: "causal" },
+    { seqLen: 9, dModel: 32, heads: 4, kvHeads: 2, batch: 3 },
+    { seqLen: 70, dModel: 16, heads: 4, mask: "causal" },
+  ];
+  for (const shape of shapes) {
+    const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
+    const oracle = oracleBackward(inputs, dOut), a = oracle.activations;
+    const backward = await GpuFusedBackward.create(gpu, shape);
+    try {
+      await backward.upload(inputs, dOut, {
+        q: Float32Array.from(a.q),
+        k: Float32Array.from(a.k),
+        v: Float32Array.from(a.v),
+        concat: Float32Array.from(a.concat),
+        lse: Float32Array.from(a.logSumExp),
+      });
+      await backward.backward();
+      const got = await backward.readGradients();
+      const want = Object.fromEntries(
+        GRADIENTS.map(({ name }) => [name, Float32Array.from(oracle.gradients[name])]),
+      ) as AttentionGradients;
+      for (
+        const [name, result] of Object.entries(compareGradients(got, want, GPU_TOLERANCES.f32))
+      ) {
+        assert.ok(
+          result.passed,
+          `${JSON.stringify(shape)}, seed ${seed}: d${name} ${JSON.stringify(result)}`,
+        );
+      }
+    } finally {
+      backward.destroy();
     }
   }
 });
