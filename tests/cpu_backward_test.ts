@@ -3,6 +3,7 @@ import { attentionBackwardOracle, oracleActivations } from "../src/gpu/backward_
 import { GRADIENTS } from "../src/gradients.ts";
 import { compileKernelModule, instantiateKernels } from "../src/reference/attention_kernels.ts";
 import { BackwardWorker } from "../src/reference/backward_kernels.ts";
+import { CpuAttention } from "../src/reference/cpu_attention.ts";
 import {
   backwardRegions,
   planBackwardLayout,
@@ -108,5 +109,61 @@ Deno.test("BackwardWorker.backward() matches the float64 oracle at awkward shape
         checkAgainstOracle({ seqLen, dModel: 32, heads: 4, kvHeads, mask }, seed);
       }
     }
+  }
+});
+
+Deno.test("CpuAttention.backward() matches the oracle, byte-identical for 1 and 3 workers", async () => {
+  const seed = freshSeed();
+  const shapes: AttentionShape[] = [
+    { seqLen: 65, dModel: 32, heads: 4 },
+    { seqLen: 2, dModel: 16, heads: 2 },
+  ];
+  for (const shape of shapes) {
+    const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
+    const want = attentionBackwardOracle(inputs, dOut);
+    const results = [];
+    for (const workers of [1, 3]) {
+      const cpu = await CpuAttention.create({ workers });
+      try {
+        cpu.load(inputs, { backward: true });
+        await cpu.forward();
+        results.push(await cpu.backward(dOut));
+      } finally {
+        cpu.close();
+      }
+    }
+    const [one, three] = results as [(typeof results)[0], (typeof results)[0]];
+    for (const { name } of GRADIENTS) {
+      const error = relativeL2(three.gradients[name], want[name]);
+      assert.ok(
+        error <= TOLERANCE,
+        `${JSON.stringify(shape)}, seed ${seed}: d${name} off by ${error}`,
+      );
+      assert.deepEqual(one.gradients[name], three.gradients[name], `d${name}: 1 vs 3 workers`);
+    }
+    // the forward's one head of scores, and the backward's P and dS of one kv head's query heads
+    const n = shape.seqLen, kvHeads = shape.kvHeads ?? shape.heads;
+    const groupRows = (shape.heads / kvHeads) * n;
+    assert.equal(three.memory.peakBytesByClass.scores, 4 * (n * n + 2 * groupRows * n));
+    const gradientFloats = GRADIENTS.reduce((sum, { name }) => sum + want[name].length, 0);
+    assert.equal(three.memory.peakBytesByClass.gradients, 4 * gradientFloats);
+    assert.ok(three.memory.peakBytes > one.memory.peakBytes, "3 workers hold more scratch");
+  }
+});
+
+Deno.test("CpuAttention.backward() refuses to run without a forward or a backward plan", async () => {
+  const cpu = await CpuAttention.create({ workers: 1 });
+  try {
+    const inputs = configuredInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1);
+    const dOut = upstreamGradient(inputs, 1);
+    cpu.load(inputs);
+    await cpu.forward();
+    await assert.rejects(cpu.backward(dOut), /without load/);
+    cpu.load(inputs, { backward: true });
+    await assert.rejects(cpu.backward(dOut), /before a forward/);
+    await cpu.forward();
+    await assert.rejects(cpu.backward(new Float32Array(5)), /dOut has 5/);
+  } finally {
+    cpu.close();
   }
 });
