@@ -12,6 +12,7 @@ import { GpuFusedBackward } from "../src/gpu/gpu_backward.ts";
 import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
 import { compareGradients } from "../src/gpu/gradient_validation.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
+import type { Precision, TuningName } from "../src/gpu/kernels.ts";
 import { type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
 import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
 
@@ -132,41 +133,65 @@ gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (
   }
 });
 
+/**
+ * Every gradient of GpuFusedBackward against the oracle's, from the oracle's activations. The
+ * projection runs with the `hardware` parameters (row-major weights, small blocks: lavapipe
+ * compiles them in seconds) except in one case with the `software` ones (weights in panels).
+ */
+async function checkFusedBackward(
+  gpu: GpuContext,
+  shape: AttentionShape,
+  seed: number,
+  options: { precision: Precision; tuning: TuningName },
+): Promise<void> {
+  const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
+  const oracle = oracleBackward(inputs, dOut), a = oracle.activations;
+  const backward = await GpuFusedBackward.create(gpu, shape, options);
+  try {
+    await backward.upload(inputs, dOut, {
+      q: Float32Array.from(a.q),
+      k: Float32Array.from(a.k),
+      v: Float32Array.from(a.v),
+      concat: Float32Array.from(a.concat),
+      lse: Float32Array.from(a.logSumExp),
+    });
+    await backward.backward();
+    const got = await backward.readGradients();
+    const want = Object.fromEntries(
+      GRADIENTS.map(({ name }) => [name, Float32Array.from(oracle.gradients[name])]),
+    ) as AttentionGradients;
+    const tolerance = GPU_TOLERANCES[options.precision];
+    for (const [name, result] of Object.entries(compareGradients(got, want, tolerance))) {
+      const label = `${JSON.stringify(shape)} ${JSON.stringify(options)}, seed ${seed}`;
+      assert.ok(result.passed, `${label}: d${name} ${JSON.stringify(result)}`);
+    }
+  } finally {
+    backward.destroy();
+  }
+}
+
 gpuTest("GpuFusedBackward gives every gradient of the float64 oracle", async (gpu) => {
   const seed = freshSeed();
-  const shapes: AttentionShape[] = [
-    { seqLen: 1, dModel: 16, heads: 2 },
+  const f32 = { precision: "f32", tuning: "hardware" } as const;
+  await checkFusedBackward(gpu, { seqLen: 1, dModel: 16, heads: 2 }, seed, f32);
+  await checkFusedBackward(
+    gpu,
     { seqLen: 13, dModel: 16, heads: 2, kvHeads: 1, mask: "causal" },
+    seed,
+    f32,
+  );
+  await checkFusedBackward(
+    gpu,
     { seqLen: 9, dModel: 32, heads: 4, kvHeads: 2, batch: 3 },
-    { seqLen: 70, dModel: 16, heads: 4, mask: "causal" },
-  ];
-  for (const shape of shapes) {
-    const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
-    const oracle = oracleBackward(inputs, dOut), a = oracle.activations;
-    const backward = await GpuFusedBackward.create(gpu, shape);
-    try {
-      await backward.upload(inputs, dOut, {
-        q: Float32Array.from(a.q),
-        k: Float32Array.from(a.k),
-        v: Float32Array.from(a.v),
-        concat: Float32Array.from(a.concat),
-        lse: Float32Array.from(a.logSumExp),
-      });
-      await backward.backward();
-      const got = await backward.readGradients();
-      const want = Object.fromEntries(
-        GRADIENTS.map(({ name }) => [name, Float32Array.from(oracle.gradients[name])]),
-      ) as AttentionGradients;
-      for (
-        const [name, result] of Object.entries(compareGradients(got, want, GPU_TOLERANCES.f32))
-      ) {
-        assert.ok(
-          result.passed,
-          `${JSON.stringify(shape)}, seed ${seed}: d${name} ${JSON.stringify(result)}`,
-        );
-      }
-    } finally {
-      backward.destroy();
-    }
+    seed,
+    f32,
+  );
+  await checkFusedBackward(gpu, { seqLen: 70, dModel: 16, heads: 4, mask: "causal" }, seed, {
+    precision: "f32",
+    tuning: "software",
+  });
+  if (gpu.device.features.has("shader-f16")) {
+    const shape = { seqLen: 70, dModel: 32, heads: 4, kvHeads: 2, mask: "causal" } as const;
+    await checkFusedBackward(gpu, shape, seed, { precision: "f16", tuning: "hardware" });
   }
 });
