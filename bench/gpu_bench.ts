@@ -16,7 +16,8 @@
 
 import type { VariantName } from "../src/config.ts";
 import { openGpu } from "../src/gpu/device.ts";
-import { GpuAttention, STAGE_NAMES } from "../src/gpu/gpu_attention.ts";
+import { GpuAttention } from "../src/gpu/gpu_attention.ts";
+import { VARIANT_NAMES, VARIANTS as REGISTRY } from "../src/variants/registry.ts";
 import { kernelPipeline, KERNELS, TUNINGS } from "../src/gpu/kernels.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
 import { applyTuning } from "../src/gpu/tuning.ts";
@@ -28,7 +29,7 @@ import type { AttentionShape } from "../src/shape.ts";
 const SEQ_LENS = (_env("GPU_BENCH_SEQ_LENS") ?? "128,1024,4096").split(",").map(Number);
 const D_MODEL = 512;
 const HEADS = 8;
-const VARIANTS: VariantName[] = ["naive", "fused"];
+const VARIANTS: VariantName[] = VARIANT_NAMES;
 /** timed runs per case: fewer where one forward takes seconds on a software adapter */
 const runsFor = (seqLen: number) => seqLen <= 1024 ? 10 : 3;
 
@@ -109,7 +110,7 @@ if (gpu !== null) {
     });
     for (const variant of VARIANTS) {
       const stageNames = GpuAttention.preflight(gpu, variant, shape).fits
-        ? STAGE_NAMES[variant]
+        ? REGISTRY[variant].stages
         : [];
       stageNames.forEach((stage, index) => {
         Deno.bench({

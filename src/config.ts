@@ -5,29 +5,31 @@
  * @module
  */
 
+import { type ConfigurationGrid, SEED_GRID } from "./configuration.ts";
+import type { PrecisionName, VariantName } from "./variants/registry.ts";
+
+export {
+  PRECISION_NAMES,
+  type PrecisionName,
+  VARIANT_NAMES,
+  type VariantName,
+} from "./variants/registry.ts";
+
 /** Where a series runs. */
 export type DeviceName = "cpu" | "gpu";
-
-/** GPU kernel variants: `naive` materialises n×n scores, `fused` streams them (flash attention). */
-export type VariantName = "naive" | "fused";
-
-/** Storage precision of the GPU variants (arithmetic is f32 in both); f16 needs `shader-f16`. */
-export type PrecisionName = "f32" | "f16";
-
-/** Every precision, in report order. */
-export const PRECISION_NAMES: readonly PrecisionName[] = ["f32", "f16"];
 
 /** Every device, in report order. */
 export const DEVICE_NAMES: readonly DeviceName[] = ["cpu", "gpu"];
 
-/** Every GPU kernel variant, in report order. */
-export const VARIANT_NAMES: readonly VariantName[] = ["naive", "fused"];
-
 /** A validated profile configuration; also recorded in the JSON so a run can be repeated. */
 export interface ProfileConfig {
   seqLens: number[];
+  /** the first of `grid.dModel` (what version-1 files recorded) */
   dModel: number;
+  /** the first of `grid.heads` */
   heads: number;
+  /** every configuration axis as its flag lists it; the profile runs every combination */
+  grid: ConfigurationGrid;
   /** timed runs per point (≥ 2: the standard error needs two) */
   runs: number;
   /** untimed runs before the timed ones */
@@ -51,6 +53,7 @@ export const DEFAULT_CONFIG: ProfileConfig = {
   seqLens: [10, 100, 1000, 10000],
   dModel: 512,
   heads: 8,
+  grid: SEED_GRID,
   runs: 20,
   warmup: 3,
   devices: ["cpu", "gpu"],

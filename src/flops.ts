@@ -1,9 +1,11 @@
 /**
- * Theoretical work of one attention forward, per stage.
+ * Theoretical work of one attention forward, per stage, for any configuration. The formulas live
+ * beside each stage in src/variants/stages.ts; this module tabulates them.
  *
  * Convention (stated beside every number in the report, the JSON and the README):
- * - MACs are the seed's multiply-accumulate counts: projections 3·n·d², Q·Kᵀ n²·d_k·h,
- *   A·V n²·d_k·h, output projection n·d².
+ * - MACs are the seed's multiply-accumulate counts, per configuration: projections
+ *   B·n·d·(d + 2·kv), Q·Kᵀ and A·V B·h·S·d_k each (S: the scores the mask keeps per head,
+ *   n² when full, n(n+1)/2 when causal), output projection B·n·d².
  * - FLOPs = 2 · MACs (a multiply and an add per MAC), plus the elementwise work the MACs miss:
  *   the 1/√d_k scale (1 FLOP per score) and the softmax (5 FLOPs per score: max, subtract, exp,
  *   sum, divide — exp counted as one). Bias additions (n·d per projection, < 0.1 %) are not counted.
@@ -13,59 +15,51 @@
 
 import type { AttentionShape } from "./shape.ts";
 import type { FlopsAtLength } from "./results.ts";
+import { SEED_STAGE_NAMES, stageSpec } from "./variants/stages.ts";
 
 /** The stages of the forward, in execution order (the naive GPU variant's kernels). */
-export const STAGE_NAMES = [
-  "projection_qkv",
-  "scores",
-  "softmax",
-  "weighted_values",
-  "output_projection",
-] as const;
+export const STAGE_NAMES = SEED_STAGE_NAMES;
 
 /** One stage of the forward. */
 export type StageName = typeof STAGE_NAMES[number];
 
-/** FLOPs per score of the softmax: max, subtract, exp, sum, divide. */
-export const SOFTMAX_FLOPS_PER_SCORE = 5;
+export { SOFTMAX_FLOPS_PER_SCORE } from "./variants/stages.ts";
 
 /** The convention in one sentence, recorded in the JSON and printed with the report. */
 export const FLOPS_CONVENTION =
   "MACs: projections 3·n·d², Q·Kᵀ n²·d_k·h, A·V n²·d_k·h, output projection n·d². " +
   "FLOPs = 2·MACs + scale (1 per score) + softmax (5 per score); bias additions not counted.";
 
-/** Multiply-accumulates per stage (the seed's formulas). */
+function _stage(name: string) {
+  const spec = stageSpec(name);
+  if (spec === undefined) throw new Error(`unknown stage ${name}`);
+  return spec;
+}
+
+/** Multiply-accumulates per stage. */
 export function macsByStage(shape: AttentionShape): Record<StageName, number> {
-  const { seqLen: n, dModel: d, heads: h } = shape;
-  const dK = d / h;
-  return {
-    projection_qkv: 3 * n * d * d,
-    scores: n * n * dK * h,
-    softmax: 0,
-    weighted_values: n * n * dK * h,
-    output_projection: n * d * d,
-  };
+  return Object.fromEntries(
+    STAGE_NAMES.map((name) => [name, _stage(name).work(shape).macs]),
+  ) as Record<StageName, number>;
 }
 
 /**
- * FLOPs and MACs of one forward.
+ * FLOPs and MACs of one forward, per stage of `stageNames` (default: the seed's five stages).
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert";
  * const work = attentionFlops({ seqLen: 1000, dModel: 512, heads: 8 });
- * console.assert(work.macsByStage.projection_qkv === 3 * 1000 * 512 * 512);
+ * assertEquals(work.macsByStage.projection_qkv, 3 * 1000 * 512 * 512);
  * ```
  */
-export function attentionFlops(shape: AttentionShape): FlopsAtLength {
-  const macs = macsByStage(shape);
-  const scoreCount = shape.seqLen * shape.seqLen * shape.heads;
-  const flops: Record<StageName, number> = {
-    projection_qkv: 2 * macs.projection_qkv,
-    scores: 2 * macs.scores + scoreCount, // + the 1/√d_k scale of every score
-    softmax: SOFTMAX_FLOPS_PER_SCORE * scoreCount,
-    weighted_values: 2 * macs.weighted_values,
-    output_projection: 2 * macs.output_projection,
-  };
+export function attentionFlops(
+  shape: AttentionShape,
+  stageNames: readonly string[] = STAGE_NAMES,
+): FlopsAtLength {
+  const works = stageNames.map((name) => [name, _stage(name).work(shape)] as const);
+  const macs = Object.fromEntries(works.map(([name, work]) => [name, work.macs]));
+  const flops = Object.fromEntries(works.map(([name, work]) => [name, work.flops]));
   const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
   return {
     seqLen: shape.seqLen,
@@ -77,15 +71,13 @@ export function attentionFlops(shape: AttentionShape): FlopsAtLength {
 }
 
 /**
- * FLOPs of a group of stages: a GPU stage such as `flash_attention` fuses scores, softmax and
- * weighted values, so its work is theirs together.
+ * FLOPs of a stage from a length's table: a GPU stage such as `flash_attention` fuses scores,
+ * softmax and weighted values, so its work is theirs together.
  */
 export function stageFlops(work: FlopsAtLength, gpuStage: string): number {
-  if (gpuStage === "flash_attention") {
-    return work.flopsByStage.scores! + work.flopsByStage.softmax! +
-      work.flopsByStage.weighted_values!;
-  }
-  const flops = work.flopsByStage[gpuStage];
-  if (flops === undefined) throw new Error(`unknown stage ${gpuStage}`);
-  return flops;
+  return _stage(gpuStage).covers.reduce((sum, covered) => {
+    const flops = work.flopsByStage[covered];
+    if (flops === undefined) throw new Error(`no work of stage ${covered} at n=${work.seqLen}`);
+    return sum + flops;
+  }, 0);
 }

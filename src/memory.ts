@@ -5,10 +5,7 @@
  * @module
  */
 
-import type { AttentionShape } from "./shape.ts";
-
-/** Heads whose n×n scores each path holds at once: the CPU path works head by head. */
-export const CPU_SCORE_HEADS_LIVE = 1;
+import { type AttentionShape, kvWidth, resolveShape } from "./shape.ts";
 
 /** Theoretical bytes of one forward, by class. */
 export interface TheoreticalMemory {
@@ -17,28 +14,40 @@ export interface TheoreticalMemory {
 }
 
 /**
- * What a forward must hold at once: the four weight matrices and biases; x, Q, K, V, the
- * concatenated heads and the output ([n, d] each); and `scoreHeadsLive` heads of n×n scores
- * (all heads for the naive GPU variant, one at a time for the CPU path, none for the fused variant,
- * which keeps only O(n) running statistics), each element `bytesPerElement` bytes (4: f32; 2: the
- * GPU variants' f16 storage).
+ * Score elements of one head of one sequence, as a path stores them: n×n, or the band n×W of a
+ * sliding window.
+ */
+export function scoreMatrixElements(shape: AttentionShape): number {
+  const s = resolveShape(shape);
+  return s.mask === "sliding" ? s.seqLen * Math.min(s.window, s.seqLen) : s.seqLen * s.seqLen;
+}
+
+/**
+ * What a forward must hold at once: the four weight matrices and biases (w_k, w_v with kv_heads·d_k
+ * columns); x, Q, the concatenated heads and the output ([B·n, d] each) and K, V ([B·n, kv]); and
+ * `storedScoreElements` scores (every head's for the naive GPU variant, one head's at a time for
+ * the CPU path, none for the fused variant, which keeps only O(n) running statistics), each element
+ * `bytesPerElement` bytes (4: f32; 2: the GPU variants' f16 storage).
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert";
  * const fused = theoreticalMemory({ seqLen: 1000, dModel: 512, heads: 8 }, 0);
- * console.assert(fused.bytesByClass.scores === 0);
+ * assertEquals(fused.bytesByClass.scores, 0);
  * ```
  */
 export function theoreticalMemory(
   shape: AttentionShape,
-  scoreHeadsLive: number,
+  storedScoreElements: number,
   bytesPerElement = 4,
 ): TheoreticalMemory {
-  const { seqLen: n, dModel: d } = shape;
+  const { seqLen: n, dModel: d, batch } = resolveShape(shape);
+  const kv = kvWidth(shape);
   const bytesByClass = {
-    weights: bytesPerElement * (4 * d * d + 4 * d),
-    activations: bytesPerElement * 6 * n * d, // x, q, k, v, concatenated heads, output
-    scores: bytesPerElement * scoreHeadsLive * n * n,
+    weights: bytesPerElement * (2 * d * d + 2 * d * kv + 2 * d + 2 * kv),
+    // x, q, concatenated heads, output; k, v
+    activations: bytesPerElement * batch * n * (4 * d + 2 * kv),
+    scores: bytesPerElement * storedScoreElements,
   };
   return {
     bytesByClass,

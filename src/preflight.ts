@@ -8,7 +8,7 @@
  */
 
 import { LayoutTooLargeError, planLayout } from "./reference/memory_layout.ts";
-import type { AttentionShape } from "./shape.ts";
+import type { AttentionShape, ResolvedShape } from "./shape.ts";
 
 /** Headroom over the planned bytes: input copies in the main thread, worker heaps, V8. */
 export const CPU_MEMORY_HEADROOM = 1.25;
@@ -56,4 +56,14 @@ export function cpuPreflight(
     bytesAvailable: availableBytes,
     reason: `needs ~${formatGiB(bytesNeeded)} of memory, ${formatGiB(availableBytes)} available`,
   };
+}
+
+/**
+ * Why the CPU path does not run a configuration, or null when it does. (The CPU path computes
+ * the seed's configuration: batch 1, multi-head, full mask, softmax.)
+ */
+export function cpuUnsupported(shape: ResolvedShape): string | null {
+  const seed = shape.batch === 1 && shape.kvHeads === shape.heads && shape.mask === "full" &&
+    shape.attention === "softmax";
+  return seed ? null : "the CPU path does not compute this configuration yet";
 }

@@ -5,6 +5,7 @@
  */
 
 import type { AttentionInputs, AttentionShape, AttentionWeights } from "./shape.ts";
+import { kvWidth, resolveShape } from "./shape.ts";
 
 /**
  * A seeded generator of uniform floats in [0, 1): xoshiro128** seeded through splitmix32.
@@ -96,16 +97,56 @@ export function generateWeights(dModel: number, seed: number): AttentionWeights 
 /**
  * Seeded inputs of one forward: `x` standard normal, weights as in {@link generateWeights}.
  *
+ * `x` holds batch·seqLen·dModel normals of its own stream, so batch 1 is today's x and each longer
+ * shape extends it. K and V keep the first kvHeads·dK columns of the [dModel, dModel] matrices
+ * (and entries of their biases): kvHeads = heads is byte-identical to the seed's inputs, and
+ * grouped-query attention shares its weights with full multi-head attention.
+ *
  * @example
  * ```ts
- * const inputs = generateInputs({ seqLen: 4, dModel: 8, heads: 2 }, 42);
- * console.assert(inputs.x.length === 32);
+ * const inputs = generateInputs({ seqLen: 4, dModel: 8, heads: 2, batch: 3, kvHeads: 1 }, 42);
+ * console.assert(inputs.x.length === 96 && inputs.weights.wK.length === 32);
  * ```
  */
 export function generateInputs(shape: AttentionShape, seed: number): AttentionInputs {
+  const { batch, seqLen, dModel } = resolveShape(shape);
   // x gets its own stream so weights are identical across sequence lengths
   const x = new SeededRandom(seed ^ 0x5eed_0001).fillNormal(
-    new Float32Array(shape.seqLen * shape.dModel),
+    new Float32Array(batch * seqLen * dModel),
   );
-  return { shape, x, weights: generateWeights(shape.dModel, seed) };
+  const weights = generateWeights(dModel, seed);
+  const kvColumns = kvWidth(shape);
+  if (kvColumns !== dModel) {
+    weights.wK = firstColumns(weights.wK, dModel, kvColumns);
+    weights.wV = firstColumns(weights.wV, dModel, kvColumns);
+    weights.bK = weights.bK.slice(0, kvColumns);
+    weights.bV = weights.bV.slice(0, kvColumns);
+  }
+  return { shape, x, weights };
+}
+
+/** The first `columns` columns of a row-major [rows, rows] matrix, as [rows, columns]. */
+function firstColumns(matrix: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    out.set(matrix.subarray(r * rows, r * rows + columns), r * columns);
+  }
+  return out;
+}
+
+/**
+ * A seeded upstream gradient dOut for the backward pass: [batch, seqLen, dModel] standard normals
+ * from a stream of their own (independent of x and the weights).
+ *
+ * @example
+ * ```ts
+ * const dOut = generateUpstreamGradient({ seqLen: 4, dModel: 8, heads: 2, batch: 2 }, 42);
+ * console.assert(dOut.length === 64);
+ * ```
+ */
+export function generateUpstreamGradient(shape: AttentionShape, seed: number): Float32Array {
+  const { batch, seqLen, dModel } = resolveShape(shape);
+  return new SeededRandom(seed ^ 0x5eed_0002).fillNormal(
+    new Float32Array(batch * seqLen * dModel),
+  );
 }

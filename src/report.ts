@@ -17,6 +17,7 @@ import type {
 import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
+import { textTable } from "./report/document.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -36,15 +37,6 @@ export function formatMs(ms: number): string {
   if (ms >= 10) return ms.toFixed(1);
   if (ms >= 1) return ms.toFixed(2);
   return ms.toFixed(3);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(
-      "  ",
-    );
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
 function flopsAt(results: ProfileResults, seqLen: number): FlopsAtLength | undefined {
@@ -91,7 +83,7 @@ function seriesTable(results: ProfileResults, series: SeriesResult): string {
     "theory",
     "rel L2 err",
   ];
-  return `${series.label} [${series.name}]\n${table(header, rows)}`;
+  return `${series.label} [${series.name}]\n${textTable(header, rows)}`;
 }
 
 function stageTable(results: ProfileResults, series: SeriesResult): string | null {
@@ -116,7 +108,7 @@ function stageTable(results: ProfileResults, series: SeriesResult): string | nul
   if (rows.length === 0) return null;
   const timing = series.points.find((p) => p.kernelTiming)?.kernelTiming ?? "timestamp-query";
   return `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s), wall clock and the median empty submission\n` +
-    table(["n", ...stages, "sum", "wall", "empty submit"], rows);
+    textTable(["n", ...stages, "sum", "wall", "empty submit"], rows);
 }
 
 /** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
@@ -147,7 +139,7 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): string | 
     calibration.gpu.matmulGflops.toFixed(1)
   } GFLOP/s, copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s read + written; ` +
     `bytes = least f32 traffic)\n` +
-    table(["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"], rows);
+    textTable(["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"], rows);
 }
 
 function okPoints(series: SeriesResult): PointResult[] {
@@ -326,7 +318,7 @@ export function formatReport(results: ProfileResults): string {
     ].join("\n"),
   );
   parts.push(
-    table(
+    textTable(
       ["n", "MACs", "FLOPs"],
       results.flops.map((
         f,

@@ -2,16 +2,22 @@
  * The results object: the one data structure that flows from the profile to the report, the data
  * files and the figures. Paths fill it; nothing downstream knows about devices.
  *
- * It is also the schema of `profiling_results.json` (`schemaVersion` 1).
+ * It is also the schema of `profiling_results.json` (`schemaVersion` 2: every field name of
+ * version 1, plus the `configurations` list and each series' `configurationId`).
  *
  * @module
  */
 
 import type { ProfileConfig } from "./config.ts";
+import type { Configuration } from "./configuration.ts";
+import type { PrecisionName, VariantName } from "./variants/registry.ts";
 import type { SampleSummary, ScalingFit } from "./stats.ts";
 
-/** Names of the measured series, in report order (`_f16`: f16 storage, f32 arithmetic). */
-export type SeriesName = "cpu" | "gpu_naive" | "gpu_fused" | "gpu_naive_f16" | "gpu_fused_f16";
+/**
+ * A series' name: its implementation (`cpu`, `gpu_<variant>`, `gpu_<variant>_f16`: f16 storage,
+ * f32 arithmetic), and in a run of several configurations `__<configuration id>` after it.
+ */
+export type SeriesName = string;
 
 /** A point's outcome: measured and validated, skipped before running, or failed while running. */
 export type PointStatus = "ok" | "skipped" | "failed";
@@ -77,9 +83,11 @@ export interface SeriesResult {
   name: SeriesName;
   device: "cpu" | "gpu";
   /** GPU kernel variant */
-  variant?: "naive" | "fused";
+  variant?: VariantName;
   /** GPU only: element type of the buffers (arithmetic is f32 in both); absent in older files: f32 */
-  precision?: "f32" | "f16";
+  precision?: PrecisionName;
+  /** the configuration it measures (`configurations[].id`); absent in version-1 files */
+  configurationId?: string;
   /** human label, e.g. "GPU fused (llvmpipe, software)" */
   label: string;
   /** GPU only: the stages timed by timestamp queries, in order */
@@ -94,6 +102,8 @@ export interface SeriesResult {
 /** Theoretical work of one forward at one length. */
 export interface FlopsAtLength {
   seqLen: number;
+  /** the configuration (`configurations[].id`); absent in version-1 files */
+  configurationId?: string;
   /** multiply-accumulates per stage (the seed's convention) */
   macsByStage: Record<string, number>;
   /** FLOPs per stage: 2 per MAC, plus scale and softmax elementwise work */
@@ -142,7 +152,10 @@ export interface EnvironmentDescription {
 
 /** A series or point that did not run, and why. */
 export interface SkipRecord {
-  series: SeriesName | "gpu";
+  /** the series, `gpu` (no adapter) or `configuration` (an impossible cell of the grid) */
+  series: SeriesName | "gpu" | "configuration";
+  /** for an impossible cell: the id it would have had */
+  configuration?: string;
   seqLen?: number;
   reason: string;
 }
@@ -171,10 +184,12 @@ export interface Calibration {
 
 /** Everything one profile produced: `profiling_results.json`. */
 export interface ProfileResults {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2;
   tool: "self-attention-profiler";
   createdAt: string;
   config: ProfileConfig;
+  /** every configuration of the grid that ran, in order (absent in version-1 files) */
+  configurations?: Configuration[];
   environment: EnvironmentDescription;
   /** what the FLOP numbers count, in words */
   flopsConvention: string;

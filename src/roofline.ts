@@ -1,40 +1,26 @@
 /**
- * The bytes each stage must move at least (f32: every input read once, every output written
- * once), for its achieved GB/s beside its GFLOP/s, both as shares of the calibrated ceilings.
+ * The bytes each stage must move at least (every input read once, every output written once),
+ * for its achieved GB/s beside its GFLOP/s, both as shares of the calibrated ceilings. The
+ * formula of each stage is beside it in src/variants/stages.ts.
  *
  * @module
  */
 
 import type { AttentionShape } from "./shape.ts";
-
-const F32 = 4;
+import { stageSpec } from "./variants/stages.ts";
 
 /**
- * Least bytes read + written by a stage (naive or fused variant's stage names).
+ * Least bytes read + written by a stage, `elementBytes` per element (default 4: f32).
  *
  * @example
  * ```ts
+ * import { assertEquals } from "node:assert";
  * const bytes = stageBytes({ seqLen: 1024, dModel: 512, heads: 8 }, "softmax");
- * console.assert(bytes === 2 * 4 * 8 * 1024 * 1024);
+ * assertEquals(bytes, 2 * 4 * 8 * 1024 * 1024);
  * ```
  */
-export function stageBytes(shape: AttentionShape, stage: string): number {
-  const { seqLen: n, dModel: d, heads: h } = shape;
-  const scores = h * n * n;
-  switch (stage) {
-    case "projection_qkv": // x, [w_q|w_k|w_v], biases in; q, k, v out
-      return F32 * (n * d + 3 * d * d + 3 * d + 3 * n * d);
-    case "scores": // q, k in; scores out
-      return F32 * (2 * n * d + scores);
-    case "softmax": // scores in and out
-      return F32 * 2 * scores;
-    case "weighted_values": // probabilities, v in; heads out
-      return F32 * (scores + 2 * n * d);
-    case "flash_attention": // q, k, v in; heads out
-      return F32 * 4 * n * d;
-    case "output_projection": // heads, w_o, bias in; out
-      return F32 * (2 * n * d + d * d + d);
-    default:
-      throw new Error(`unknown stage ${stage}`);
-  }
+export function stageBytes(shape: AttentionShape, stage: string, elementBytes = 4): number {
+  const spec = stageSpec(stage);
+  if (spec === undefined) throw new Error(`unknown stage ${stage}`);
+  return spec.leastBytes(shape, elementBytes);
 }

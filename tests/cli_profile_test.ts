@@ -57,17 +57,29 @@ Deno.test("profile --devices cpu --dump-tensors writes every file and exits 0", 
 
     const tensors = decodeNpz(await Deno.readFile(`${out}/tensors_n5.npz`));
     assert.deepEqual(Object.keys(tensors).sort(), [
+      "attention",
       "b_k",
       "b_o",
       "b_q",
       "b_v",
+      "batch",
+      "heads",
+      "kv_heads",
+      "mask",
       "out_cpu",
       "w_k",
       "w_o",
       "w_q",
       "w_v",
+      "window",
       "x",
     ]);
+    // the configuration as 0-d ints: the seed's (batch 1, multi-head, full, softmax)
+    const ints = (name: string) => Number((tensors[name]!.data as BigInt64Array)[0]);
+    assert.deepEqual(
+      ["batch", "mask", "window", "attention"].map(ints),
+      [1, 0, 0, 0],
+    );
     assert.deepEqual(tensors.x!.shape, [5, 32]);
     assert.deepEqual(tensors.w_q!.shape, [32, 32]);
     assert.deepEqual(tensors.out_cpu!.shape, [5, 32]);

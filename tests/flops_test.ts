@@ -26,7 +26,7 @@ Deno.test("stageFlops() gives the fused stage the work of the three stages it re
 
 Deno.test("theoreticalMemory() counts scores only for the heads held at once", () => {
   const shape = { seqLen: 1000, dModel: 512, heads: 8 };
-  const naive = theoreticalMemory(shape, 8);
+  const naive = theoreticalMemory(shape, 8 * 1000 * 1000);
   const fused = theoreticalMemory(shape, 0);
   assert.equal(naive.bytesByClass.scores, 4 * 8 * 1000 * 1000);
   assert.equal(fused.bytesByClass.scores, 0);

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { generateInputs, generateWeights, SeededRandom } from "../src/random.ts";
+import {
+  generateInputs,
+  generateUpstreamGradient,
+  generateWeights,
+  SeededRandom,
+} from "../src/random.ts";
 
 function bytesOf(array: Float32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
@@ -44,4 +49,33 @@ Deno.test("SeededRandom.next() stays in [0, 1)", () => {
     const value = random.next();
     assert.ok(value >= 0 && value < 1);
   }
+});
+
+Deno.test("generateInputs() extends x over the batch and keeps the first kvHeads·dK columns of K and V", () => {
+  const seed = generateInputs({ seqLen: 5, dModel: 12, heads: 3 }, 8);
+  const kvHeads = generateInputs({ seqLen: 5, dModel: 12, heads: 3, kvHeads: 3 }, 8);
+  for (const key of Object.keys(seed.weights) as (keyof typeof seed.weights)[]) {
+    assert.deepEqual(bytesOf(kvHeads.weights[key]), bytesOf(seed.weights[key]), key);
+  }
+  const grouped = generateInputs({ seqLen: 5, dModel: 12, heads: 3, kvHeads: 1, batch: 3 }, 8);
+  assert.equal(grouped.x.length, 3 * 5 * 12);
+  assert.deepEqual(bytesOf(grouped.x.subarray(0, 60)), bytesOf(seed.x));
+  assert.notDeepEqual(bytesOf(grouped.x.subarray(60, 120)), bytesOf(seed.x));
+  assert.deepEqual(grouped.weights.bV, seed.weights.bV.subarray(0, 4));
+  assert.deepEqual(grouped.weights.wQ, seed.weights.wQ);
+  for (let row = 0; row < 12; row++) {
+    assert.deepEqual(
+      grouped.weights.wK.subarray(row * 4, row * 4 + 4),
+      seed.weights.wK.subarray(row * 12, row * 12 + 4),
+    );
+  }
+});
+
+Deno.test("generateUpstreamGradient() is seeded, [batch, n, dModel] and independent of x", () => {
+  const shape = { seqLen: 6, dModel: 8, heads: 2, batch: 2 };
+  const a = generateUpstreamGradient(shape, 3);
+  assert.equal(a.length, 96);
+  assert.deepEqual(bytesOf(a), bytesOf(generateUpstreamGradient(shape, 3)));
+  assert.notDeepEqual(bytesOf(a), bytesOf(generateUpstreamGradient(shape, 4)));
+  assert.notDeepEqual(bytesOf(a), bytesOf(generateInputs(shape, 3).x));
 });

@@ -8,15 +8,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { RESULTS_FILE_NAME, resultsPathOf } from "../io/results_path.ts";
 import { writeFigures } from "../plot/figures.ts";
 import { loadResults, ResultsFileError } from "../plot/load_results.ts";
 import type { ProfileResults } from "../results.ts";
 import { checkOutDir } from "./out_dir.ts";
 import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.ts";
 
-/** The results file name `deno task profile` writes. */
-export const RESULTS_FILE_NAME = "profiling_results.json";
+export { RESULTS_FILE_NAME };
 
 /** The help text of `deno task plot --help`. */
 export const PLOT_HELP = `Re-render the figures of a profile from its results file.
@@ -73,16 +73,6 @@ export function parsePlotArgs(args: string[]): ParsedPlotArgs {
   return { help: false, from: values.from, outDir: values.out };
 }
 
-/** A folder given to `--from` means the results file inside it. */
-async function _resultsPath(from: string): Promise<string> {
-  try {
-    if ((await Deno.stat(from)).isDirectory) return join(from, RESULTS_FILE_NAME);
-  } catch {
-    // missing: loadResults says so
-  }
-  return from;
-}
-
 /** Run `deno task plot` with `args`; returns the exit code (usage errors throw). */
 export async function main(args: string[]): Promise<number> {
   const parsed = parsePlotArgs(args);
@@ -90,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(PLOT_HELP);
     return 0;
   }
-  const path = await _resultsPath(parsed.from);
+  const path = await resultsPathOf(parsed.from);
   let results: ProfileResults;
   try {
     results = await loadResults(path);

@@ -21,6 +21,8 @@ import { writeResultsFiles } from "../io/results_files.ts";
 import { writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
 import { cpuPreflight } from "../preflight.ts";
+import { expandGrid, shapeOf } from "../configuration.ts";
+import type { AttentionShape } from "../shape.ts";
 import { runProfile } from "../profile.ts";
 import { ConsoleProgress, type ProgressReporter, QuietProgress } from "../progress.ts";
 import { formatReport } from "../report.ts";
@@ -43,30 +45,38 @@ function assertSomethingRuns(
   gpu: GpuContext | null,
   availableBytes: number,
 ): void {
+  const { configurations } = expandGrid(config.grid);
   for (const seqLen of config.seqLens) {
-    const shape = { seqLen, dModel: config.dModel, heads: config.heads };
-    const cpuFit = cpuPreflight(shape, availableBytes);
-    // every GPU output is checked against the CPU path, so nothing runs without it
-    if (!cpuFit.fits) {
-      throw new UsageError(`--seq-lens ${seqLen}: cannot run here: the CPU path ${cpuFit.reason}`);
-    }
-    if (config.devices.includes("cpu") || gpu === null) continue;
-    const gpuFits = config.variants.flatMap((variant) =>
-      config.precisions.map((precision) => ({
-        variant: `${variant} ${precision}`,
-        fit: GpuAttention.preflight(gpu, variant, shape, { precision }),
-      }))
+    const reasons = configurations.map((configuration) =>
+      _whyNothingRuns(config, gpu, availableBytes, shapeOf(configuration, seqLen))
     );
-    if (gpuFits.every(({ fit }) => !fit.fits)) {
-      const reasons = gpuFits.map(({ variant, fit }) =>
-        `${variant}: ${fit.fits ? "" : fit.reason}`
-      );
-      throw new UsageError(
-        `--seq-lens ${seqLen} (d_model ${config.dModel}, ${config.heads} heads): no GPU variant ` +
-          `can run: ${reasons.join("; ")}`,
-      );
-    }
+    if (reasons.some((reason) => reason === null)) continue;
+    const first = reasons[0]!;
+    throw new UsageError(`--seq-lens ${seqLen}: cannot run here: ${first}`);
   }
+}
+
+/** Why no requested series can run this shape (the reasons of each path), or null. */
+function _whyNothingRuns(
+  config: ProfileConfig,
+  gpu: GpuContext | null,
+  availableBytes: number,
+  shape: AttentionShape,
+): string | null {
+  const cpuFit = cpuPreflight(shape, availableBytes);
+  // every GPU output is checked against the CPU path, so nothing runs without it
+  if (!cpuFit.fits) return `the CPU path ${cpuFit.reason}`;
+  if (config.devices.includes("cpu") || gpu === null) return null;
+  const gpuFits = config.variants.flatMap((variant) =>
+    config.precisions.map((precision) => ({
+      variant: `${variant} ${precision}`,
+      fit: GpuAttention.preflight(gpu, variant, shape, { precision }),
+    }))
+  );
+  if (gpuFits.some(({ fit }) => fit.fits)) return null;
+  const reasons = gpuFits.map(({ variant, fit }) => `${variant}: ${fit.fits ? "" : fit.reason}`);
+  return `(d_model ${shape.dModel}, ${shape.heads} heads) no GPU variant can run: ` +
+    reasons.join("; ");
 }
 
 async function main(): Promise<number> {
@@ -150,9 +160,11 @@ async function main(): Promise<number> {
       onPointDone: async (snapshot) => {
         await track(writeResultsFiles(snapshot, config.outDir));
       },
-      onLengthDone: async (inputs, outputs) => {
+      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs }) => {
         if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
-          await track(writeTensorsFile(inputs, outputs, config.outDir));
+          const named = severalConfigurations ? configuration : null;
+          const dump = { inputs, outputs, configuration: named };
+          await track(writeTensorsFile(dump, config.outDir));
         }
       },
     });

@@ -17,13 +17,23 @@ import {
   VARIANT_NAMES,
   type VariantName,
 } from "../config.ts";
-import { parseInteger, parseNameList } from "./flag_values.ts";
+import {
+  type ConfigurationGrid,
+  expandGrid,
+  PASS_NAMES,
+  type PassName,
+  SEED_GRID,
+} from "../configuration.ts";
+import { ATTENTION_KINDS, type AttentionKind } from "../shape.ts";
+import { parseInteger, parseIntegerList, parseMaskList, parseNameList } from "./flag_values.ts";
 import { badValue, fromParseArgsError, UsageError } from "./usage_error.ts";
 
 /** Largest accepted `--seq-lens` entry; whether a length fits is decided later by preflight. */
 export const MAX_SEQ_LEN = 1_000_000;
 /** Largest accepted `--d-model`. */
 export const MAX_D_MODEL = 16_384;
+/** Largest accepted `--batch`. */
+export const MAX_BATCH = 4096;
 /** Largest accepted `--runs` and `--warmup`. */
 export const MAX_RUNS = 100_000;
 
@@ -34,8 +44,14 @@ export const PROFILE_HELP =
 Usage: deno task profile [flags]
 
   --seq-lens LIST     comma-separated positive integers       (default ${DEFAULT_CONFIG.seqLens})
-  --d-model N         model width, divisible by --heads       (default ${DEFAULT_CONFIG.dModel})
-  --heads N           attention heads                         (default ${DEFAULT_CONFIG.heads})
+  --d-model LIST      model widths, divisible by --heads      (default ${DEFAULT_CONFIG.dModel})
+  --heads LIST        attention heads                         (default ${DEFAULT_CONFIG.heads})
+  --kv-heads LIST     key/value heads (grouped-query; 1 = multi-query), dividing --heads
+                                                              (default: --heads)
+  --batch LIST        sequences per forward                   (default 1)
+  --mask LIST         full, causal, sliding:W (the W most recent keys)   (default full)
+  --attention LIST    softmax, linear (φ = elu + 1)           (default softmax)
+  --pass LIST         forward, backward (the training step's gradients)  (default forward)
   --runs N            timed runs per point, ≥ 2               (default ${DEFAULT_CONFIG.runs})
   --warmup N          untimed runs before them, ≥ 0           (default ${DEFAULT_CONFIG.warmup})
   --devices LIST      cpu,gpu; gpu is skipped with a warning when no adapter exists,
@@ -75,6 +91,55 @@ function parseSeqLens(text: string): number[] {
   return lengths.sort((a, b) => a - b);
 }
 
+/** Flags of the configuration axes, as parseArgs gives them. */
+interface GridFlags {
+  "d-model"?: string;
+  heads?: string;
+  "kv-heads"?: string;
+  batch?: string;
+  mask?: string;
+  attention?: string;
+  pass?: string;
+}
+
+/**
+ * The configuration grid of the flags: every list checked; a grid where no cell is possible is
+ * bad input (one line with the first cell's reason).
+ */
+function parseGrid(values: GridFlags): ConfigurationGrid {
+  const list = (flag: keyof GridFlags, max: number, fallback: number[]) => {
+    const text = values[flag];
+    return text === undefined ? fallback : parseIntegerList(flag, text, 1, max);
+  };
+  const grid: ConfigurationGrid = {
+    dModel: list("d-model", MAX_D_MODEL, SEED_GRID.dModel),
+    heads: list("heads", MAX_D_MODEL, SEED_GRID.heads),
+    kvHeads: values["kv-heads"] === undefined
+      ? null
+      : parseIntegerList("kv-heads", values["kv-heads"], 1, MAX_D_MODEL),
+    batch: list("batch", MAX_BATCH, SEED_GRID.batch),
+    mask: values.mask === undefined ? SEED_GRID.mask : parseMaskList("mask", values.mask),
+    attention: values.attention === undefined
+      ? SEED_GRID.attention
+      : parseNameList<AttentionKind>("attention", values.attention, ATTENTION_KINDS),
+    pass: values.pass === undefined
+      ? SEED_GRID.pass
+      : parseNameList<PassName>("pass", values.pass, PASS_NAMES),
+  };
+  const { configurations, impossible } = expandGrid(grid);
+  if (configurations.length === 0) {
+    const first = impossible[0]!;
+    const single = impossible.length === 1;
+    throw new UsageError(
+      single && first.reason.startsWith("heads ")
+        ? `--d-model ${grid.dModel[0]} is not divisible by --heads ${grid.heads[0]}: ` +
+          "each head must own dModel / heads columns"
+        : `no configuration of the grid can run: ${first.description}: ${first.reason}`,
+    );
+  }
+  return grid;
+}
+
 /**
  * Parse and validate the flags of `deno task profile`.
  *
@@ -95,6 +160,11 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
         "seq-lens": { type: "string" },
         "d-model": { type: "string" },
         heads: { type: "string" },
+        "kv-heads": { type: "string" },
+        batch: { type: "string" },
+        mask: { type: "string" },
+        attention: { type: "string" },
+        pass: { type: "string" },
         runs: { type: "string" },
         warmup: { type: "string" },
         devices: { type: "string" },
@@ -117,18 +187,9 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
 
   const config: ProfileConfig = { ...DEFAULT_CONFIG, seqLens: [...DEFAULT_CONFIG.seqLens] };
   if (values["seq-lens"] !== undefined) config.seqLens = parseSeqLens(values["seq-lens"]);
-  if (values["d-model"] !== undefined) {
-    config.dModel = parseInteger("d-model", values["d-model"], 1, MAX_D_MODEL);
-  }
-  if (values.heads !== undefined) {
-    config.heads = parseInteger("heads", values.heads, 1, MAX_D_MODEL);
-  }
-  if (config.dModel % config.heads !== 0) {
-    throw new UsageError(
-      `--d-model ${config.dModel} is not divisible by --heads ${config.heads}: ` +
-        "each head must own dModel / heads columns",
-    );
-  }
+  config.grid = parseGrid(values);
+  config.dModel = config.grid.dModel[0]!;
+  config.heads = config.grid.heads[0]!;
   if (values.runs !== undefined) {
     const why = " (the standard error needs two runs)";
     config.runs = parseInteger("runs", values.runs, 2, MAX_RUNS, why);

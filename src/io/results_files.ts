@@ -7,19 +7,15 @@
  */
 
 import { join } from "node:path";
-import { STAGE_NAMES } from "../gpu/gpu_attention.ts";
 import type { PointResult, ProfileResults, SeriesName } from "../results.ts";
+import {
+  ALL_IMPLEMENTATIONS,
+  type Implementation,
+  implementationName,
+  VARIANTS,
+} from "../variants/registry.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
-
-/** Every series the NPZ always holds (NaN-filled when not run), as DESIGN.md lists them. */
-export const NPZ_SERIES: readonly SeriesName[] = [
-  "cpu",
-  "gpu_naive",
-  "gpu_fused",
-  "gpu_naive_f16",
-  "gpu_fused_f16",
-];
 
 /** JSON has no NaN or Infinity: they are written as null. */
 export function resultsToJson(results: ProfileResults): string {
@@ -94,12 +90,26 @@ function pointAt(
   return results.series.find((s) => s.name === name)?.points.find((p) => p.seqLen === seqLen);
 }
 
+/** Every series the NPZ holds: each implementation of the registry for each configuration. */
+function npzSeries(results: ProfileResults): { name: string; implementation: Implementation }[] {
+  const configurations = results.configurations ?? [];
+  const several = configurations.length > 1;
+  const names = (implementation: Implementation) =>
+    several
+      ? configurations.map((c) => `${implementationName(implementation)}__${c.id}`)
+      : [implementationName(implementation)];
+  return ALL_IMPLEMENTATIONS.flatMap((implementation) =>
+    names(implementation).map((name) => ({ name, implementation }))
+  );
+}
+
 /**
  * The NPZ arrays: `seq_lens`; per series `<series>_wall_ms` [lengths, runs] and
  * `<series>_peak_bytes` [lengths]; per GPU series `<series>_kernel_ms` [lengths, runs, stages],
  * `<series>_stage_names`, `<series>_max_abs_error` and `<series>_rel_l2_error` [lengths];
- * `stage_names` (the naive variant's stages) and `flops_<stage>` / `macs_<stage>` [lengths].
- * NaN marks a point that was skipped, failed or not run.
+ * `stage_names` (the naive variant's stages) and `flops_<stage>` / `macs_<stage>` / `flops_total`
+ * [lengths] of the first configuration, and with several configurations the same with
+ * `__<configuration id>` after each. NaN marks a point that was skipped, failed or not run.
  */
 export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyArray> {
   const seqLens = results.config.seqLens;
@@ -110,29 +120,25 @@ export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyA
   };
   const perLength = (value: (seqLen: number) => number | undefined) =>
     ({ data: Float64Array.from(seqLens, (n) => value(n) ?? NaN), shape: [lengths] }) as NpyArray;
-  for (const name of NPZ_SERIES) {
+  for (const { name, implementation } of npzSeries(results)) {
+    const okPoint = (n: number) => {
+      const point = pointAt(results, name, n);
+      return point?.status === "ok" ? point : undefined;
+    };
     const wallMs = new Float64Array(lengths * runs).fill(NaN);
-    seqLens.forEach((n, i) => {
-      const point = pointAt(results, name, n);
-      if (point?.status === "ok") point.wallMs.forEach((ms, run) => wallMs[i * runs + run] = ms);
-    });
+    seqLens.forEach((n, i) => okPoint(n)?.wallMs.forEach((ms, run) => wallMs[i * runs + run] = ms));
     arrays[`${name}_wall_ms`] = { data: wallMs, shape: [lengths, runs] };
-    arrays[`${name}_peak_bytes`] = perLength((n) => {
-      const point = pointAt(results, name, n);
-      return point?.status === "ok" ? point.memory?.peakBytes : undefined;
-    });
-    if (name === "cpu") continue;
+    arrays[`${name}_peak_bytes`] = perLength((n) => okPoint(n)?.memory?.peakBytes);
+    if (implementation.device === "cpu") continue;
     const stageNames = results.series.find((s) => s.name === name)?.stageNames ??
-      [...STAGE_NAMES[name.startsWith("gpu_naive") ? "naive" : "fused"]];
+      [...VARIANTS[implementation.variant].stages];
     const stages = stageNames.length;
     const kernelMs = new Float64Array(lengths * runs * stages).fill(NaN);
-    seqLens.forEach((n, i) => {
-      const point = pointAt(results, name, n);
-      if (point?.status !== "ok") return;
-      point.kernelMs?.forEach((stageMs, run) =>
+    seqLens.forEach((n, i) =>
+      okPoint(n)?.kernelMs?.forEach((stageMs, run) =>
         stageMs.forEach((ms, stage) => kernelMs[(i * runs + run) * stages + stage] = ms)
-      );
-    });
+      )
+    );
     arrays[`${name}_kernel_ms`] = { data: kernelMs, shape: [lengths, runs, stages] };
     arrays[`${name}_stage_names`] = { data: stageNames, shape: [stages] };
     arrays[`${name}_max_abs_error`] = perLength((n) =>
@@ -142,16 +148,19 @@ export function resultsToNpzArrays(results: ProfileResults): Record<string, NpyA
       pointAt(results, name, n)?.validation?.relL2Error
     );
   }
-  arrays.stage_names = arrays.gpu_naive_stage_names!;
-  for (const stage of Object.keys(results.flops[0]?.flopsByStage ?? {})) {
-    arrays[`flops_${stage}`] = perLength((n) =>
-      results.flops.find((f) => f.seqLen === n)?.flopsByStage[stage]
-    );
-    arrays[`macs_${stage}`] = perLength((n) =>
-      results.flops.find((f) => f.seqLen === n)?.macsByStage[stage]
-    );
-  }
-  arrays.flops_total = perLength((n) => results.flops.find((f) => f.seqLen === n)?.totalFlops);
+  arrays.stage_names = { data: [...VARIANTS.naive.stages], shape: [VARIANTS.naive.stages.length] };
+  const configurations = results.configurations ?? [];
+  const workOf = (id: string | undefined, suffix: string) => {
+    const table = results.flops.filter((f) => id === undefined || f.configurationId === id);
+    const at = (n: number) => table.find((f) => f.seqLen === n);
+    for (const stage of Object.keys(table[0]?.flopsByStage ?? {})) {
+      arrays[`flops_${stage}${suffix}`] = perLength((n) => at(n)?.flopsByStage[stage]);
+      arrays[`macs_${stage}${suffix}`] = perLength((n) => at(n)?.macsByStage[stage]);
+    }
+    arrays[`flops_total${suffix}`] = perLength((n) => at(n)?.totalFlops);
+  };
+  workOf(configurations[0]?.id, "");
+  if (configurations.length > 1) { for (const c of configurations) workOf(c.id, `__${c.id}`); }
   return arrays;
 }
 

@@ -8,7 +8,7 @@
 
 import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
 import { formatBytes, formatSeqLen } from "./axes.ts";
-import { SERIES_ORDER, SERIES_SHORT_NAMES } from "./theme.ts";
+import { seriesRank, seriesShortName } from "./theme.ts";
 
 /** One point of one series as the panels draw it; NaN where there is nothing to draw. */
 export interface SeriesPoint {
@@ -26,15 +26,11 @@ export interface SeriesPoint {
   totalFlops: number;
 }
 
-/** The series present, in legend order (known names first, as in `SERIES_ORDER`). */
+/** The series present, in legend order (the registry's order of implementations). */
 export function orderedSeries(results: ProfileResults): SeriesResult[] {
-  const rank = (series: SeriesResult) => {
-    const index = SERIES_ORDER.indexOf(series.name);
-    return index < 0 ? SERIES_ORDER.length : index;
-  };
   return results.series
     .map((series, index) => ({ series, index }))
-    .sort((a, b) => rank(a.series) - rank(b.series) || a.index - b.index)
+    .sort((a, b) => seriesRank(a.series) - seriesRank(b.series) || a.index - b.index)
     .map(({ series }) => series);
 }
 
@@ -92,7 +88,7 @@ export function allSeqLens(results: ProfileResults): number[] {
 
 /** The short name of a series for annotations. */
 export function shortName(series: SeriesResult): string {
-  return SERIES_SHORT_NAMES[series.name] ?? series.label;
+  return seriesShortName(series) ?? series.label;
 }
 
 /** The configuration in one line: the subtitle of the profiling figure. */
@@ -148,7 +144,8 @@ export function notDrawnPhrases(results: ProfileResults): string[] {
     const key = `${skip.series}:${skip.seqLen}`;
     if (skip.seqLen !== undefined && seen.has(key)) continue;
     seen.add(key);
-    const name = skip.series === "gpu" ? "GPU" : SERIES_SHORT_NAMES[skip.series] ?? skip.series;
+    const series = results.series.find((s) => s.name === skip.series);
+    const name = skip.series === "gpu" ? "GPU" : (series && seriesShortName(series)) ?? skip.series;
     const where = skip.seqLen === undefined ? "" : ` n = ${formatSeqLen(skip.seqLen)}`;
     phrases.push(`${name}${where} skipped: ${_shorten(skip.reason, 200)}`);
   }

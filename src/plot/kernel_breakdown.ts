@@ -16,7 +16,7 @@ import { type LegendItem, svgLegend, wrapText } from "./legend.ts";
 import { element, plotSvgMarkup, svgDocument, textElement } from "./svg_document.ts";
 import {
   FONT_SIZES,
-  SERIES_COLORS,
+  seriesStyle,
   sortStages,
   stageColor,
   stageLabel,
@@ -161,7 +161,7 @@ function _seriesBlock(
   }
 
   const header = textElement([
-    { text: series.label, fill: SERIES_COLORS[series.name], fontWeight: "bold" },
+    { text: series.label, fill: seriesStyle(series).color, fontWeight: "bold" },
   ], { x: OUTER_MARGIN, y: y + 14, "font-size": 13 });
   const timing = points.some((point) => point.kernelTiming === "none")
     ? "no per-stage times (the adapter has no timestamp queries)"

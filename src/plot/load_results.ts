@@ -7,7 +7,7 @@
  */
 
 import type { ProfileResults } from "../results.ts";
-import { SERIES_ORDER } from "./theme.ts";
+import { isSeriesName } from "../variants/registry.ts";
 
 /** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
 export class ResultsFileError extends Error {
@@ -112,7 +112,7 @@ export function resultsProblems(value: Json): string[] {
   (check.array(root.series, "series") ?? []).forEach((item, i) => {
     const series = check.record(item, `series[${i}]`);
     if (!series) return;
-    if (!(SERIES_ORDER as readonly unknown[]).includes(series.name)) {
+    if (!isSeriesName(series.name)) {
       problems.push(`series[${i}].name is ${JSON.stringify(series.name)}`);
     }
     check.string(series.label, `series[${i}].label`);

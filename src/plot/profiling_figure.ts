@@ -44,8 +44,7 @@ import { DASH_PATTERN, type LegendItem, MARKER_RADIUS, svgLegend, wrapText } fro
 import { element, plotSvgMarkup, svgDocument, textElement, type TextRun } from "./svg_document.ts";
 import {
   FONT_SIZES,
-  SERIES_COLORS,
-  SERIES_MARKERS,
+  seriesStyle,
   sortStages,
   stageColor,
   stageLabel,
@@ -126,7 +125,7 @@ function _seriesMarks(
   xDomain: readonly [number, number],
   dodgePx: number,
 ): Plot.Markish[] {
-  const color = SERIES_COLORS[series.name];
+  const color = seriesStyle(series).color;
   const dodge = _logFactor(xDomain, FRAME_WIDTH, dodgePx);
   const x = (row: Row) => xOf(row) * dodge;
   const cap = _logFactor(xDomain, FRAME_WIDTH, CAP_HALF_WIDTH);
@@ -144,7 +143,7 @@ function _seriesMarks(
       x,
       y: "meanMs",
       fill: color,
-      symbol: SERIES_MARKERS[series.name],
+      symbol: seriesStyle(series).marker,
       r: MARKER_RADIUS,
     }),
   ];
@@ -242,7 +241,7 @@ function _timePanel(results: ProfileResults, fonts: FigureFonts): Panel {
     runs.push({ text: `Fit t ∝ n^k over n ≥ ${from}${anyCi ? " (± 95% CI)" : ""}:` });
     for (const series of fitted) {
       runs.push({ text: "   " });
-      runs.push({ text: _formatExponent(series), fill: SERIES_COLORS[series.name] });
+      runs.push({ text: _formatExponent(series), fill: seriesStyle(series).color });
     }
   }
   return {
@@ -285,7 +284,7 @@ function _memoryPanel(results: ProfileResults, fonts: FigureFonts): Panel {
   const toExponent = (bytes: number) => bytes > 0 ? Math.log2(bytes) : NaN;
   const marks: Plot.Markish[] = [Plot.frame({ stroke: "#cccccc" })];
   seriesList.forEach((series, i) => {
-    const color = SERIES_COLORS[series.name];
+    const color = seriesStyle(series).color;
     const points = pointsBySeries[i]!;
     marks.push(
       Plot.line(points, {
@@ -300,7 +299,7 @@ function _memoryPanel(results: ProfileResults, fonts: FigureFonts): Panel {
         x: "seqLen",
         y: "peakBytes",
         fill: color,
-        symbol: SERIES_MARKERS[series.name],
+        symbol: seriesStyle(series).marker,
         r: MARKER_RADIUS,
       }),
     );
@@ -728,9 +727,9 @@ export function profilingFigureSvg(results: ProfileResults, fonts: FigureFonts):
   }));
   const legendItems: LegendItem[] = orderedSeries(results).map((series) => ({
     label: series.label,
-    color: SERIES_COLORS[series.name],
+    color: seriesStyle(series).color,
     line: "solid",
-    marker: SERIES_MARKERS[series.name],
+    marker: seriesStyle(series).marker,
   }));
   const legend = svgLegend(legendItems, {
     x: OUTER_MARGIN,

@@ -6,76 +6,70 @@
  * @module
  */
 
-import type { SeriesName } from "../results.ts";
+import type { SeriesResult } from "../results.ts";
+import {
+  ALL_IMPLEMENTATIONS,
+  CPU_STYLE,
+  type Implementation,
+  implementationName,
+  type MarkerShape,
+  type SeriesStyle,
+  VARIANTS,
+} from "../variants/registry.ts";
+import { STAGES } from "../variants/stages.ts";
 
-/** Series in drawing and legend order. */
-export const SERIES_ORDER: readonly SeriesName[] = [
-  "cpu",
-  "gpu_naive",
-  "gpu_fused",
-  "gpu_naive_f16",
-  "gpu_fused_f16",
-];
+/** What a series' look depends on: its implementation. */
+export type SeriesIdentity = Pick<SeriesResult, "device" | "variant" | "precision">;
 
-/** One colour per series, the same in every panel and figure. */
-export const SERIES_COLORS: Readonly<Record<SeriesName, string>> = {
-  cpu: "#0072b2",
-  gpu_naive: "#d55e00",
-  gpu_fused: "#009e73",
-  gpu_naive_f16: "#e69f00",
-  gpu_fused_f16: "#cc79a7",
-};
+function _implementation(series: SeriesIdentity): Implementation | null {
+  if (series.device === "cpu") return { device: "cpu" };
+  if (series.variant === undefined || !(series.variant in VARIANTS)) return null;
+  return { device: "gpu", variant: series.variant, precision: series.precision ?? "f32" };
+}
 
-/** Short names for in-panel annotations (the legend carries the full `series.label`). */
-export const SERIES_SHORT_NAMES: Readonly<Record<SeriesName, string>> = {
-  cpu: "CPU",
-  gpu_naive: "GPU naive",
-  gpu_fused: "GPU fused",
-  gpu_naive_f16: "GPU naive f16",
-  gpu_fused_f16: "GPU fused f16",
-};
+/** Colour and marker of a series: one per implementation, the same in every panel and figure. */
+export function seriesStyle(series: SeriesIdentity): SeriesStyle {
+  const implementation = _implementation(series);
+  if (implementation === null) return { color: UNKNOWN_STAGE_COLOR, marker: "circle" };
+  return implementation.device === "cpu"
+    ? CPU_STYLE
+    : VARIANTS[implementation.variant].style[implementation.precision];
+}
+
+/** Drawing and legend rank of a series: the registry's order of implementations. */
+export function seriesRank(series: SeriesIdentity): number {
+  const name = (() => {
+    const implementation = _implementation(series);
+    return implementation === null ? null : implementationName(implementation);
+  })();
+  const index = ALL_IMPLEMENTATIONS.findIndex((i) => implementationName(i) === name);
+  return index < 0 ? ALL_IMPLEMENTATIONS.length : index;
+}
+
+/** Short name for in-panel annotations: `CPU`, `GPU fused`, `GPU naive f16`. */
+export function seriesShortName(series: SeriesIdentity): string | undefined {
+  const implementation = _implementation(series);
+  if (implementation === null) return undefined;
+  if (implementation.device === "cpu") return "CPU";
+  const storage = implementation.precision === "f32" ? "" : ` ${implementation.precision}`;
+  return `GPU ${implementation.variant}${storage}`;
+}
 
 /** Marker shape per series, so the series stay apart in greyscale. */
-export type MarkerShape = "circle" | "square" | "triangle" | "diamond" | "cross";
-
-/** Marker of each series (Plot symbol names). */
-export const SERIES_MARKERS: Readonly<Record<SeriesName, MarkerShape>> = {
-  cpu: "circle",
-  gpu_naive: "square",
-  gpu_fused: "triangle",
-  gpu_naive_f16: "diamond",
-  gpu_fused_f16: "cross",
-};
+export type { MarkerShape };
 
 /** Stages in pipeline order (FLOP stages and GPU kernel stages together). */
-export const STAGE_ORDER: readonly string[] = [
-  "projection_qkv",
-  "scores",
-  "softmax",
-  "weighted_values",
-  "flash_attention",
-  "output_projection",
-];
+export const STAGE_ORDER: readonly string[] = STAGES.map((stage) => stage.name);
 
 /** One colour per stage, in the FLOPs panel and the kernel breakdown alike. */
-export const STAGE_COLORS: Readonly<Record<string, string>> = {
-  projection_qkv: "#88ccee",
-  scores: "#cc6677",
-  softmax: "#ddcc77",
-  weighted_values: "#aa4499",
-  flash_attention: "#44aa99",
-  output_projection: "#332288",
-};
+export const STAGE_COLORS: Readonly<Record<string, string>> = Object.fromEntries(
+  STAGES.map((stage) => [stage.name, stage.color]),
+);
 
 /** Human names of stages. */
-export const STAGE_LABELS: Readonly<Record<string, string>> = {
-  projection_qkv: "Q/K/V projection",
-  scores: "scores Q·Kᵀ (+ scale)",
-  softmax: "softmax",
-  weighted_values: "weighted values A·V",
-  flash_attention: "flash attention (fused)",
-  output_projection: "output projection",
-};
+export const STAGE_LABELS: Readonly<Record<string, string>> = Object.fromEntries(
+  STAGES.map((stage) => [stage.name, stage.label]),
+);
 
 /** Colour for a stage not in the table (a future kernel), so it still renders. */
 export const UNKNOWN_STAGE_COLOR = "#bbbbbb";

@@ -1,0 +1,105 @@
+/**
+ * A comparison as report blocks (src/report/document.ts): one table of every compared point, then
+ * the points only one file has, the points that could not be compared and the differences between
+ * the files. The console and `--markdown` render the same blocks.
+ *
+ * @module
+ */
+
+import { formatMs } from "../report.ts";
+import type { ReportBlock } from "../report/document.ts";
+import { type Comparison, describeKey, type PointKey } from "./compare.ts";
+
+/** Where the two files came from, as the header names them. */
+export interface ComparedFiles {
+  base: string;
+  next: string;
+}
+
+function percent(fraction: number): string {
+  return `${fraction >= 0 ? "+" : "−"}${Math.abs(100 * fraction).toFixed(1)} %`;
+}
+
+function ratioText(ratio: number): string {
+  return `${ratio.toFixed(3)}×`;
+}
+
+function keyList(keys: readonly PointKey[]): string {
+  return keys.map(describeKey).join(", ");
+}
+
+/** The rows of the comparison table (a configuration column only when a file has configurations). */
+function comparisonTable(comparison: Comparison): ReportBlock {
+  const withConfigurations = comparison.points.some((p) => p.configurationId !== undefined);
+  const confidence = `${Math.round(100 * comparison.bootstrap.confidence)} % CI`;
+  const header = [
+    "series",
+    ...(withConfigurations ? ["configuration"] : []),
+    "n",
+    "metric",
+    "BASE median ms",
+    "NEW median ms",
+    "NEW/BASE",
+    confidence,
+    "change",
+    "verdict",
+  ];
+  const rows = comparison.points.map((point) => [
+    point.series,
+    ...(withConfigurations ? [point.configurationId ?? ""] : []),
+    String(point.seqLen),
+    point.metricLabel,
+    `${formatMs(point.baseMedianMs)} (${point.baseRuns})`,
+    `${formatMs(point.newMedianMs)} (${point.newRuns})`,
+    ratioText(point.ratio),
+    `${point.ci[0].toFixed(3)}…${point.ci[1].toFixed(3)}`,
+    percent(point.ratio - 1),
+    point.verdict,
+  ]);
+  return { kind: "table", header, rows };
+}
+
+/**
+ * The comparison as blocks: how it was computed, the table, and every list that is not empty.
+ */
+export function comparisonBlocks(comparison: Comparison, files: ComparedFiles): ReportBlock[] {
+  const { bootstrap, threshold } = comparison;
+  const blocks: ReportBlock[] = [
+    { kind: "heading", text: `Comparison: NEW ${files.next} against BASE ${files.base}` },
+    {
+      kind: "paragraph",
+      lines: [
+        "Ratio of medians NEW/BASE from the raw samples (runs in brackets): wall = wall clock of " +
+        "a forward, kernel sum = the sum of its GPU stage times (timestamp queries).",
+        `Interval: percentile bootstrap, ${bootstrap.resamples} resamples, seed ${bootstrap.seed}. ` +
+        `Within noise when the interval holds 1 or the change is under ${
+          (100 * threshold).toFixed(1)
+        } %.`,
+      ],
+    },
+  ];
+  if (comparison.points.length > 0) blocks.push(comparisonTable(comparison));
+  else blocks.push({ kind: "paragraph", lines: ["No point was timed in both files."] });
+  const counts = ["faster", "slower", "within noise"].map((verdict) =>
+    `${comparison.points.filter((p) => p.verdict === verdict).length} ${verdict}`
+  );
+  const notes = [
+    `${comparison.points.length} comparisons: ${counts.join(", ")}.`,
+    ...(comparison.onlyInBase.length > 0
+      ? [`Only in BASE (not compared): ${keyList(comparison.onlyInBase)}.`]
+      : []),
+    ...(comparison.onlyInNew.length > 0
+      ? [`Only in NEW (not compared): ${keyList(comparison.onlyInNew)}.`]
+      : []),
+    ...comparison.notCompared.map((item) =>
+      `Not compared: ${describeKey(item.key)}: ${item.reason}.`
+    ),
+    comparison.differences.length > 0
+      ? `The files differ in more than timings:\n${
+        comparison.differences.map((line) => `- ${line}`).join("\n")
+      }`
+      : "Same configuration, machine, adapter, runtime and tuning in both files.",
+  ];
+  blocks.push({ kind: "list", items: notes });
+  return blocks;
+}

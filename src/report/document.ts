@@ -1,0 +1,102 @@
+/**
+ * A report as data — headings, paragraphs, tables and lists — and its renderings as console text
+ * and GitHub-flavoured Markdown. The analysis builds the blocks once (src/report.ts,
+ * src/compare/format.ts); every output format renders the same blocks, so the console, report.md
+ * and report.html can never disagree.
+ *
+ * @module
+ */
+
+/** A table: the first column is left-aligned (labels), the others right-aligned (numbers). */
+export interface TableBlock {
+  kind: "table";
+  /** one line above the table */
+  caption?: string;
+  header: string[];
+  rows: string[][];
+}
+
+/** One block of a report. */
+export type ReportBlock =
+  | { kind: "heading"; text: string }
+  | { kind: "paragraph"; lines: string[] }
+  | TableBlock
+  | { kind: "list"; items: string[] };
+
+/** A table as aligned console text: a header, a dashed rule, the rows. */
+export function textTable(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    widths.map((width, i) => {
+      const cell = cells[i] ?? "";
+      return i === 0 ? cell.padEnd(width) : cell.padStart(width);
+    }).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** A cell that cannot break a Markdown table: pipes escaped, line breaks as spaces. */
+function markdownCell(text: string): string {
+  return text.replaceAll("|", "\\|").replace(/\s*\n\s*/g, " ");
+}
+
+/** A GitHub-flavoured Markdown table (every row starts with `|`). */
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+  const line = (cells: readonly string[]) =>
+    `| ${header.map((_, i) => markdownCell(cells[i] ?? "")).join(" | ")} |`;
+  const rule = `| ${header.map((_, i) => (i === 0 ? "---" : "--:")).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+function textBlock(block: ReportBlock): string {
+  switch (block.kind) {
+    case "heading":
+      return block.text;
+    case "paragraph":
+      return block.lines.join("\n");
+    case "table":
+      return (block.caption ? `${block.caption}\n` : "") + textTable(block.header, block.rows);
+    case "list":
+      return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
+  }
+}
+
+/**
+ * Console text: blocks apart by a blank line, a heading directly above what it heads.
+ *
+ * @example
+ * ```ts
+ * const text = renderText([{ kind: "heading", text: "Analysis" }, { kind: "list", items: ["ok"] }]);
+ * console.assert(text === "Analysis\n- ok\n");
+ * ```
+ */
+export function renderText(blocks: readonly ReportBlock[]): string {
+  let text = "";
+  blocks.forEach((block, i) => {
+    if (i > 0) text += blocks[i - 1]!.kind === "heading" ? "\n" : "\n\n";
+    text += textBlock(block);
+  });
+  return text + "\n";
+}
+
+function markdownBlock(block: ReportBlock, headingLevel: number): string {
+  switch (block.kind) {
+    case "heading":
+      return `${"#".repeat(headingLevel)} ${block.text}`;
+    case "paragraph":
+      // two trailing spaces: a line break inside the paragraph
+      return block.lines.join("  \n");
+    case "table":
+      return (block.caption ? `${block.caption}\n\n` : "") +
+        markdownTable(block.header, block.rows);
+    case "list":
+      return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
+  }
+}
+
+/**
+ * GitHub-flavoured Markdown: headings at `headingLevel` (default 2), tables with a caption
+ * paragraph above, blocks apart by a blank line.
+ */
+export function renderMarkdown(blocks: readonly ReportBlock[], headingLevel = 2): string {
+  return blocks.map((block) => markdownBlock(block, headingLevel)).join("\n\n") + "\n";
+}

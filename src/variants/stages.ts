@@ -1,0 +1,186 @@
+/**
+ * Every stage a variant can run, as data: its name, label, colour, work (MACs and FLOPs) and the
+ * least bytes it must move, for any configuration. Variants list stages by name
+ * (src/variants/registry.ts); the figures, the report, the data files and the roofline read them
+ * from here. A low module: nothing of the GPU is imported.
+ *
+ * Work conventions (DESIGN.md), per configuration — B batch, n length, d d_model, h heads, d_k
+ * head width, kv = kv_heads·d_k, S the scores each head keeps per sequence (`unmaskedScores`: n²
+ * full, n(n+1)/2 causal, the band for sliding:W):
+ * - MACs: Q|K|V projection B·n·d·(d + 2·kv); Q·Kᵀ B·h·S·d_k; A·V B·h·S·d_k; output projection
+ *   B·n·d².
+ * - FLOPs = 2 · MACs (a multiply and an add per MAC), plus the elementwise work the MACs miss:
+ *   the 1/√d_k scale (1 FLOP per score) and the softmax (5 FLOPs per score: max, subtract, exp,
+ *   sum, divide — exp counted as one). Bias additions (< 0.1 %) are not counted.
+ *
+ * @module
+ */
+
+import { type AttentionShape, resolveShape, unmaskedScores } from "../shape.ts";
+
+/** FLOPs per score of the softmax: max, subtract, exp, sum, divide. */
+export const SOFTMAX_FLOPS_PER_SCORE = 5;
+
+/** FLOPs per score of the 1/√d_k scale. */
+export const SCALE_FLOPS_PER_SCORE = 1;
+
+/** Work of one stage at one length. */
+export interface StageWork {
+  macs: number;
+  flops: number;
+}
+
+/** One stage: what it computes and what it costs. */
+export interface StageSpec {
+  name: string;
+  /** human name, in figures and tables */
+  label: string;
+  /** colour in the FLOPs panel and the kernel breakdown (Paul Tol's muted palette) */
+  color: string;
+  /** the seed stages whose work this stage does (a fused stage does several) */
+  covers: readonly string[];
+  work(shape: AttentionShape): StageWork;
+  /** least bytes read + written: every input read once, every output written once */
+  leastBytes(shape: AttentionShape, elementBytes: number): number;
+}
+
+/** The sizes the formulas use. */
+function sizes(shape: AttentionShape) {
+  const s = resolveShape(shape);
+  const dK = s.dModel / s.heads;
+  return {
+    b: s.batch,
+    n: s.seqLen,
+    d: s.dModel,
+    h: s.heads,
+    dK,
+    kv: s.kvHeads * dK,
+    /** scores of every head of every sequence */
+    scores: s.batch * s.heads * unmaskedScores(shape),
+  };
+}
+
+/** A stage whose work is one matrix product plus `extraFlops`. */
+function matmulWork(macs: number, extraFlops = 0): StageWork {
+  return { macs, flops: 2 * macs + extraFlops }; // 2 FLOPs per multiply-accumulate
+}
+
+const projectionQkv: StageSpec = {
+  name: "projection_qkv",
+  label: "Q/K/V projection",
+  color: "#88ccee",
+  covers: ["projection_qkv"],
+  work(shape) {
+    const { b, n, d, kv } = sizes(shape);
+    return matmulWork(b * n * d * (d + 2 * kv));
+  },
+  leastBytes(shape, e) { // x, [w_q|w_k|w_v], biases in; q, k, v out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (b * n * d + d * (d + 2 * kv) + (d + 2 * kv) + b * n * (d + 2 * kv));
+  },
+};
+
+const scores: StageSpec = {
+  name: "scores",
+  label: "scores Q·Kᵀ (+ scale)",
+  color: "#cc6677",
+  covers: ["scores"],
+  work(shape) {
+    const { dK, scores } = sizes(shape);
+    return matmulWork(scores * dK, SCALE_FLOPS_PER_SCORE * scores);
+  },
+  leastBytes(shape, e) { // q, k in; scores out
+    const { b, n, d, kv, scores } = sizes(shape);
+    return e * (b * n * (d + kv) + scores);
+  },
+};
+
+const softmax: StageSpec = {
+  name: "softmax",
+  label: "softmax",
+  color: "#ddcc77",
+  covers: ["softmax"],
+  work(shape) {
+    return { macs: 0, flops: SOFTMAX_FLOPS_PER_SCORE * sizes(shape).scores };
+  },
+  leastBytes(shape, e) { // scores in and out
+    return e * 2 * sizes(shape).scores;
+  },
+};
+
+const weightedValues: StageSpec = {
+  name: "weighted_values",
+  label: "weighted values A·V",
+  color: "#aa4499",
+  covers: ["weighted_values"],
+  work(shape) {
+    const { dK, scores } = sizes(shape);
+    return matmulWork(scores * dK);
+  },
+  leastBytes(shape, e) { // probabilities, v in; heads out
+    const { b, n, d, kv, scores } = sizes(shape);
+    return e * (scores + b * n * (kv + d));
+  },
+};
+
+const flashAttention: StageSpec = {
+  name: "flash_attention",
+  label: "flash attention (fused)",
+  color: "#44aa99",
+  covers: ["scores", "softmax", "weighted_values"],
+  work(shape) {
+    const parts = [scores, softmax, weightedValues].map((stage) => stage.work(shape));
+    return {
+      macs: parts.reduce((sum, part) => sum + part.macs, 0),
+      flops: parts.reduce((sum, part) => sum + part.flops, 0),
+    };
+  },
+  leastBytes(shape, e) { // q, k, v in; heads out
+    const { b, n, d, kv } = sizes(shape);
+    return e * b * n * (2 * d + 2 * kv);
+  },
+};
+
+const outputProjection: StageSpec = {
+  name: "output_projection",
+  label: "output projection",
+  color: "#332288",
+  covers: ["output_projection"],
+  work(shape) {
+    const { b, n, d } = sizes(shape);
+    return matmulWork(b * n * d * d);
+  },
+  leastBytes(shape, e) { // heads, w_o, bias in; out
+    const { b, n, d } = sizes(shape);
+    return e * (2 * b * n * d + d * d + d);
+  },
+};
+
+/** Every stage, in pipeline order (the order of figures and tables). */
+export const STAGES: readonly StageSpec[] = [
+  projectionQkv,
+  scores,
+  softmax,
+  weightedValues,
+  flashAttention,
+  outputProjection,
+];
+
+/**
+ * The seed's stages, whose work the FLOPs table (`flops_<stage>` in the data files) counts: the
+ * CPU path and the naive GPU variant run exactly these.
+ */
+export const SEED_STAGE_NAMES = [
+  "projection_qkv",
+  "scores",
+  "softmax",
+  "weighted_values",
+  "output_projection",
+] as const;
+
+const STAGES_BY_NAME: ReadonlyMap<string, StageSpec> = new Map(STAGES.map((s) => [s.name, s]));
+
+/** The stage of that name, or undefined (a stage of a newer file). */
+export function stageSpec(name: string): StageSpec | undefined {
+  return STAGES_BY_NAME.get(name);
+}
