@@ -15,7 +15,7 @@ import {
 } from "../src/reference/backward_simd.ts";
 import { allRegions } from "../src/reference/memory_layout.ts";
 import { type AttentionInputs, type AttentionShape, type MaskName } from "../src/shape.ts";
-import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
+import { generateInputs, generateUpstreamGradient } from "../src/random.ts";
 
 /** Relative L2 error of an f32 gradient: ≤ 6e-6 measured; a wrong term errs by O(1). */
 const TOLERANCE = 2e-5;
@@ -86,8 +86,8 @@ function relativeL2(got: Float32Array, want: Float64Array): number {
 }
 
 function checkAgainstOracle(shape: AttentionShape, seed: number) {
-  const inputs = configuredInputs(shape, seed);
-  const dOut = upstreamGradient(inputs, seed);
+  const inputs = generateInputs(shape, seed);
+  const dOut = generateUpstreamGradient(shape, seed);
   const got = backwardOnOneThread(inputs, dOut);
   const want = attentionBackwardOracle(inputs, dOut);
   for (const { name } of GRADIENTS) {
@@ -119,7 +119,7 @@ Deno.test("CpuAttention.backward() matches the oracle, byte-identical for 1 and 
     { seqLen: 2, dModel: 16, heads: 2 },
   ];
   for (const shape of shapes) {
-    const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
+    const inputs = generateInputs(shape, seed), dOut = generateUpstreamGradient(shape, seed);
     const want = attentionBackwardOracle(inputs, dOut);
     const results = [];
     for (const workers of [1, 3]) {
@@ -154,8 +154,8 @@ Deno.test("CpuAttention.backward() matches the oracle, byte-identical for 1 and 
 Deno.test("CpuAttention.backward() refuses to run without a forward or a backward plan", async () => {
   const cpu = await CpuAttention.create({ workers: 1 });
   try {
-    const inputs = configuredInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1);
-    const dOut = upstreamGradient(inputs, 1);
+    const inputs = generateInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1);
+    const dOut = generateUpstreamGradient(inputs.shape, 1);
     cpu.load(inputs);
     await cpu.forward();
     await assert.rejects(cpu.backward(dOut), /without load/);

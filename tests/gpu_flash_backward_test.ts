@@ -14,7 +14,7 @@ import { compareGradients } from "../src/gpu/gradient_validation.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import type { Precision, TuningName } from "../src/gpu/kernels.ts";
 import { type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
-import { configuredInputs, upstreamGradient } from "./configured_inputs.ts";
+import { generateInputs, generateUpstreamGradient } from "../src/random.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const GPU = await (async () => {
@@ -53,8 +53,8 @@ function columns(matrix: Float32Array, width: number, first: number, count: numb
 
 async function runKernels(gpu: GpuContext, shape: AttentionShape, seed: number) {
   const device = gpu.device;
-  const inputs = configuredInputs(shape, seed);
-  const dOut = upstreamGradient(inputs, seed);
+  const inputs = generateInputs(shape, seed);
+  const dOut = generateUpstreamGradient(shape, seed);
   const oracle = oracleBackward(inputs, dOut);
   const s = resolveShape(shape), rows = s.batch * s.seqLen;
   const w3 = s.dModel + 2 * kvWidth(s);
@@ -144,7 +144,7 @@ async function checkFusedBackward(
   seed: number,
   options: { precision: Precision; tuning: TuningName },
 ): Promise<void> {
-  const inputs = configuredInputs(shape, seed), dOut = upstreamGradient(inputs, seed);
+  const inputs = generateInputs(shape, seed), dOut = generateUpstreamGradient(shape, seed);
   const oracle = oracleBackward(inputs, dOut), a = oracle.activations;
   const backward = await GpuFusedBackward.create(gpu, shape, options);
   try {
