@@ -8,7 +8,7 @@
  */
 
 import type { ProfileConfig } from "./config.ts";
-import { type Configuration, expandGrid, shapeOf } from "./configuration.ts";
+import { type Configuration, expandGrid, type PassName, shapeOf } from "./configuration.ts";
 import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
@@ -17,13 +17,14 @@ import { cpuPreflight, cpuUnsupported } from "./preflight.ts";
 import {
   emptyPoint,
   type GpuForwardFactory,
+  measureCpuBackwardPoint,
   measureCpuPoint,
   measureGpuPoint,
   type PointContext,
 } from "./profile_points.ts";
 import { type PlannedSeries, planSeries } from "./profile_series.ts";
 import type { ProgressReporter } from "./progress.ts";
-import { generateInputs } from "./random.ts";
+import { generateInputs, generateUpstreamGradient } from "./random.ts";
 import { CpuAttention } from "./reference/cpu_attention.ts";
 import type {
   Calibration,
@@ -32,9 +33,10 @@ import type {
   SeriesName,
   SkipRecord,
 } from "./results.ts";
-import { type AttentionInputs, resolveShape } from "./shape.ts";
+import { type AttentionInputs, type AttentionShape, resolveShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
 import { finalizeSeries } from "./summaries.ts";
+import { BACKWARD_STAGES } from "./variants/stages.ts";
 
 export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
 
@@ -179,6 +181,10 @@ class ProfileRun {
     planned: PlannedSeries[],
     seqLen: number,
   ): Promise<void> {
+    if (configuration.pass === "backward") {
+      await this.#backwardAt(cpu, configuration, planned, seqLen);
+      return;
+    }
     const shape = shapeOf(configuration, seqLen);
     this.#results.flops.push({ ...attentionFlops(shape), configurationId: configuration.id });
     const inputs = generateInputs(shape, this.#config.seed);
@@ -200,6 +206,74 @@ class ProfileRun {
     });
   }
 
+  /**
+   * A `backward` configuration at one length: the CPU path's backward (measured when the CPU is
+   * a series: the reference), then each GPU variant's. Its FLOPs table holds the backward's
+   * stages.
+   */
+  async #backwardAt(
+    cpu: CpuAttention,
+    configuration: Configuration,
+    planned: PlannedSeries[],
+    seqLen: number,
+  ): Promise<void> {
+    const shape = shapeOf(configuration, seqLen);
+    // the fused backward's stages, exact (the CPU path does 2·d_k MACs per score fewer: it does
+    // not recompute the scores for dQ)
+    const stages = BACKWARD_STAGES.map((stage) => stage.name);
+    this.#results.flops.push({
+      ...attentionFlops(shape, stages),
+      configurationId: configuration.id,
+    });
+    const inputs = generateInputs(shape, this.#config.seed);
+    const dOut = generateUpstreamGradient(shape, this.#config.seed);
+    const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");
+    const outputs = new Map<string, Float32Array>();
+    if (cpuSeries && await this.#cpuFits(cpuSeries, shape, "backward")) {
+      this.#hooks.progress.beginPoint(
+        cpuSeries.series.name,
+        seqLen,
+        this.#config.warmup,
+        this.#config.runs,
+      );
+      const point = await measureCpuBackwardPoint(cpu, inputs, dOut, this.#context);
+      this.#hooks.progress.endPoint(_describeOutcome(point.result));
+      await this.#addPoint(cpuSeries, point.result);
+      outputs.set("cpu", point.out);
+    }
+    for (const plan of planned.filter((plan) => plan.implementation.device === "gpu")) {
+      if (this.#hooks.interruption.aborted) throw new Interrupted();
+      // the GPU backward (src/gpu/gpu_backward.ts) needs its forward's log-sum-exp, which the
+      // forward kernels do not write yet
+      const variant = plan.implementation.device === "gpu" ? plan.implementation.variant : "";
+      await this.#skip(
+        plan,
+        seqLen,
+        `the GPU ${variant} backward is not wired into the profile yet`,
+      );
+    }
+    await this.#hooks.onLengthDone?.({
+      configuration,
+      severalConfigurations: (this.#results.configurations?.length ?? 1) > 1,
+      inputs,
+      outputs,
+    });
+  }
+
+  /** Whether the CPU path runs a point of this shape and pass; records a series' skip when not. */
+  async #cpuFits(
+    series: PlannedSeries | undefined,
+    shape: AttentionShape,
+    pass: PassName,
+  ): Promise<boolean> {
+    const unsupported = cpuUnsupported(resolveShape(shape));
+    const fit = unsupported === null
+      ? cpuPreflight(shape, this.#hooks.availableMemoryBytes(), undefined, pass)
+      : { fits: false as const, reason: unsupported };
+    if (!fit.fits && series) await this.#skip(series, shape.seqLen, fit.reason);
+    return fit.fits;
+  }
+
   /** The CPU path's output: measured when the CPU is a series, else computed untimed. */
   async #cpuReference(
     cpu: CpuAttention,
@@ -208,14 +282,7 @@ class ProfileRun {
     needed: boolean,
   ): Promise<Float32Array | null> {
     const seqLen = inputs.shape.seqLen;
-    const unsupported = cpuUnsupported(resolveShape(inputs.shape));
-    const fit = unsupported === null
-      ? cpuPreflight(inputs.shape, this.#hooks.availableMemoryBytes())
-      : { fits: false as const, reason: unsupported };
-    if (!fit.fits) {
-      if (series) await this.#skip(series, seqLen, fit.reason);
-      return null;
-    }
+    if (!await this.#cpuFits(series, inputs.shape, "forward")) return null;
     if (series) {
       this.#hooks.progress.beginPoint(
         series.series.name,

@@ -12,7 +12,13 @@ import type { GpuAttention, Preflight } from "./gpu/gpu_attention.ts";
 import { PRECISION_BYTES } from "./gpu/kernels.ts";
 import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
 import { compareOutputs, GPU_TOLERANCES } from "./gpu/validation.ts";
-import { RssSampler, scoreMatrixElements, theoreticalMemory } from "./memory.ts";
+import {
+  RssSampler,
+  scoreMatrixElements,
+  theoreticalBackwardBytes,
+  theoreticalMemory,
+} from "./memory.ts";
+import type { AttentionGradients } from "./gradients.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { CpuAttention } from "./reference/cpu_attention.ts";
 import type { PointResult } from "./results.ts";
@@ -106,6 +112,67 @@ export async function measureCpuPoint(
     },
   };
   return { result, out: last!.out };
+}
+
+/**
+ * The CPU path's backward at one length: each timed run is a forward (timed apart, as
+ * `forwardWallMs`) then the backward of L = Σ(out ⊙ dOut) (timed as `wallMs`); exact typed-array
+ * peak of the backward, the forward's buffers included, and sampled RSS.
+ */
+export async function measureCpuBackwardPoint(
+  cpu: CpuAttention,
+  inputs: AttentionInputs,
+  dOut: Float32Array,
+  context: PointContext,
+): Promise<{ result: PointResult; out: Float32Array; gradients: AttentionGradients }> {
+  const { config, progress, checkInterrupt } = context;
+  const sampler = new RssSampler(RSS_SAMPLE_INTERVAL_MS);
+  let rssPeakAboveBaselineBytes;
+  const wallMs: number[] = [], forwardWallMs: number[] = [];
+  let out = null, last = null;
+  try {
+    cpu.load(inputs, { backward: true });
+    for (let i = 0; i < config.warmup; i++) {
+      checkInterrupt();
+      await cpu.forward();
+      await cpu.backward(dOut);
+    }
+    for (let run = 1; run <= config.runs; run++) {
+      checkInterrupt();
+      let startMs = performance.now();
+      out = (await cpu.forward()).out;
+      forwardWallMs.push(performance.now() - startMs);
+      startMs = performance.now();
+      last = await cpu.backward(dOut);
+      wallMs.push(performance.now() - startMs);
+      progress.runDone(run);
+    }
+  } finally {
+    rssPeakAboveBaselineBytes = sampler.stop();
+  }
+  const result: PointResult = {
+    seqLen: inputs.shape.seqLen,
+    status: "ok",
+    wallMs,
+    forwardWallMs,
+    memory: {
+      peakBytes: last!.memory.peakBytes,
+      peakBytesByClass: last!.memory.peakBytesByClass,
+      rssPeakAboveBaselineBytes,
+      theoreticalBytes: theoreticalBackwardBytes(
+        inputs.shape,
+        2 * cpuBackwardScores(inputs.shape),
+        4,
+      ),
+    },
+  };
+  return { result, out: out!, gradients: last!.gradients };
+}
+
+/** Score elements the CPU backward holds: P (and as many dS) of one kv head's query heads. */
+function cpuBackwardScores(shape: AttentionShape): number {
+  const s = resolveShape(shape);
+  return (s.heads / s.kvHeads) * s.seqLen * s.seqLen;
 }
 
 /** What one GPU point runs. */

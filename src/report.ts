@@ -18,6 +18,8 @@ import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { textTable } from "./report/document.ts";
+import { shapeOf } from "./configuration.ts";
+import { flashConventionFlops } from "./variants/stages.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -39,8 +41,16 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
-function flopsAt(results: ProfileResults, seqLen: number): FlopsAtLength | undefined {
-  return results.flops.find((f) => f.seqLen === seqLen);
+/** The work of the series' configuration at one length (version 1 files: the only table). */
+function flopsAt(
+  results: ProfileResults,
+  series: SeriesResult,
+  seqLen: number,
+): FlopsAtLength | undefined {
+  return results.flops.find((f) =>
+    f.seqLen === seqLen &&
+    (f.configurationId === undefined || f.configurationId === series.configurationId)
+  );
 }
 
 /** GFLOP/s of a mean time (2·MAC convention plus elementwise work, see FLOPS_CONVENTION). */
@@ -51,7 +61,7 @@ function gflopsPerSecond(flops: number, ms: number): number {
 function seriesTable(results: ProfileResults, series: SeriesResult): string {
   const rows = series.points.map((point) => {
     const s = point.wallMsSummary;
-    const work = flopsAt(results, point.seqLen);
+    const work = flopsAt(results, series, point.seqLen);
     if (point.status !== "ok" || s === undefined) {
       return [String(point.seqLen), point.status, "", "", "", "", "", "", ""];
     }
@@ -86,13 +96,41 @@ function seriesTable(results: ProfileResults, series: SeriesResult): string {
   return `${series.label} [${series.name}]\n${textTable(header, rows)}`;
 }
 
+/**
+ * A `backward` series' training step per point: the forward run before each timed backward, the
+ * backward alone (the series' times), their sum, and backward ÷ forward.
+ */
+function passTable(results: ProfileResults, series: SeriesResult): string | null {
+  const configuration = results.configurations?.find((c) => c.id === series.configurationId);
+  const rows = series.points.filter((p) => p.forwardWallMsSummary && p.wallMsSummary).map((p) => {
+    const forward = p.forwardWallMsSummary!.mean, backward = p.wallMsSummary!.mean;
+    const convention = configuration && flashConventionFlops(shapeOf(configuration, p.seqLen));
+    return [
+      String(p.seqLen),
+      formatMs(forward),
+      formatMs(backward),
+      formatMs(forward + backward),
+      (backward / forward).toFixed(2),
+      convention ? gflopsPerSecond(convention.backward, backward).toFixed(2) : "",
+    ];
+  });
+  if (rows.length === 0) return null;
+  return `${series.name}: training step, mean wall ms (forward: the forward run before each ` +
+    `timed backward; backward: the gradients of x and every weight and bias; GFLOP/s of the ` +
+    `backward by FlashAttention's convention: attention only, 2.5 × 4·B·h·n²·d_k, causal /2)\n` +
+    textTable(
+      ["n", "forward", "backward", "forward + backward", "backward ÷ forward", "FA GFLOP/s"],
+      rows,
+    );
+}
+
 function stageTable(results: ProfileResults, series: SeriesResult): string | null {
   const stages = series.stageNames;
   if (stages === undefined) return null;
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).map((point) => {
     const means = point.kernelMsSummary!.map((s) => s.mean);
     const total = means.reduce((a, b) => a + b, 0);
-    const work = flopsAt(results, point.seqLen)!;
+    const work = flopsAt(results, series, point.seqLen)!;
     return [
       String(point.seqLen),
       ...means.map((ms, i) =>
@@ -118,7 +156,7 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): string | 
   if (stages === undefined || calibration === undefined) return null;
   const shape = { dModel: results.config.dModel, heads: results.config.heads };
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
-    const work = flopsAt(results, point.seqLen)!;
+    const work = flopsAt(results, series, point.seqLen)!;
     return point.kernelMsSummary!.map((summary, i) => {
       const ms = summary.mean;
       const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
@@ -327,6 +365,8 @@ export function formatReport(results: ProfileResults): string {
   );
   for (const series of results.series) {
     parts.push(seriesTable(results, series));
+    const pass = passTable(results, series);
+    if (pass !== null) parts.push(pass);
     const stages = stageTable(results, series);
     if (stages !== null) parts.push(stages);
     const roofline = rooflineTable(results, series);

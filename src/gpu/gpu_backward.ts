@@ -38,17 +38,12 @@ import {
 import { StageTimestamps } from "./timestamps.ts";
 import { packWeightPanels, weightPanelsLength } from "./weight_panels.ts";
 import { expandWgslTemplate } from "./wgsl_template.ts";
+import { VARIANTS } from "../variants/registry.ts";
 import weightGradientWgsl from "../../kernels/weight_gradient.wgsl" with { type: "text" };
 import columnSumsWgsl from "../../kernels/column_sums.wgsl" with { type: "text" };
 
-/** The fused backward's stages, in order. */
-export const FUSED_BACKWARD_STAGES = [
-  "output_projection_backward",
-  "flash_backward_row_dot",
-  "flash_backward_kv",
-  "flash_backward_q",
-  "projection_qkv_backward",
-] as const;
+/** The fused backward's stages, in order (the registry's, src/variants/registry.ts). */
+export const FUSED_BACKWARD_STAGES = VARIANTS.fused.backwardStages;
 
 /** What the forward kept for the backward, f32, in the forward's layouts. */
 export interface ForwardActivations {

@@ -34,6 +34,11 @@ export interface VariantSpec {
   label: string;
   /** its stages in order (names of src/variants/stages.ts): one compute pass each */
   stages: readonly string[];
+  /**
+   * its backward's stages in order (the `backward` pass: the gradients of L = Σ(out ⊙ dOut)), or
+   * null where its backward is not built
+   */
+  backwardStages: readonly string[] | null;
   /** score elements it stores per forward, all heads and sequences (the `scores` memory class) */
   storedScores(shape: ResolvedShape): number;
   /** why it does not run this configuration, or null when it does */
@@ -58,6 +63,7 @@ export const VARIANTS = {
   naive: {
     label: "five kernels; every head's scores stored (O(n²) memory)",
     stages: ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"],
+    backwardStages: null,
     storedScores: (shape) => shape.batch * shape.heads * scoreMatrixElements(shape),
     unsupported: softmaxOnly,
     style: {
@@ -68,6 +74,13 @@ export const VARIANTS = {
   fused: {
     label: "flash attention: online softmax over key blocks, no score matrix (O(n) memory)",
     stages: ["projection_qkv", "flash_attention", "output_projection"],
+    backwardStages: [
+      "output_projection_backward",
+      "flash_backward_row_dot",
+      "flash_backward_kv",
+      "flash_backward_q",
+      "projection_qkv_backward",
+    ],
     storedScores: () => 0,
     unsupported: softmaxOnly,
     style: {
