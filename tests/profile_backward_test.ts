@@ -1,0 +1,58 @@
+/**
+ * `--pass backward` through the profile (runProfile, as the CLI calls it), CPU only: a backward
+ * series times the backward apart from the forward run before it, counts what the forward kept in
+ * its peak memory, and its FLOPs table holds the backward's stages; a GPU variant whose backward
+ * is not run is skipped with its reason.
+ */
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, type ProfileConfig } from "../src/config.ts";
+import { SEED_GRID } from "../src/configuration.ts";
+import { runProfile } from "../src/profile.ts";
+import { QuietProgress } from "../src/progress.ts";
+import { BACKWARD_STAGES } from "../src/variants/stages.ts";
+import { fakeGpuContext } from "./fake_gpu.ts";
+
+const CONFIG: ProfileConfig = {
+  ...DEFAULT_CONFIG,
+  seqLens: [10, 70],
+  dModel: 32,
+  heads: 2,
+  grid: { ...SEED_GRID, dModel: [32], heads: [2], pass: ["forward", "backward"] },
+  runs: 2,
+  warmup: 0,
+  quiet: true,
+};
+
+Deno.test("runProfile() with pass backward times the CPU backward beside its forward", async () => {
+  const results = await runProfile(CONFIG, {
+    progress: new QuietProgress(),
+    interruption: new AbortController().signal,
+    gpu: fakeGpuContext(),
+    availableMemoryBytes: () => 2 ** 34,
+  });
+  const byPass = (pass: string) =>
+    results.series.filter((s) => s.configurationId?.endsWith(`_${pass}`));
+  const [forward, backward] = [byPass("forward"), byPass("backward")];
+  const cpuForward = forward.find((s) => s.device === "cpu")!;
+  const cpuBackward = backward.find((s) => s.device === "cpu")!;
+  for (const [i, point] of cpuBackward.points.entries()) {
+    assert.equal(point.status, "ok");
+    assert.equal(point.wallMs.length, 2);
+    assert.equal(point.forwardWallMs?.length, 2);
+    assert.equal(point.forwardWallMsSummary?.count, 2);
+    // the backward's peak holds the forward's buffers and its own
+    assert.ok(point.memory!.peakBytes > cpuForward.points[i]!.memory!.peakBytes);
+    assert.ok(point.memory!.peakBytesByClass.gradients! > 0);
+  }
+  assert.equal(cpuForward.points[0]!.forwardWallMs, undefined);
+  const backwardFlops = results.flops.find((f) =>
+    f.configurationId === cpuBackward.configurationId && f.seqLen === 70
+  )!;
+  assert.deepEqual(Object.keys(backwardFlops.macsByStage), BACKWARD_STAGES.map((s) => s.name));
+  for (const series of backward.filter((s) => s.device === "gpu")) {
+    for (const point of series.points) {
+      assert.equal(point.status, "skipped");
+      assert.match(point.reason!, /backward/);
+    }
+  }
+});
