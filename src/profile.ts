@@ -17,8 +17,10 @@ import { cpuPreflight, cpuUnsupported } from "./preflight.ts";
 import {
   emptyPoint,
   type GpuForwardFactory,
+  type GpuPointOutcome,
   measureCpuBackwardPoint,
   measureCpuPoint,
+  measureGpuBackwardPoint,
   measureGpuPoint,
   type PointContext,
 } from "./profile_points.ts";
@@ -37,6 +39,8 @@ import { type AttentionInputs, type AttentionShape, resolveShape } from "./shape
 import { summarize } from "./stats.ts";
 import { finalizeSeries } from "./summaries.ts";
 import { BACKWARD_STAGES } from "./variants/stages.ts";
+import { VARIANTS } from "./variants/registry.ts";
+import type { AttentionGradients } from "./gradients.ts";
 
 export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
 
@@ -228,29 +232,14 @@ class ProfileRun {
     const inputs = generateInputs(shape, this.#config.seed);
     const dOut = generateUpstreamGradient(shape, this.#config.seed);
     const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");
+    const gpuSeries = planned.filter((plan) => plan.implementation.device === "gpu");
     const outputs = new Map<string, Float32Array>();
-    if (cpuSeries && await this.#cpuFits(cpuSeries, shape, "backward")) {
-      this.#hooks.progress.beginPoint(
-        cpuSeries.series.name,
-        seqLen,
-        this.#config.warmup,
-        this.#config.runs,
-      );
-      const point = await measureCpuBackwardPoint(cpu, inputs, dOut, this.#context);
-      this.#hooks.progress.endPoint(_describeOutcome(point.result));
-      await this.#addPoint(cpuSeries, point.result);
-      outputs.set("cpu", point.out);
-    }
-    for (const plan of planned.filter((plan) => plan.implementation.device === "gpu")) {
+    const reference = await this.#cpuBackwardReference(cpu, inputs, dOut, cpuSeries, gpuSeries);
+    if (reference !== null) outputs.set("cpu", reference.out);
+    for (const plan of gpuSeries) {
       if (this.#hooks.interruption.aborted) throw new Interrupted();
-      // the GPU backward (src/gpu/gpu_backward.ts) needs its forward's log-sum-exp, which the
-      // forward kernels do not write yet
-      const variant = plan.implementation.device === "gpu" ? plan.implementation.variant : "";
-      await this.#skip(
-        plan,
-        seqLen,
-        `the GPU ${variant} backward is not wired into the profile yet`,
-      );
+      const out = await this.#gpuBackwardPoint(plan, inputs, dOut, reference?.gradients ?? null);
+      if (out !== null) outputs.set(plan.implementationName, out);
     }
     await this.#hooks.onLengthDone?.({
       configuration,
@@ -258,6 +247,57 @@ class ProfileRun {
       inputs,
       outputs,
     });
+  }
+
+  /**
+   * The CPU path's backward: measured when the CPU is a series, else run untimed when a GPU
+   * series needs its gradients; its forward output and gradients, or null.
+   */
+  async #cpuBackwardReference(
+    cpu: CpuAttention,
+    inputs: AttentionInputs,
+    dOut: Float32Array,
+    series: PlannedSeries | undefined,
+    gpuSeries: PlannedSeries[],
+  ): Promise<{ out: Float32Array; gradients: AttentionGradients } | null> {
+    if (!await this.#cpuFits(series, inputs.shape, "backward")) return null;
+    if (series) {
+      const { name } = series.series, { warmup, runs } = this.#config;
+      this.#hooks.progress.beginPoint(name, inputs.shape.seqLen, warmup, runs);
+      const point = await measureCpuBackwardPoint(cpu, inputs, dOut, this.#context);
+      this.#hooks.progress.endPoint(_describeOutcome(point.result));
+      await this.#addPoint(series, point.result);
+      return point;
+    }
+    if (gpuSeries.length === 0) return null;
+    cpu.load(inputs, { backward: true });
+    const { out } = await cpu.forward();
+    return { out, gradients: (await cpu.backward(dOut)).gradients };
+  }
+
+  /** One GPU series' backward at one length; its forward output, or null when it did not run. */
+  async #gpuBackwardPoint(
+    plan: PlannedSeries,
+    inputs: AttentionInputs,
+    dOut: Float32Array,
+    reference: AttentionGradients | null,
+  ): Promise<Float32Array | null> {
+    if (plan.implementation.device !== "gpu" || await this.#faulted(plan, inputs.shape)) {
+      return null;
+    }
+    const { variant, precision } = plan.implementation;
+    const gpu = this.#hooks.gpu!;
+    const fit = plan.unsupported !== null
+      ? { fits: false as const, reason: plan.unsupported }
+      : VARIANTS[variant].backwardStages === null
+      ? { fits: false as const, reason: `the ${variant} variant's backward is not built yet` }
+      : GpuAttention.preflight(gpu, variant, inputs.shape, { precision });
+    if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
+    return await this.#measureGpu(plan, inputs.shape, () =>
+      measureGpuBackwardPoint(
+        { gpu, variant, precision, inputs, dOut, reference: reference! },
+        this.#context,
+      ));
   }
 
   /** Whether the CPU path runs a point of this shape and pass; records a series' skip when not. */
@@ -306,45 +346,67 @@ class ProfileRun {
     inputs: AttentionInputs,
     reference: Float32Array | null,
   ): Promise<Float32Array | null> {
-    const { name } = plan.series;
-    const seqLen = inputs.shape.seqLen;
-    if (plan.implementation.device !== "gpu") return null;
-    const { variant, precision } = plan.implementation;
-    if (this.#deviceLost !== null && !this.#faults.has(name)) {
-      this.#faults.set(name, `device lost: ${this.#deviceLost}`);
-    }
-    const fault = this.#faults.get(name);
-    if (fault !== undefined) {
-      await this.#addPoint(plan, emptyPoint(seqLen, "failed", fault));
+    if (plan.implementation.device !== "gpu" || await this.#faulted(plan, inputs.shape)) {
       return null;
     }
+    const { variant, precision } = plan.implementation;
     const gpu = this.#hooks.gpu!;
     const fit = plan.unsupported === null
       ? this.#gpuForwards.preflight(gpu, variant, inputs.shape, { precision })
       : { fits: false as const, reason: plan.unsupported };
-    const skipReason = !fit.fits
-      ? fit.reason
-      : reference === null
-      ? "no CPU reference to validate against (the CPU point was skipped)"
-      : null;
-    if (skipReason !== null) {
-      await this.#skip(plan, seqLen, skipReason);
-      return null;
-    }
-    this.#hooks.progress.beginPoint(name, seqLen, this.#config.warmup, this.#config.runs);
-    let outcome;
-    try {
-      outcome = await measureGpuPoint(
+    if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
+    return await this.#measureGpu(plan, inputs.shape, () =>
+      measureGpuPoint(
         { gpu, gpuForwards: this.#gpuForwards, variant, precision, inputs, reference: reference! },
         this.#context,
-      );
+      ));
+  }
+
+  /** Whether a GPU series met a fault (or the device was lost): the point fails with it. */
+  async #faulted(plan: PlannedSeries, shape: AttentionShape): Promise<boolean> {
+    const { name } = plan.series;
+    if (this.#deviceLost !== null && !this.#faults.has(name)) {
+      this.#faults.set(name, `device lost: ${this.#deviceLost}`);
+    }
+    const fault = this.#faults.get(name);
+    if (fault !== undefined) await this.#addPoint(plan, emptyPoint(shape.seqLen, "failed", fault));
+    return fault !== undefined;
+  }
+
+  /** Whether a GPU point runs: it fits, and there is a CPU reference; records the skip when not. */
+  async #gpuRuns(
+    plan: PlannedSeries,
+    shape: AttentionShape,
+    fit: { fits: true } | { fits: false; reason: string },
+    hasReference: boolean,
+  ): Promise<boolean> {
+    const skipReason = !fit.fits
+      ? fit.reason
+      : !hasReference
+      ? "no CPU reference to validate against (the CPU point was skipped)"
+      : null;
+    if (skipReason !== null) await this.#skip(plan, shape.seqLen, skipReason);
+    return skipReason === null;
+  }
+
+  /** Measure a GPU point; a fault fails it and the series' later points. Its output, or null. */
+  async #measureGpu(
+    plan: PlannedSeries,
+    shape: AttentionShape,
+    measure: () => Promise<GpuPointOutcome>,
+  ): Promise<Float32Array | null> {
+    const { name } = plan.series;
+    this.#hooks.progress.beginPoint(name, shape.seqLen, this.#config.warmup, this.#config.runs);
+    let outcome;
+    try {
+      outcome = await measure();
     } catch (error) {
       if (error instanceof Interrupted) throw error;
       // a GPU fault (validation error, lost device, pipeline failure): this series stops
       const message = error instanceof Error ? error.message : String(error);
       this.#faults.set(name, message);
       this.#hooks.progress.endPoint(`failed: ${message}`);
-      await this.#addPoint(plan, emptyPoint(seqLen, "failed", message));
+      await this.#addPoint(plan, emptyPoint(shape.seqLen, "failed", message));
       return null;
     }
     plan.series.stageNames = outcome.stageNames;

@@ -15,6 +15,11 @@ import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import type { Precision, TuningName } from "../src/gpu/kernels.ts";
 import { type AttentionShape, kvWidth, resolveShape } from "../src/shape.ts";
 import { generateInputs, generateUpstreamGradient } from "../src/random.ts";
+import { DEFAULT_CONFIG, type ProfileConfig } from "../src/config.ts";
+import { SEED_GRID } from "../src/configuration.ts";
+import { runProfile } from "../src/profile.ts";
+import { QuietProgress } from "../src/progress.ts";
+import { VARIANTS } from "../src/variants/registry.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const GPU = await (async () => {
@@ -153,7 +158,6 @@ async function checkFusedBackward(
       k: Float32Array.from(a.k),
       v: Float32Array.from(a.v),
       concat: Float32Array.from(a.concat),
-      lse: Float32Array.from(a.logSumExp),
     });
     await backward.backward();
     const got = await backward.readGradients();
@@ -194,4 +198,33 @@ gpuTest("GpuFusedBackward gives every gradient of the float64 oracle", async (gp
     const shape = { seqLen: 70, dModel: 32, heads: 4, kvHeads: 2, mask: "causal" } as const;
     await checkFusedBackward(gpu, shape, seed, { precision: "f16", tuning: "hardware" });
   }
+});
+
+gpuTest("profile --pass backward validates and times the fused GPU backward", async (gpu) => {
+  const config: ProfileConfig = {
+    ...DEFAULT_CONFIG,
+    seqLens: [13, 40],
+    dModel: 32,
+    heads: 4,
+    grid: { ...SEED_GRID, dModel: [32], heads: [4], pass: ["backward"] },
+    runs: 2,
+    warmup: 0,
+    quiet: true,
+  };
+  const results = await runProfile(config, {
+    progress: new QuietProgress(),
+    interruption: new AbortController().signal,
+    gpu,
+    availableMemoryBytes: () => 2 ** 34,
+  });
+  const fused = results.series.find((s) => s.variant === "fused" && s.precision === "f32")!;
+  assert.deepEqual(fused.stageNames, VARIANTS.fused.backwardStages);
+  for (const point of fused.points) {
+    assert.equal(point.status, "ok", point.reason);
+    assert.ok(point.validation!.passed);
+    assert.equal(point.forwardWallMs?.length, 2);
+    assert.equal(point.kernelMs?.[0]?.length, VARIANTS.fused.backwardStages.length);
+  }
+  const naive = results.series.find((s) => s.variant === "naive")!;
+  assert.match(naive.points[0]!.reason!, /backward is not built/);
 });

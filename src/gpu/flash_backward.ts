@@ -3,6 +3,7 @@
  * (kernels/flash_backward_*.wgsl) that turn q, k, v, the attention output O (concat), its upstream
  * gradient dO (dConcat) and the forward's log-sum-exp per row into dQ, dK and dV, in O(n) memory.
  *
+ * 0. `lse`: each row's log-sum-exp, which the forward kernel does not keep (recomputed from q, k);
  * 1. `row_dot`: D = rowsum(dO ⊙ O) per query row and head;
  * 2. `kv`: per key block of a kv head, dK and dV over the query blocks of every query head reading it;
  * 3. `q`: per query block of a head, dQ over the key blocks.
@@ -21,6 +22,7 @@ import commonWgsl from "../../kernels/flash_backward_common.wgsl" with { type: "
 import rowDotWgsl from "../../kernels/flash_backward_row_dot.wgsl" with { type: "text" };
 import kvWgsl from "../../kernels/flash_backward_kv.wgsl" with { type: "text" };
 import qWgsl from "../../kernels/flash_backward_q.wgsl" with { type: "text" };
+import lseWgsl from "../../kernels/flash_backward_lse.wgsl" with { type: "text" };
 
 /** The buffers the three kernels read and write. */
 export interface FlashBackwardBuffers {
@@ -31,7 +33,7 @@ export interface FlashBackwardBuffers {
   o: GPUBuffer;
   /** its upstream gradient */
   dO: GPUBuffer;
-  /** f32 [batch, heads, n]: the forward's log-sum-exp of each row's scaled scores */
+  /** f32 [batch, heads, n]: the log-sum-exp of each row's scaled scores, written by `lse` */
   lse: GPUBuffer;
   /** f32 [batch, heads, n]: D, written by the first kernel */
   rowDot: GPUBuffer;
@@ -60,13 +62,14 @@ export const FLASH_BACKWARD_SOFTWARE: FlashBackwardParameters = {
 
 /** Bindings each kernel declares (layout "auto" drops the others). */
 const KERNELS = {
+  lse: { source: lseWgsl, bindings: ["q", "k", "lseOut"] },
   row_dot: { source: rowDotWgsl, bindings: ["o", "dO", "rowDot"] },
   kv: { source: kvWgsl, bindings: ["q", "k", "v", "dO", "lse", "rowDot", "grads"] },
   q: { source: qWgsl, bindings: ["q", "k", "v", "dO", "lse", "rowDot", "grads"] },
 } as const;
 
-/** Kernel name → its binding numbers in flash_backward_common.wgsl. */
-const BINDINGS: Record<keyof FlashBackwardBuffers, number> = {
+/** Buffer → its binding number in flash_backward_common.wgsl (`lseOut`: lse, written). */
+const BINDINGS: Record<keyof FlashBackwardBuffers | "lseOut", number> = {
   q: 1,
   k: 2,
   v: 3,
@@ -75,6 +78,7 @@ const BINDINGS: Record<keyof FlashBackwardBuffers, number> = {
   lse: 6,
   rowDot: 7,
   grads: 8,
+  lseOut: 9,
 };
 
 /** Bytes of the Params uniform (9 words, rounded up to 16). */
@@ -128,7 +132,7 @@ export class FlashBackward {
         entryPoint: "main",
         constants: { WORKGROUP_SIZE: p.workgroupSize },
       });
-    const [rowDot, kv, q] = await Promise.all([build("row_dot"), build("kv"), build("q")]);
+    const [lse, rowDot, kv, q] = await Promise.all(FlashBackward.KERNEL_NAMES.map(build));
     const createBuffer = options.createBuffer ?? ((d) => device.createBuffer(d));
     const params = createBuffer({
       label: "flash_backward params",
@@ -152,15 +156,21 @@ export class FlashBackward {
     const invocations = (rows: number, perInvocation: number) =>
       Math.ceil(rows / (perInvocation * p.workgroupSize));
     const grids: Record<KernelName, [number, number, number]> = {
+      lse: [invocations(s.seqLen, 4 * p.queryBlocks), s.heads, s.batch],
       row_dot: [invocations(s.seqLen, 1), s.heads, s.batch],
       kv: [invocations(s.seqLen, 4 * p.keyBlocks), s.kvHeads, s.batch],
       q: [invocations(s.seqLen, 4 * p.queryBlocks), s.heads, s.batch],
     };
-    return new FlashBackward(device, { row_dot: rowDot, kv, q }, params, grids);
+    return new FlashBackward(
+      device,
+      { lse: lse!, row_dot: rowDot!, kv: kv!, q: q! },
+      params,
+      grids,
+    );
   }
 
   /** The kernels in dispatch order. */
-  static readonly KERNEL_NAMES: readonly KernelName[] = ["row_dot", "kv", "q"];
+  static readonly KERNEL_NAMES: readonly KernelName[] = ["lse", "row_dot", "kv", "q"];
 
   /** Record one kernel's dispatch into a compute pass. */
   dispatch(pass: GPUComputePassEncoder, kernel: KernelName, buffers: FlashBackwardBuffers): void {
@@ -172,7 +182,7 @@ export class FlashBackward {
         { binding: 0, resource: { buffer: this.#params } },
         ...KERNELS[kernel].bindings.map((name) => ({
           binding: BINDINGS[name],
-          resource: { buffer: buffers[name] },
+          resource: { buffer: buffers[name === "lseOut" ? "lse" : name] },
         })),
       ],
     });

@@ -193,6 +193,9 @@ function _encodePasses(
   return passes;
 }
 
+/** The forward's buffers a backward reads. */
+export type KeptBufferName = "x" | "q" | "k" | "v" | "concat";
+
 /**
  * One attention forward on the GPU, for one variant and one shape: pipelines, buffers and
  * dispatches are built once by `create`, then `upload`, `forward` (any number of times) and
@@ -341,6 +344,22 @@ export class GpuAttention {
       passes,
       timestamps,
     });
+  }
+
+  /**
+   * The buffers a backward reads from its forward: x and, as the last forward left them, q, k, v
+   * and the concatenated heads (src/gpu/gpu_backward.ts binds them instead of copies).
+   */
+  keptBuffers(): Record<KeptBufferName, GPUBuffer> {
+    this.#checkAlive();
+    const buffer = (name: KeptBufferName) => this.#buffers.get(name)!;
+    return {
+      x: buffer("x"),
+      q: buffer("q"),
+      k: buffer("k"),
+      v: buffer("v"),
+      concat: buffer("concat"),
+    };
   }
 
   /** Element type of the storage buffers. */

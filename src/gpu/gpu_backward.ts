@@ -1,13 +1,14 @@
 /**
  * The fused backward on the GPU: the gradients of L = Σ(out ⊙ dOut) with respect to x and every
- * weight and bias, from what a fused forward keeps (x, q, k, v, the heads' output concat and each
- * row's log-sum-exp), in O(n) memory. Five stages, one compute pass each:
+ * weight and bias, from what a fused forward keeps (x, q, k, v, the heads' output concat), in O(n)
+ * memory. Six stages, one compute pass each:
  *
  * 1. `output_projection_backward`: dConcat = dOut·w_oᵀ (projection kernel), dW_o = concatᵀ·dOut
  *    (weight_gradient), db_o = Σ_rows dOut (column_sums);
- * 2. `flash_backward_row_dot`, 3. `flash_backward_kv`, 4. `flash_backward_q`: dQ, dK, dV
+ * 2. `flash_backward_lse` (the forward kernel does not keep each row's log-sum-exp),
+ *    3. `flash_backward_row_dot`, 4. `flash_backward_kv`, 5. `flash_backward_q`: dQ, dK, dV
  *    (src/gpu/flash_backward.ts), side by side in `grads` [N, w3];
- * 5. `projection_qkv_backward`: dx = grads·wCatᵀ with wCat = [w_q|w_k|w_v], [dW_q|dW_k|dW_v] =
+ * 6. `projection_qkv_backward`: dx = grads·wCatᵀ with wCat = [w_q|w_k|w_v], [dW_q|dW_k|dW_v] =
  *    xᵀ·grads, [db_q|db_k|db_v] = Σ_rows grads.
  *
  * wOᵀ and wCatᵀ are laid out on the host with the weights (as the forward lays out its weights),
@@ -21,6 +22,7 @@ import type { AttentionGradients } from "../gradients.ts";
 import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
+import type { KeptBufferName } from "./gpu_attention.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "./flash_backward.ts";
 import {
   colVecsPerWorkgroup,
@@ -45,7 +47,7 @@ import columnSumsWgsl from "../../kernels/column_sums.wgsl" with { type: "text" 
 /** The fused backward's stages, in order (the registry's, src/variants/registry.ts). */
 export const FUSED_BACKWARD_STAGES = VARIANTS.fused.backwardStages;
 
-/** What the forward kept for the backward, f32, in the forward's layouts. */
+/** What a forward keeps for the backward, f32, in the forward's layouts (tests upload these). */
 export interface ForwardActivations {
   /** [N, dModel] */
   q: Float32Array;
@@ -54,8 +56,6 @@ export interface ForwardActivations {
   v: Float32Array;
   /** [N, dModel] */
   concat: Float32Array;
-  /** [batch, heads, n] */
-  lse: Float32Array;
 }
 
 /** Register blocks of weight_gradient on a software adapter: 16×32 outputs per invocation. */
@@ -133,7 +133,12 @@ export class GpuFusedBackward {
   static async create(
     ctx: GpuContext,
     shape: AttentionShape,
-    options: { precision?: Precision; tuning?: TuningName } = {},
+    options: {
+      precision?: Precision;
+      tuning?: TuningName;
+      /** a forward's x, q, k, v and concat, bound as they are (not copied, not counted here) */
+      forward?: Record<KeptBufferName, GPUBuffer>;
+    } = {},
   ): Promise<GpuFusedBackward> {
     const device = ctx.device, precision = options.precision ?? "f32";
     const tuning = options.tuning ?? "software";
@@ -142,7 +147,7 @@ export class GpuFusedBackward {
       ? 4 * projection.template.COL_BLOCKS!
       : null;
     const tracker = new BufferTracker(device);
-    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols);
+    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols, options.forward);
     const flash = await FlashBackward.create(device, shape, {
       precision,
       createBuffer: (descriptor) => tracker.create("activations", descriptor),
@@ -205,10 +210,10 @@ export class GpuFusedBackward {
   }
 
   /**
-   * Upload x, the weights (wOᵀ and wCatᵀ laid out for the projection kernel), dOut and what the
-   * forward kept.
+   * Upload the weights (wOᵀ and wCatᵀ laid out for the projection kernel) and dOut; and x and
+   * what a forward keeps, unless a forward's buffers are bound (`kept` absent).
    */
-  async upload(inputs: AttentionInputs, dOut: Float32Array, kept: ForwardActivations) {
+  async upload(inputs: AttentionInputs, dOut: Float32Array, kept?: ForwardActivations) {
     const s = resolveShape(this.shape), d = s.dModel, kvw = kvWidth(s), w3 = d + 2 * kvw;
     const w = inputs.weights;
     const wCatT = new Float32Array(w3 * d); // row c of wCatᵀ is column c of [w_q|w_k|w_v]
@@ -228,19 +233,19 @@ export class GpuFusedBackward {
       this.#weightPanelCols ? packWeightPanels(matrix, inner, d, this.#weightPanelCols) : matrix;
     const stored = (values: Float32Array): Float32Array | Float16Array =>
       this.precision === "f16" ? new Float16Array(values) : values;
-    const data: [Name, Float32Array | Float16Array][] = [
-      ["x", stored(inputs.x)],
-      ["wOT", stored(laidOut(wOT, d))],
-      ["wCatT", stored(laidOut(wCatT, w3))],
-      ["dOut", stored(dOut)],
-      ["q", stored(kept.q)],
-      ["k", stored(kept.k)],
-      ["v", stored(kept.v)],
-      ["concat", stored(kept.concat)],
-      ["lse", kept.lse],
+    const data: [Name, Float32Array][] = [
+      ["wOT", laidOut(wOT, d)],
+      ["wCatT", laidOut(wCatT, w3)],
+      ["dOut", dOut],
     ];
+    if (kept) {
+      data.push(["x", inputs.x], ["q", kept.q], ["k", kept.k], ["v", kept.v], [
+        "concat",
+        kept.concat,
+      ]);
+    }
     const queue = this.#ctx.device.queue;
-    for (const [name, values] of data) queue.writeBuffer(this.#buffers[name], 0, values);
+    for (const [name, values] of data) queue.writeBuffer(this.#buffers[name], 0, stored(values));
     await queue.onSubmittedWorkDone();
   }
 
@@ -332,6 +337,7 @@ function _createBuffers(
   shape: AttentionShape,
   precision: Precision,
   weightPanelCols: number | null,
+  borrowed: Partial<Record<Name, GPUBuffer>> = {},
 ): Record<Name, GPUBuffer> {
   const s = resolveShape(shape), rows = s.batch * s.seqLen, d = s.dModel, kvw = kvWidth(s);
   const w3 = d + 2 * kvw, stats = s.batch * s.heads * s.seqLen, bytes = PRECISION_BYTES[precision];
@@ -358,8 +364,9 @@ function _createBuffers(
     ["dWCat", d * w3, "weights"],
     ["dbCat", w3, "weights"],
   ];
-  const buffers = {} as Record<Name, GPUBuffer>;
+  const buffers = { ...borrowed } as Record<Name, GPUBuffer>;
   for (const [name, elements, bufferClass, elementBytes = bytes] of sizes) {
+    if (name in borrowed) continue;
     const size = Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16);
     buffers[name] = tracker.create(bufferClass, { label: name, size, usage });
   }

@@ -180,6 +180,21 @@ const outputProjectionBackward: StageSpec = {
   },
 };
 
+const flashBackwardLse: StageSpec = {
+  name: "flash_backward_lse",
+  label: "backward log-sum-exp (recomputed)",
+  color: "#ddaa33",
+  covers: ["flash_backward_lse"],
+  work(shape) { // per kept score: s = q·k (d_k MACs), then scale, max, exp, sum
+    const { dK, scores } = sizes(shape);
+    return matmulWork(scores * dK, 4 * scores);
+  },
+  leastBytes(shape, e) { // q, k in; lse (f32) out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * b * n * (d + kv) + 4 * b * h * n;
+  },
+};
+
 const flashBackwardRowDot: StageSpec = {
   name: "flash_backward_row_dot",
   label: "backward D = rowsum(dO ⊙ O)",
@@ -243,6 +258,7 @@ const projectionQkvBackward: StageSpec = {
 /** The backward's stages, in pipeline order. */
 export const BACKWARD_STAGES: readonly StageSpec[] = [
   outputProjectionBackward,
+  flashBackwardLse,
   flashBackwardRowDot,
   flashBackwardKv,
   flashBackwardQ,
