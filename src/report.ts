@@ -17,6 +17,7 @@ import type {
 import { fitScaling, median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
+import { backendPhrase } from "./gpu/backends.ts";
 import { textTable } from "./report/document.ts";
 import { shapeOf } from "./configuration.ts";
 import { flashConventionFlops } from "./variants/stages.ts";
@@ -341,10 +342,11 @@ export function formatReport(results: ProfileResults): string {
   const env = results.environment;
   const config = results.config;
   const parts: string[] = [];
+  const backend = env.adapter && backendPhrase(env.adapter);
   const adapter = env.adapter
     ? `${env.adapter.description} (${
       env.adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
-    })`
+    })${backend ? `, WebGPU backend ${backend}` : ""}`
     : "none";
   parts.push(
     [
