@@ -1,12 +1,15 @@
 /**
- * The fused backward's attention kernels (flash_backward_*.wgsl) against the float64 oracle: dQ,
- * dK and dV from the oracle's q, k, v, O, dO and log-sum-exp (rounded to f32), at awkward lengths,
- * with batch, grouped-query heads and masks. Skipped without an adapter unless CI=true.
+ * The fused GPU backward: its attention kernels (flash_backward_*.wgsl: dQ, dK, dV and the
+ * log-sum-exp) and the whole backward (every gradient) against the float64 oracle, from the
+ * oracle's activations rounded to f32, at awkward lengths with batch, grouped-query heads and
+ * masks; and through the profile (`--pass backward`) against the CPU path. Skipped without a
+ * native adapter unless CI=true.
  */
 
 import assert from "node:assert/strict";
 import { oracleBackward } from "../src/gpu/backward_oracle.ts";
-import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import type { GpuContext } from "../src/gpu/device.ts";
+import { IN_CI, openTestGpu } from "./test_gpu.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "../src/gpu/flash_backward.ts";
 import { GpuFusedBackward } from "../src/gpu/gpu_backward.ts";
 import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
@@ -21,23 +24,15 @@ import { runProfile } from "../src/profile.ts";
 import { QuietProgress } from "../src/progress.ts";
 import { VARIANTS } from "../src/variants/registry.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
-const GPU = await (async () => {
-  try {
-    return await openGpu();
-  } catch {
-    return null;
-  }
-})();
+const GPU = await openTestGpu("the backward's GPU tests");
 globalThis.addEventListener("unload", () => GPU?.destroy());
-if (GPU === null && !IN_CI) console.log("GPU tests skipped: WebGPU found no adapter");
 
 function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void>): void {
   Deno.test({
     name,
     ignore: GPU === null && !IN_CI,
     async fn() {
-      if (GPU === null) throw new Error("CI=true but WebGPU found no GPU adapter");
+      if (GPU === null) throw new Error("CI=true but WebGPU found no native GPU adapter");
       await fn(GPU);
     },
   });
