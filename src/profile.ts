@@ -74,6 +74,8 @@ export interface LengthDone {
   inputs: AttentionInputs;
   /** each series' output, by the series' implementation name (`cpu`, `gpu_fused`, …) */
   outputs: Map<string, Float32Array>;
+  /** a `backward` configuration: the upstream gradient, and each series' gradients by name */
+  backward?: { dOut: Float32Array; gradients: Map<string, AttentionGradients> };
 }
 
 /** Interrupted mid-point: thrown between runs, caught by the length loop. */
@@ -234,18 +236,25 @@ class ProfileRun {
     const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");
     const gpuSeries = planned.filter((plan) => plan.implementation.device === "gpu");
     const outputs = new Map<string, Float32Array>();
+    const gradients = new Map<string, AttentionGradients>();
     const reference = await this.#cpuBackwardReference(cpu, inputs, dOut, cpuSeries, gpuSeries);
-    if (reference !== null) outputs.set("cpu", reference.out);
+    if (reference !== null) {
+      outputs.set("cpu", reference.out);
+      gradients.set("cpu", reference.gradients);
+    }
     for (const plan of gpuSeries) {
       if (this.#hooks.interruption.aborted) throw new Interrupted();
-      const out = await this.#gpuBackwardPoint(plan, inputs, dOut, reference?.gradients ?? null);
-      if (out !== null) outputs.set(plan.implementationName, out);
+      const done = await this.#gpuBackwardPoint(plan, inputs, dOut, reference?.gradients ?? null);
+      if (done === null) continue;
+      outputs.set(plan.implementationName, done.out);
+      gradients.set(plan.implementationName, done.gradients);
     }
     await this.#hooks.onLengthDone?.({
       configuration,
       severalConfigurations: (this.#results.configurations?.length ?? 1) > 1,
       inputs,
       outputs,
+      backward: { dOut, gradients },
     });
   }
 
@@ -275,13 +284,13 @@ class ProfileRun {
     return { out, gradients: (await cpu.backward(dOut)).gradients };
   }
 
-  /** One GPU series' backward at one length; its forward output, or null when it did not run. */
+  /** One GPU series' backward at one length; its forward output and gradients, or null. */
   async #gpuBackwardPoint(
     plan: PlannedSeries,
     inputs: AttentionInputs,
     dOut: Float32Array,
     reference: AttentionGradients | null,
-  ): Promise<Float32Array | null> {
+  ): Promise<{ out: Float32Array; gradients: AttentionGradients } | null> {
     if (plan.implementation.device !== "gpu" || await this.#faulted(plan, inputs.shape)) {
       return null;
     }
@@ -293,11 +302,13 @@ class ProfileRun {
       ? { fits: false as const, reason: `the ${variant} variant's backward is not built yet` }
       : GpuAttention.preflight(gpu, variant, inputs.shape, { precision });
     if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
-    return await this.#measureGpu(plan, inputs.shape, () =>
+    const outcome = await this.#measureGpu(plan, inputs.shape, () =>
       measureGpuBackwardPoint(
         { gpu, variant, precision, inputs, dOut, reference: reference! },
         this.#context,
       ));
+    const { out, gradients } = outcome ?? {};
+    return out && gradients ? { out, gradients } : null;
   }
 
   /** Whether the CPU path runs a point of this shape and pass; records a series' skip when not. */
@@ -355,11 +366,12 @@ class ProfileRun {
       ? this.#gpuForwards.preflight(gpu, variant, inputs.shape, { precision })
       : { fits: false as const, reason: plan.unsupported };
     if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
-    return await this.#measureGpu(plan, inputs.shape, () =>
+    const outcome = await this.#measureGpu(plan, inputs.shape, () =>
       measureGpuPoint(
         { gpu, gpuForwards: this.#gpuForwards, variant, precision, inputs, reference: reference! },
         this.#context,
       ));
+    return outcome?.out ?? null;
   }
 
   /** Whether a GPU series met a fault (or the device was lost): the point fails with it. */
@@ -389,12 +401,12 @@ class ProfileRun {
     return skipReason === null;
   }
 
-  /** Measure a GPU point; a fault fails it and the series' later points. Its output, or null. */
+  /** Measure a GPU point; a fault fails it and the series' later points. Its outcome, or null. */
   async #measureGpu(
     plan: PlannedSeries,
     shape: AttentionShape,
     measure: () => Promise<GpuPointOutcome>,
-  ): Promise<Float32Array | null> {
+  ): Promise<GpuPointOutcome | null> {
     const { name } = plan.series;
     this.#hooks.progress.beginPoint(name, shape.seqLen, this.#config.warmup, this.#config.runs);
     let outcome;
@@ -412,7 +424,7 @@ class ProfileRun {
     plan.series.stageNames = outcome.stageNames;
     this.#hooks.progress.endPoint(_describeOutcome(outcome.result));
     await this.#addPoint(plan, outcome.result);
-    return outcome.out;
+    return outcome;
   }
 
   async #skip(plan: PlannedSeries, seqLen: number, reason: string): Promise<void> {

@@ -188,10 +188,11 @@ export interface GpuPointRequest {
   reference: Float32Array;
 }
 
-/** A GPU point's outcome, its last output and the stages it timed. */
+/** A GPU point's outcome, its last output (and a backward's gradients) and the stages it timed. */
 export interface GpuPointOutcome {
   result: PointResult;
   out: Float32Array | null;
+  gradients?: AttentionGradients;
   stageNames: string[];
 }
 
@@ -310,7 +311,8 @@ export async function measureGpuBackwardPoint(
       await backward.backward();
     }
     const tolerance = GPU_TOLERANCES[precision];
-    const first = _worstGradient(await backward.readGradients(), reference, tolerance);
+    let gradients = await backward.readGradients();
+    const first = _worstGradient(gradients, reference, tolerance);
     if (!first.passed) {
       const reason = `gradients do not match the CPU path: relative L2 error ` +
         `${first.relL2Error.toExponential(2)} > ${tolerance}; not timed`;
@@ -329,7 +331,8 @@ export async function measureGpuBackwardPoint(
       if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
       context.progress.runDone(run);
     }
-    const last = _worstGradient(await backward.readGradients(), reference, tolerance);
+    gradients = await backward.readGradients();
+    const last = _worstGradient(gradients, reference, tolerance);
     const worst = !last.passed || last.relL2Error > first.relL2Error ? last : first;
     if (!worst.passed) {
       const reason = "the gradients of the timed runs do not match the CPU path: relative L2 " +
@@ -360,7 +363,7 @@ export async function measureGpuBackwardPoint(
       },
       validation: worst,
     };
-    return { result, out, stageNames };
+    return { result, out, gradients, stageNames };
   } finally {
     backward?.destroy();
     forward.destroy();

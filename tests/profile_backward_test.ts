@@ -6,7 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, type ProfileConfig } from "../src/config.ts";
-import { SEED_GRID } from "../src/configuration.ts";
+import { expandGrid, SEED_GRID, shapeOf } from "../src/configuration.ts";
+import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
+import { TensorDumps, tensorsFileName } from "../src/io/tensors_file.ts";
+import { generateInputs, generateUpstreamGradient } from "../src/random.ts";
 import { runProfile } from "../src/profile.ts";
 import { QuietProgress } from "../src/progress.ts";
 import { BACKWARD_STAGES } from "../src/variants/stages.ts";
@@ -48,4 +51,27 @@ Deno.test("runProfile() with pass backward times the CPU backward beside its for
     f.configurationId === cpuBackward.configurationId && f.seqLen === 70
   )!;
   assert.deepEqual(Object.keys(backwardFlops.macsByStage), BACKWARD_STAGES.map((s) => s.name));
+});
+
+Deno.test("TensorDumps puts both passes of a configuration in one file, the backward's named apart", () => {
+  const grid = { ...SEED_GRID, dModel: [8], heads: [2], pass: ["forward", "backward"] as const };
+  const [forward, backward] = expandGrid({ ...grid, pass: [...grid.pass] }).configurations;
+  const shape = shapeOf(forward!, 3);
+  const inputs = generateInputs(shape, 1), dOut = generateUpstreamGradient(shape, 1);
+  const gradients = Object.fromEntries(
+    GRADIENTS.map(({ name }) => [name, new Float32Array(1)]),
+  ) as unknown as AttentionGradients;
+  const dumps = new TensorDumps();
+  const out = new Float32Array(24);
+  const pass = { severalConfigurations: true, inputs, outputs: new Map([["cpu", out]]) };
+  dumps.add({ ...pass, configuration: forward! });
+  const both = dumps.add({
+    ...pass,
+    configuration: backward!,
+    backward: { dOut, gradients: new Map([["cpu", gradients]]) },
+  });
+  assert.deepEqual([...both.outputs.keys()], ["cpu", "cpu_backward"]);
+  assert.deepEqual([...both.backward!.gradients.keys()], ["cpu_backward"]);
+  assert.equal(tensorsFileName(3, backward!), tensorsFileName(3, forward!));
+  assert.match(tensorsFileName(3, backward!), /_forward_n3\.npz$/);
 });

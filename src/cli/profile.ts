@@ -18,7 +18,7 @@ import {
 import { applyTuning } from "../gpu/tuning.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../gpu/gpu_attention.ts";
 import { writeResultsFiles } from "../io/results_files.ts";
-import { writeTensorsFile } from "../io/tensors_file.ts";
+import { TensorDumps, writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
 import { cpuPreflight } from "../preflight.ts";
 import { expandGrid, shapeOf } from "../configuration.ts";
@@ -155,6 +155,7 @@ async function main(): Promise<number> {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
 
+    const dumps = new TensorDumps();
     const results = await runProfile(config, {
       progress,
       interruption: interruption.signal,
@@ -165,11 +166,9 @@ async function main(): Promise<number> {
       onPointDone: async (snapshot) => {
         await track(writeResultsFiles(snapshot, config.outDir));
       },
-      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs }) => {
-        if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
-          const named = severalConfigurations ? configuration : null;
-          const dump = { inputs, outputs, configuration: named };
-          await track(writeTensorsFile(dump, config.outDir));
+      onLengthDone: async (done) => {
+        if (config.dumpTensors && done.inputs.shape.seqLen <= config.dumpMax) {
+          await track(writeTensorsFile(dumps.add(done), config.outDir));
         }
       },
     });
