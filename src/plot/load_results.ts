@@ -9,7 +9,7 @@
 import type { ProfileResults } from "../results.ts";
 import { isSeriesName } from "../variants/registry.ts";
 
-/** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
+/** The file is missing, unreadable, not JSON, or not a schema 1 or 2 results file. */
 export class ResultsFileError extends Error {
   override name = "ResultsFileError";
 
@@ -72,8 +72,10 @@ export function resultsProblems(value: Json): string[] {
   const check = new _Checker(problems);
   const root = check.record(value, "the file");
   if (root === undefined) return problems;
-  if (root.schemaVersion !== 1) {
-    return [`schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1`];
+  if (root.schemaVersion !== 1 && root.schemaVersion !== 2) {
+    return [
+      `schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1 or 2`,
+    ];
   }
   const config = check.record(root.config, "config");
   if (config) {

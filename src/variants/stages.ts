@@ -17,6 +17,7 @@
  */
 
 import { type AttentionShape, resolveShape, unmaskedScores } from "../shape.ts";
+import { linearChunks, linearIntraChunkPairs } from "./linear_chunks.ts";
 
 /** FLOPs per score of the softmax: max, subtract, exp, sum, divide. */
 export const SOFTMAX_FLOPS_PER_SCORE = 5;
@@ -156,6 +157,75 @@ const outputProjection: StageSpec = {
   },
 };
 
+/** Floats of one linear-attention state: S (d_k × d_k) and z (d_k). */
+function linearStateFloats(shape: AttentionShape): number {
+  const { dK } = sizes(shape);
+  return dK * dK + dK;
+}
+
+/** States of a forward: one per chunk of each kv head of each sequence. */
+function linearStates(shape: AttentionShape): number {
+  const { b } = sizes(shape);
+  return b * resolveShape(shape).kvHeads * linearChunks(shape).chunks;
+}
+
+// linear attention (Katharopoulos et al., 2020), φ(x) = elu(x) + 1: 1 FLOP per element
+const linearState: StageSpec = {
+  name: "linear_state",
+  label: "linear attention: S = Σ φ(k)vᵀ, z = Σ φ(k)",
+  color: "#999933",
+  covers: ["linear_state"],
+  work(shape) { // every key once into its kv head's S and z; φ(k) once per element
+    const { b, n, kv, dK } = sizes(shape);
+    const macs = b * n * kv * (dK + 1);
+    return { macs, flops: 2 * macs + b * n * kv };
+  },
+  leastBytes(shape, e) { // k, v in; f32 states out
+    const { b, n, kv } = sizes(shape);
+    return e * 2 * b * n * kv + 4 * linearStates(shape) * linearStateFloats(shape);
+  },
+};
+
+const linearPrefix: StageSpec = {
+  name: "linear_prefix",
+  label: "linear attention: prefix sums of chunk states (causal)",
+  color: "#117733",
+  covers: ["linear_prefix"],
+  work(shape) { // one addition per state float (causal only: the full mask has one chunk)
+    const adds = resolveShape(shape).mask === "causal"
+      ? linearStates(shape) * linearStateFloats(shape)
+      : 0;
+    return { macs: 0, flops: adds };
+  },
+  leastBytes(shape) { // states in and out, f32
+    return resolveShape(shape).mask === "causal"
+      ? 2 * 4 * linearStates(shape) * linearStateFloats(shape)
+      : 0;
+  },
+};
+
+const linearOutput: StageSpec = {
+  name: "linear_output",
+  label: "linear attention: φ(q)ᵀS / φ(q)ᵀz",
+  color: "#882255",
+  covers: ["linear_output"],
+  work(shape) {
+    const { b, n, h, dK } = sizes(shape);
+    // per query and head: φ(q)ᵀS (d_k² MACs) and φ(q)ᵀz (d_k); causal: per key of the own chunk
+    // up to the query, φ(q)·φ(k) (d_k) and the weighted value and denominator (d_k + 1)
+    const pairs = b * h * linearIntraChunkPairs(shape);
+    const macs = b * n * h * (dK * dK + dK) + pairs * (2 * dK + 1);
+    // φ(q) (1 per element) and the division (1 per output element)
+    return { macs, flops: 2 * macs + 2 * b * n * h * dK };
+  },
+  leastBytes(shape, e) { // q (and k, v when causal), f32 states in; heads out
+    const { b, n, d, kv } = sizes(shape);
+    const causal = resolveShape(shape).mask === "causal";
+    return e * (2 * b * n * d + (causal ? 2 * b * n * kv : 0)) +
+      4 * linearStates(shape) * linearStateFloats(shape);
+  },
+};
+
 /*
  * The backward's stages (issue 11), of L = Σ(out ⊙ dOut): the gradient of every weight and bias
  * and of x. MACs exact per stage, the fused backward's recomputation included; FlashAttention's
@@ -168,7 +238,7 @@ export const BACKWARD_FLOPS_PER_SCORE = 5;
 const outputProjectionBackward: StageSpec = {
   name: "output_projection_backward",
   label: "output projection backward (dConcat, dW_o, db_o)",
-  color: "#117733",
+  color: "#77aadd",
   covers: ["output_projection_backward"],
   work(shape) { // dConcat = dOut·w_oᵀ and dW_o = concatᵀ·dOut: B·n·d² MACs each; db_o B·n·d adds
     const { b, n, d } = sizes(shape);
@@ -183,7 +253,7 @@ const outputProjectionBackward: StageSpec = {
 const flashBackwardLse: StageSpec = {
   name: "flash_backward_lse",
   label: "backward log-sum-exp (recomputed)",
-  color: "#ddaa33",
+  color: "#eedd88",
   covers: ["flash_backward_lse"],
   work(shape) { // per kept score: s = q·k (d_k MACs), then scale, max, exp, sum
     const { dK, scores } = sizes(shape);
@@ -198,7 +268,7 @@ const flashBackwardLse: StageSpec = {
 const flashBackwardRowDot: StageSpec = {
   name: "flash_backward_row_dot",
   label: "backward D = rowsum(dO ⊙ O)",
-  color: "#999933",
+  color: "#bbcc33",
   covers: ["flash_backward_row_dot"],
   work(shape) { // one multiply-add per element of dO
     const { b, n, d } = sizes(shape);
@@ -213,7 +283,7 @@ const flashBackwardRowDot: StageSpec = {
 const flashBackwardKv: StageSpec = {
   name: "flash_backward_kv",
   label: "backward dK, dV (fused, recomputes P)",
-  color: "#882255",
+  color: "#ee8866",
   covers: ["flash_backward_kv"],
   work(shape) { // per kept score: s = q·k, dP = dO·v, dV += P·dO, dK += dS·q (d_k MACs each)
     const { dK, scores } = sizes(shape);
@@ -228,7 +298,7 @@ const flashBackwardKv: StageSpec = {
 const flashBackwardQ: StageSpec = {
   name: "flash_backward_q",
   label: "backward dQ (fused, recomputes P)",
-  color: "#6699cc",
+  color: "#ffaabb",
   covers: ["flash_backward_q"],
   work(shape) { // per kept score: s = q·k, dP = dO·v, dQ += dS·k (d_k MACs each); dQ scaled once
     const { b, n, d, dK, scores } = sizes(shape);
@@ -243,7 +313,7 @@ const flashBackwardQ: StageSpec = {
 const projectionQkvBackward: StageSpec = {
   name: "projection_qkv_backward",
   label: "Q/K/V projection backward (dx, dW, db)",
-  color: "#888888",
+  color: "#aaaa00",
   covers: ["projection_qkv_backward"],
   work(shape) { // dx = dQKV·[w_q|w_k|w_v]ᵀ and dW = xᵀ·dQKV: B·n·d·(d + 2·kv) MACs each; db adds
     const { b, n, d, kv } = sizes(shape);
@@ -293,6 +363,9 @@ export const STAGES: readonly StageSpec[] = [
   softmax,
   weightedValues,
   flashAttention,
+  linearState,
+  linearPrefix,
+  linearOutput,
   outputProjection,
   ...BACKWARD_STAGES,
 ];
