@@ -15,7 +15,7 @@
 
 import { openGpu } from "../src/gpu/device.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
-import { GpuFusedBackward } from "../src/gpu/gpu_backward.ts";
+import { GpuBackward } from "../src/gpu/gpu_backward.ts";
 import { compareGradients } from "../src/gpu/gradient_validation.ts";
 import { GPU_TOLERANCES } from "../src/gpu/validation.ts";
 import { attentionFlops } from "../src/flops.ts";
@@ -34,7 +34,7 @@ async function prepare(gpu: NonNullable<Awaited<ReturnType<typeof openGpu>>>, se
   const shape: AttentionShape = { seqLen, dModel: 512, heads: 8 };
   const inputs = generateInputs(shape, 7), dOut = generateUpstreamGradient(shape, 7);
   const forward = await GpuAttention.create(gpu, "fused", shape);
-  const backward = await GpuFusedBackward.create(gpu, shape, {
+  const backward = await GpuBackward.create(gpu, "fused", shape, {
     tuning: gpu.adapter.isSoftware ? "software" : "hardware",
     forward: forward.keptBuffers(),
   });

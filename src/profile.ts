@@ -13,6 +13,7 @@ import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention } from "./gpu/gpu_attention.ts";
+import { backwardUnsupported } from "./gpu/gpu_backward.ts";
 import { cpuPreflight, cpuUnsupported } from "./preflight.ts";
 import {
   emptyPoint,
@@ -224,11 +225,15 @@ class ProfileRun {
     seqLen: number,
   ): Promise<void> {
     const shape = shapeOf(configuration, seqLen);
-    // the fused backward's stages, exact (the CPU path does 2·d_k MACs per score fewer: it does
-    // not recompute the scores for dQ)
-    const stages = BACKWARD_STAGES.map((stage) => stage.name);
+    // totals: the backward's least work, the naive variant's stages (no recomputation: a series'
+    // GFLOP/s counts useful work); per stage: every backward stage, exact (the fused one's
+    // recomputation included)
+    const least = attentionFlops(shape, VARIANTS.naive.backwardStages);
+    const everyStage = attentionFlops(shape, BACKWARD_STAGES.map((stage) => stage.name));
     this.#results.flops.push({
-      ...attentionFlops(shape, stages),
+      ...least,
+      macsByStage: everyStage.macsByStage,
+      flopsByStage: everyStage.flopsByStage,
       configurationId: configuration.id,
     });
     const inputs = generateInputs(shape, this.#config.seed);
@@ -296,10 +301,9 @@ class ProfileRun {
     }
     const { variant, precision } = plan.implementation;
     const gpu = this.#hooks.gpu!;
-    const fit = plan.unsupported !== null
-      ? { fits: false as const, reason: plan.unsupported }
-      : VARIANTS[variant].backwardStages === null
-      ? { fits: false as const, reason: `the ${variant} variant's backward is not built yet` }
+    const unsupported = plan.unsupported ?? backwardUnsupported(variant, inputs.shape);
+    const fit = unsupported !== null
+      ? { fits: false as const, reason: unsupported }
       : GpuAttention.preflight(gpu, variant, inputs.shape, { precision });
     if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
     const outcome = await this.#measureGpu(plan, inputs.shape, () =>

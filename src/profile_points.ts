@@ -9,7 +9,7 @@
 import type { ProfileConfig } from "./config.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
-import { GpuFusedBackward } from "./gpu/gpu_backward.ts";
+import { GpuBackward } from "./gpu/gpu_backward.ts";
 import { compareGradients } from "./gpu/gradient_validation.ts";
 import { PRECISION_BYTES } from "./gpu/kernels.ts";
 import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
@@ -285,7 +285,7 @@ export interface GpuBackwardPointRequest {
 
 /**
  * A GPU variant's backward at one length: its forward (GpuAttention) and its backward
- * (GpuFusedBackward, bound to the forward's buffers); every gradient checked against the CPU path
+ * (GpuBackward, bound to the forward's buffers); every gradient checked against the CPU path
  * before anything is timed and after; each timed run is a forward (`forwardWallMs`) then the
  * backward (`wallMs`, per-stage `kernelMs`). Memory: the forward's buffers and the backward's.
  */
@@ -296,9 +296,9 @@ export async function measureGpuBackwardPoint(
   const { gpu, variant, precision, inputs, dOut, reference } = request;
   const seqLen = inputs.shape.seqLen;
   const forward = await GpuAttention.create(gpu, variant, inputs.shape, { precision });
-  let backward: GpuFusedBackward | undefined;
+  let backward: GpuBackward | undefined;
   try {
-    backward = await GpuFusedBackward.create(gpu, inputs.shape, {
+    backward = await GpuBackward.create(gpu, variant, inputs.shape, {
       precision,
       tuning: gpu.adapter.isSoftware ? "software" : "hardware",
       forward: forward.keptBuffers(),

@@ -8,13 +8,13 @@
 
 import type { GpuContext } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
-import { GpuFusedBackward } from "../gpu/gpu_backward.ts";
+import { backwardUnsupported, GpuBackward } from "../gpu/gpu_backward.ts";
 import { compareGradients } from "../gpu/gradient_validation.ts";
 import type { Precision, TuningName } from "../gpu/kernels.ts";
 import { GPU_TOLERANCES } from "../gpu/validation.ts";
 import type { AttentionGradients } from "../gradients.ts";
 import type { AttentionInputs } from "../shape.ts";
-import { type VariantName, VARIANTS } from "../variants/registry.ts";
+import type { VariantName } from "../variants/registry.ts";
 import type { ValidationRow } from "./validate.ts";
 
 /** Run one variant's forward and backward at one shape and compare every gradient. */
@@ -28,15 +28,14 @@ export async function validateBackwardPoint(
 ): Promise<ValidationRow> {
   const { tuning, precision } = options;
   const shape = inputs.shape, row = { variant, precision, shape, pass: "backward" as const };
-  if (VARIANTS[variant].backwardStages === null) {
-    return { ...row, status: "skipped", reason: `the ${variant} backward is not built yet` };
-  }
+  const unsupported = backwardUnsupported(variant, shape);
+  if (unsupported !== null) return { ...row, status: "skipped", reason: unsupported };
   const fit = GpuAttention.preflight(gpu, variant, shape, { tuning, precision });
   if (!fit.fits) return { ...row, status: "skipped", reason: fit.reason };
-  let forward: GpuAttention | null = null, backward: GpuFusedBackward | null = null;
+  let forward: GpuAttention | null = null, backward: GpuBackward | null = null;
   try {
     forward = await GpuAttention.create(gpu, variant, shape, { tuning, precision });
-    backward = await GpuFusedBackward.create(gpu, shape, {
+    backward = await GpuBackward.create(gpu, variant, shape, {
       precision,
       tuning: tuning ?? (gpu.adapter.isSoftware ? "software" : "hardware"),
       forward: forward.keptBuffers(),

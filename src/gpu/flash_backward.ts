@@ -84,7 +84,8 @@ const BINDINGS: Record<keyof FlashBackwardBuffers | "lseOut", number> = {
 /** Bytes of the Params uniform (9 words, rounded up to 16). */
 const PARAMS_BYTES = 48;
 
-type KernelName = keyof typeof KERNELS;
+/** A kernel of the fused backward. */
+export type KernelName = keyof typeof KERNELS;
 
 /** The three pipelines of one shape and precision, and the dispatches of one backward. */
 export class FlashBackward {
@@ -116,6 +117,8 @@ export class FlashBackward {
       precision?: Precision;
       parameters?: FlashBackwardParameters;
       createBuffer?: (descriptor: GPUBufferDescriptor) => GPUBuffer;
+      /** the kernels to build (default: all) */
+      kernels?: readonly KernelName[];
     } = {},
   ): Promise<FlashBackward> {
     const s = resolveShape(shape), dK = headWidth(s);
@@ -132,7 +135,9 @@ export class FlashBackward {
         entryPoint: "main",
         constants: { WORKGROUP_SIZE: p.workgroupSize },
       });
-    const [lse, rowDot, kv, q] = await Promise.all(FlashBackward.KERNEL_NAMES.map(build));
+    const names = options.kernels ?? FlashBackward.KERNEL_NAMES;
+    const built = await Promise.all(names.map(async (name) => [name, await build(name)] as const));
+    const pipelines = Object.fromEntries(built) as Record<KernelName, GPUComputePipeline>;
     const createBuffer = options.createBuffer ?? ((d) => device.createBuffer(d));
     const params = createBuffer({
       label: "flash_backward params",
@@ -161,12 +166,7 @@ export class FlashBackward {
       kv: [invocations(s.seqLen, 4 * p.keyBlocks), s.kvHeads, s.batch],
       q: [invocations(s.seqLen, 4 * p.queryBlocks), s.heads, s.batch],
     };
-    return new FlashBackward(
-      device,
-      { lse: lse!, row_dot: rowDot!, kv: kv!, q: q! },
-      params,
-      grids,
-    );
+    return new FlashBackward(device, pipelines, params, grids);
   }
 
   /** The kernels in dispatch order. */

@@ -196,6 +196,12 @@ function _encodePasses(
 /** The forward's buffers a backward reads. */
 export type KeptBufferName = "x" | "q" | "k" | "v" | "concat";
 
+/** What a forward keeps for its backward: those buffers, and the naive variant's P windows. */
+export type KeptBuffers = Record<KeptBufferName, GPUBuffer> & {
+  windows?: GPUBuffer[];
+  scoreWindows?: readonly ScoreWindow[];
+};
+
 /** The times of one forward (see {@link GpuAttention.forward}). */
 export interface ForwardTiming {
   wallMs: number;
@@ -355,10 +361,11 @@ export class GpuAttention {
   }
 
   /**
-   * The buffers a backward reads from its forward: x and, as the last forward left them, q, k, v
-   * and the concatenated heads (src/gpu/gpu_backward.ts binds them instead of copies).
+   * The buffers a backward reads from its forward: x and, as the last forward left them, q, k, v,
+   * the concatenated heads and the naive variant's probability windows (src/gpu/gpu_backward.ts
+   * binds them instead of copies).
    */
-  keptBuffers(): Record<KeptBufferName, GPUBuffer> {
+  keptBuffers(): KeptBuffers {
     this.#checkAlive();
     const buffer = (name: KeptBufferName) => this.#buffers.get(name)!;
     return {
@@ -367,6 +374,8 @@ export class GpuAttention {
       k: buffer("k"),
       v: buffer("v"),
       concat: buffer("concat"),
+      windows: [...this.#windows],
+      scoreWindows: this.#plan.windows,
     };
   }
 

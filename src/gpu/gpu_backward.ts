@@ -22,7 +22,8 @@ import type { AttentionGradients } from "../gradients.ts";
 import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
-import type { KeptBufferName } from "./gpu_attention.ts";
+import type { KeptBuffers } from "./gpu_attention.ts";
+import { NaiveBackward, type NaiveBackwardBuffers } from "./naive_backward.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "./flash_backward.ts";
 import {
   colVecsPerWorkgroup,
@@ -40,12 +41,9 @@ import {
 import { StageTimestamps } from "./timestamps.ts";
 import { packWeightPanels, weightPanelsLength } from "./weight_panels.ts";
 import { expandWgslTemplate } from "./wgsl_template.ts";
-import { VARIANTS } from "../variants/registry.ts";
+import { type VariantName, VARIANTS } from "../variants/registry.ts";
 import weightGradientWgsl from "../../kernels/weight_gradient.wgsl" with { type: "text" };
 import columnSumsWgsl from "../../kernels/column_sums.wgsl" with { type: "text" };
-
-/** The fused backward's stages, in order (the registry's, src/variants/registry.ts). */
-export const FUSED_BACKWARD_STAGES = VARIANTS.fused.backwardStages;
 
 /** What a forward keeps for the backward, f32, in the forward's layouts (tests upload these). */
 export interface ForwardActivations {
@@ -95,10 +93,11 @@ interface Step {
 /** Uniform slots are this many bytes apart (WebGPU's largest minUniformBufferOffsetAlignment). */
 const PARAMS_STRIDE = 256;
 
-/** The fused backward of one shape: buffers, pipelines and its five stages. */
-export class GpuFusedBackward {
+/** The backward of one variant and shape: buffers, pipelines and its stages. */
+export class GpuBackward {
   readonly shape: AttentionShape;
   readonly precision: Precision;
+  readonly stageNames: readonly string[];
   readonly #ctx: GpuContext;
   readonly #tracker: BufferTracker;
   readonly #buffers: Record<Name, GPUBuffer>;
@@ -109,6 +108,7 @@ export class GpuFusedBackward {
 
   private constructor(
     ctx: GpuContext,
+    variant: VariantName,
     shape: AttentionShape,
     precision: Precision,
     parts: {
@@ -122,6 +122,7 @@ export class GpuFusedBackward {
     this.#ctx = ctx;
     this.shape = shape;
     this.precision = precision;
+    this.stageNames = VARIANTS[variant].backwardStages ?? [];
     this.#tracker = parts.tracker;
     this.#buffers = parts.buffers;
     this.#stages = parts.stages;
@@ -129,17 +130,21 @@ export class GpuFusedBackward {
     this.#weightPanelCols = parts.weightPanelCols;
   }
 
-  /** Build pipelines and buffers (d_k and kvHeads·d_k multiples of 4). */
+  /**
+   * Build pipelines and buffers of a variant's backward (d_k and kvHeads·d_k multiples of 4). The
+   * naive backward needs a naive forward's buffers: its score windows hold P.
+   */
   static async create(
     ctx: GpuContext,
+    variant: VariantName,
     shape: AttentionShape,
     options: {
       precision?: Precision;
       tuning?: TuningName;
-      /** a forward's x, q, k, v and concat, bound as they are (not copied, not counted here) */
-      forward?: Record<KeptBufferName, GPUBuffer>;
+      /** a forward's buffers, bound as they are (not copied, not counted here) */
+      forward?: KeptBuffers;
     } = {},
-  ): Promise<GpuFusedBackward> {
+  ): Promise<GpuBackward> {
     const device = ctx.device, precision = options.precision ?? "f32";
     const tuning = options.tuning ?? "software";
     const projection = ctx.kernelParameters?.projection ?? TUNINGS[tuning].projection;
@@ -147,60 +152,21 @@ export class GpuFusedBackward {
       ? 4 * projection.template.COL_BLOCKS!
       : null;
     const tracker = new BufferTracker(device);
-    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols, options.forward);
-    const flash = await FlashBackward.create(device, shape, {
+    const { windows: _, scoreWindows: __, ...borrowed } = options.forward ?? {};
+    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols, borrowed);
+    const [encodeOutput, encodeInput] = await _projectionStages(
+      { device, tracker, buffers },
+      shape,
       precision,
-      createBuffer: (descriptor) => tracker.create("activations", descriptor),
-    });
-    const steps = await _projectionSteps(device, shape, precision, projection);
-    const stepParams = steps.flat();
-    const params = tracker.create("activations", {
-      label: "backward params",
-      size: Math.max(1, stepParams.length) * PARAMS_STRIDE,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    const words = new Uint32Array(stepParams.length * PARAMS_STRIDE / 4);
-    stepParams.forEach((step, slot) => words.set(step.params, slot * PARAMS_STRIDE / 4));
-    device.queue.writeBuffer(params, 0, words);
-    const bindGroups = stepParams.map((step, slot) =>
-      device.createBindGroup({
-        layout: step.pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: params, offset: slot * PARAMS_STRIDE, size: 16 } },
-          ...step.bindings.map((name, i) => ({
-            binding: i + 1,
-            resource: { buffer: buffers[name] },
-          })),
-        ],
-      })
+      projection,
     );
-    const encodeSteps = (first: number, count: number) => (pass: GPUComputePassEncoder) => {
-      for (let slot = first; slot < first + count; slot++) {
-        pass.setPipeline(stepParams[slot]!.pipeline);
-        pass.setBindGroup(0, bindGroups[slot]!);
-        pass.dispatchWorkgroups(...stepParams[slot]!.grid);
-      }
-    };
-    const flashBuffers: FlashBackwardBuffers = {
-      q: buffers.q,
-      k: buffers.k,
-      v: buffers.v,
-      o: buffers.concat,
-      dO: buffers.dConcat,
-      lse: buffers.lse,
-      rowDot: buffers.rowDot,
-      grads: buffers.grads,
-    };
-    const [outputSteps, inputSteps] = steps as [Step[], Step[]];
-    const stages = [
-      encodeSteps(0, outputSteps.length),
-      ...FlashBackward.KERNEL_NAMES.map((kernel) => (pass: GPUComputePassEncoder) =>
-        flash.dispatch(pass, kernel, flashBuffers)
-      ),
-      encodeSteps(outputSteps.length, inputSteps.length),
-    ];
+    const middle = await _attentionStages(
+      { device, tracker, buffers },
+      { variant, shape, precision, forward: options.forward },
+    );
+    const stages = [encodeOutput, ...middle, encodeInput];
     const timestamps = new StageTimestamps(device, tracker, stages.length, ctx.hasTimestamps);
-    return new GpuFusedBackward(ctx, shape, precision, {
+    return new GpuBackward(ctx, variant, shape, precision, {
       tracker,
       buffers,
       stages,
@@ -254,10 +220,10 @@ export class GpuFusedBackward {
     const device = this.#ctx.device;
     this.#tracker.resetPeak();
     device.pushErrorScope("validation");
-    const encoder = device.createCommandEncoder({ label: "fused backward" });
+    const encoder = device.createCommandEncoder({ label: "backward" });
     this.#stages.forEach((encode, stage) => {
       const pass = encoder.beginComputePass({
-        label: FUSED_BACKWARD_STAGES[stage],
+        label: this.stageNames[stage],
         timestampWrites: this.#timestamps.passTimestampWrites(stage),
       });
       encode(pass);
@@ -270,7 +236,7 @@ export class GpuFusedBackward {
     await device.queue.onSubmittedWorkDone();
     const wallMs = performance.now() - start;
     const error = await scope;
-    if (error !== null) throw new Error(`fused backward: ${error.message}`);
+    if (error !== null) throw new Error(`GPU backward: ${error.message}`);
     this.#lastPeak = {
       peakBytes: this.#tracker.peakBytes,
       peakBytesByClass: this.#tracker.peakBytesByClass,
@@ -371,6 +337,133 @@ function _createBuffers(
     buffers[name] = tracker.create(bufferClass, { label: name, size, usage });
   }
   return buffers;
+}
+
+/**
+ * Why a variant's GPU backward does not run a configuration, or null: a variant without one, and
+ * the naive backward beyond the windows it reads (one sequence, rows of whole keys).
+ */
+export function backwardUnsupported(variant: VariantName, shape: AttentionShape): string | null {
+  const s = resolveShape(shape);
+  if (VARIANTS[variant].backwardStages === null) return `the ${variant} variant has no backward`;
+  if (variant === "naive" && (s.batch !== 1 || s.mask === "sliding")) {
+    return "the naive backward reads one sequence's full score rows: batch 1, masks full or causal";
+  }
+  return null;
+}
+
+/** What the stage builders share: the device, the tracker and the backward's buffers. */
+interface Setup {
+  device: GPUDevice;
+  tracker: BufferTracker;
+  buffers: Record<Name, GPUBuffer>;
+}
+
+/** A stage: its dispatches, recorded into its compute pass. */
+type EncodeStage = (pass: GPUComputePassEncoder) => void;
+
+/** The first and last stages: the output projection's backward, the input projections'. */
+async function _projectionStages(
+  setup: Setup,
+  shape: AttentionShape,
+  precision: Precision,
+  projection: KernelParameters,
+): Promise<[EncodeStage, EncodeStage]> {
+  const { device, tracker, buffers } = setup;
+  const steps = await _projectionSteps(device, shape, precision, projection);
+  const stepParams = steps.flat();
+  const params = tracker.create("activations", {
+    label: "backward params",
+    size: Math.max(1, stepParams.length) * PARAMS_STRIDE,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  const words = new Uint32Array(stepParams.length * PARAMS_STRIDE / 4);
+  stepParams.forEach((step, slot) => words.set(step.params, slot * PARAMS_STRIDE / 4));
+  device.queue.writeBuffer(params, 0, words);
+  const bindGroups = stepParams.map((step, slot) =>
+    device.createBindGroup({
+      layout: step.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params, offset: slot * PARAMS_STRIDE, size: 16 } },
+        ...step.bindings.map((name, i) => ({
+          binding: i + 1,
+          resource: { buffer: buffers[name] },
+        })),
+      ],
+    })
+  );
+  const encodeSteps = (first: number, count: number) => (pass: GPUComputePassEncoder) => {
+    for (let slot = first; slot < first + count; slot++) {
+      pass.setPipeline(stepParams[slot]!.pipeline);
+      pass.setBindGroup(0, bindGroups[slot]!);
+      pass.dispatchWorkgroups(...stepParams[slot]!.grid);
+    }
+  };
+  const outputCount = steps[0]!.length;
+  return [encodeSteps(0, outputCount), encodeSteps(outputCount, steps[1]!.length)];
+}
+
+/**
+ * The attention stages between them: the fused variant's flash kernels (lse, row_dot, kv, q), or
+ * the naive variant's row_dot then its window kernels (ds, dq, dkdv) on the forward's P.
+ */
+async function _attentionStages(
+  setup: Setup,
+  request: {
+    variant: VariantName;
+    shape: AttentionShape;
+    precision: Precision;
+    forward?: KeptBuffers;
+  },
+): Promise<EncodeStage[]> {
+  const { device, tracker, buffers } = setup;
+  const { variant, shape, precision } = request;
+  const createBuffer = (descriptor: GPUBufferDescriptor) =>
+    tracker.create("activations", descriptor);
+  const flashBuffers: FlashBackwardBuffers = {
+    q: buffers.q,
+    k: buffers.k,
+    v: buffers.v,
+    o: buffers.concat,
+    dO: buffers.dConcat,
+    lse: buffers.lse,
+    rowDot: buffers.rowDot,
+    grads: buffers.grads,
+  };
+  if (variant === "fused") {
+    const flash = await FlashBackward.create(device, shape, { precision, createBuffer });
+    return FlashBackward.KERNEL_NAMES.map((kernel) => (pass) =>
+      flash.dispatch(pass, kernel, flashBuffers)
+    );
+  }
+  const windows = request.forward?.scoreWindows, probabilities = request.forward?.windows;
+  if (variant !== "naive" || !windows || !probabilities) {
+    throw new RangeError(`no GPU backward for variant ${variant} (naive needs its forward's P)`);
+  }
+  const flash = await FlashBackward.create(device, shape, {
+    precision,
+    createBuffer,
+    kernels: ["row_dot"],
+  });
+  const naive = await NaiveBackward.create(device, shape, windows, { precision, createBuffer });
+  const dScores = windows.map((w, index) =>
+    tracker.create("scores", {
+      label: `dS window ${index}`,
+      size: w.bytes,
+      usage: GPUBufferUsage.STORAGE,
+    })
+  );
+  const naiveBuffers: NaiveBackwardBuffers = {
+    ...flashBuffers,
+    probabilities,
+    dScores,
+  };
+  return [
+    (pass) => flash.dispatch(pass, "row_dot", flashBuffers),
+    ...NaiveBackward.KERNEL_NAMES.map((kernel) => (pass: GPUComputePassEncoder) =>
+      naive.dispatch(pass, kernel, naiveBuffers)
+    ),
+  ];
 }
 
 /** The projection stages' dispatches: [output projection's backward, input projections']. */

@@ -73,7 +73,14 @@ export const VARIANTS = {
     attention: "softmax",
     label: "five kernels; every head's scores stored (O(n²) memory)",
     stages: ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"],
-    backwardStages: null,
+    backwardStages: [
+      "output_projection_backward",
+      "backward_row_dot",
+      "naive_backward_ds",
+      "naive_backward_dq",
+      "naive_backward_dkdv",
+      "projection_qkv_backward",
+    ],
     storedScores: (shape) => shape.batch * shape.heads * scoreMatrixElements(shape),
     unsupported: softmaxOnly,
     style: {
@@ -88,7 +95,7 @@ export const VARIANTS = {
     backwardStages: [
       "output_projection_backward",
       "flash_backward_lse",
-      "flash_backward_row_dot",
+      "backward_row_dot",
       "flash_backward_kv",
       "flash_backward_q",
       "projection_qkv_backward",

@@ -265,11 +265,11 @@ const flashBackwardLse: StageSpec = {
   },
 };
 
-const flashBackwardRowDot: StageSpec = {
-  name: "flash_backward_row_dot",
+const backwardRowDot: StageSpec = {
+  name: "backward_row_dot",
   label: "backward D = rowsum(dO ⊙ O)",
   color: "#bbcc33",
-  covers: ["flash_backward_row_dot"],
+  covers: ["backward_row_dot"],
   work(shape) { // one multiply-add per element of dO
     const { b, n, d } = sizes(shape);
     return matmulWork(b * n * d);
@@ -325,13 +325,65 @@ const projectionQkvBackward: StageSpec = {
   },
 };
 
-/** The backward's stages, in pipeline order. */
+/** Every score of every head and sequence, masked or not: what the naive backward's kernels visit. */
+function allScores(shape: AttentionShape): number {
+  const { b, n, h } = sizes(shape);
+  return b * h * n * n;
+}
+
+const naiveBackwardDs: StageSpec = {
+  name: "naive_backward_ds",
+  label: "backward dS = P ⊙ (dO·Vᵀ − D) (naive, on the stored P)",
+  color: "#994455",
+  covers: ["naive_backward_ds"],
+  work(shape) { // per score: dP = dO·v (d_k MACs), then subtract D, times P, scale
+    const { dK } = sizes(shape);
+    return matmulWork(allScores(shape) * dK, 3 * allScores(shape));
+  },
+  leastBytes(shape, e) { // P, dO, v in (D f32); dS out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * (2 * allScores(shape) + b * n * (d + kv)) + 4 * b * h * n;
+  },
+};
+
+const naiveBackwardDq: StageSpec = {
+  name: "naive_backward_dq",
+  label: "backward dQ = dS·K (naive)",
+  color: "#ee99aa",
+  covers: ["naive_backward_dq"],
+  work(shape) {
+    return matmulWork(allScores(shape) * sizes(shape).dK);
+  },
+  leastBytes(shape, e) { // dS, k in; dQ out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (allScores(shape) + b * n * (kv + d));
+  },
+};
+
+const naiveBackwardDkDv: StageSpec = {
+  name: "naive_backward_dkdv",
+  label: "backward dK = dSᵀ·Q, dV = Pᵀ·dO (naive)",
+  color: "#cc3311",
+  covers: ["naive_backward_dkdv"],
+  work(shape) {
+    return matmulWork(2 * allScores(shape) * sizes(shape).dK);
+  },
+  leastBytes(shape, e) { // P, dS, q, dO in; dK, dV out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (2 * allScores(shape) + b * n * (2 * d + 2 * kv));
+  },
+};
+
+/** Every backward stage of every variant, in pipeline order. */
 export const BACKWARD_STAGES: readonly StageSpec[] = [
   outputProjectionBackward,
   flashBackwardLse,
-  flashBackwardRowDot,
+  backwardRowDot,
   flashBackwardKv,
   flashBackwardQ,
+  naiveBackwardDs,
+  naiveBackwardDq,
+  naiveBackwardDkDv,
   projectionQkvBackward,
 ];
 

@@ -11,7 +11,8 @@ import { oracleBackward } from "../src/gpu/backward_oracle.ts";
 import type { GpuContext } from "../src/gpu/device.ts";
 import { IN_CI, openTestGpu } from "./test_gpu.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "../src/gpu/flash_backward.ts";
-import { GpuFusedBackward } from "../src/gpu/gpu_backward.ts";
+import { GpuBackward } from "../src/gpu/gpu_backward.ts";
+import { GpuAttention } from "../src/gpu/gpu_attention.ts";
 import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
 import { compareGradients } from "../src/gpu/gradient_validation.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
@@ -134,7 +135,7 @@ gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (
 });
 
 /**
- * Every gradient of GpuFusedBackward against the oracle's, from the oracle's activations. The
+ * Every gradient of GpuBackward against the oracle's, from the oracle's activations. The
  * projection runs with the `hardware` parameters (row-major weights, small blocks: lavapipe
  * compiles them in seconds) except in one case with the `software` ones (weights in panels).
  */
@@ -146,7 +147,7 @@ async function checkFusedBackward(
 ): Promise<void> {
   const inputs = generateInputs(shape, seed), dOut = generateUpstreamGradient(shape, seed);
   const oracle = oracleBackward(inputs, dOut), a = oracle.activations;
-  const backward = await GpuFusedBackward.create(gpu, shape, options);
+  const backward = await GpuBackward.create(gpu, "fused", shape, options);
   try {
     await backward.upload(inputs, dOut, {
       q: Float32Array.from(a.q),
@@ -169,7 +170,7 @@ async function checkFusedBackward(
   }
 }
 
-gpuTest("GpuFusedBackward gives every gradient of the float64 oracle", async (gpu) => {
+gpuTest("GpuBackward gives every gradient of the float64 oracle", async (gpu) => {
   const seed = freshSeed();
   const f32 = { precision: "f32", tuning: "hardware" } as const;
   await checkFusedBackward(gpu, { seqLen: 1, dModel: 16, heads: 2 }, seed, f32);
@@ -195,7 +196,7 @@ gpuTest("GpuFusedBackward gives every gradient of the float64 oracle", async (gp
   }
 });
 
-gpuTest("profile --pass backward validates and times the fused GPU backward", async (gpu) => {
+gpuTest("profile --pass backward validates and times both GPU backwards", async (gpu) => {
   const config: ProfileConfig = {
     ...DEFAULT_CONFIG,
     seqLens: [13, 40],
@@ -220,6 +221,56 @@ gpuTest("profile --pass backward validates and times the fused GPU backward", as
     assert.equal(point.forwardWallMs?.length, 2);
     assert.equal(point.kernelMs?.[0]?.length, VARIANTS.fused.backwardStages.length);
   }
-  const naive = results.series.find((s) => s.variant === "naive")!;
-  assert.match(naive.points[0]!.reason!, /backward is not built/);
+  const naive = results.series.find((s) => s.variant === "naive" && s.precision === "f32")!;
+  assert.deepEqual(naive.stageNames, VARIANTS.naive.backwardStages);
+  for (const point of naive.points) {
+    assert.equal(point.status, "ok", point.reason);
+    // the naive backward keeps P (its forward's) and dS: two score matrices of every head
+    assert.ok(point.memory!.peakBytesByClass.scores! >= 2 * 4 * 4 * point.seqLen ** 2);
+  }
 });
+
+gpuTest(
+  "the naive GPU backward on its forward's P gives every gradient, over several windows",
+  async (gpu) => {
+    const seed = freshSeed();
+    // windows of whole heads, then of row ranges of one head
+    const cases: [AttentionShape, number | undefined][] = [
+      [{ seqLen: 13, dModel: 32, heads: 4 }, undefined],
+      [{ seqLen: 65, dModel: 32, heads: 4 }, 2 * 65 * 68 * 4],
+      [{ seqLen: 70, dModel: 16, heads: 2 }, 20 * 72 * 4],
+    ];
+    for (const [shape, maxScoreWindowBytes] of cases) {
+      const inputs = generateInputs(shape, seed), dOut = generateUpstreamGradient(shape, seed);
+      const oracle = oracleBackward(inputs, dOut);
+      const forward = await GpuAttention.create(gpu, "naive", shape, {
+        tuning: "hardware",
+        maxScoreWindowBytes,
+      });
+      const backward = await GpuBackward.create(gpu, "naive", shape, {
+        tuning: "hardware",
+        forward: forward.keptBuffers(),
+      });
+      try {
+        assert.ok(maxScoreWindowBytes === undefined || forward.scoreWindows.length > 1);
+        await forward.upload(inputs);
+        await backward.upload(inputs, dOut);
+        await forward.forward();
+        await backward.backward();
+        const want = Object.fromEntries(
+          GRADIENTS.map(({ name }) => [name, Float32Array.from(oracle.gradients[name])]),
+        ) as AttentionGradients;
+        const got = await backward.readGradients();
+        for (const [name, result] of Object.entries(compareGradients(got, want, 1e-4))) {
+          assert.ok(
+            result.passed,
+            `${JSON.stringify(shape)}, seed ${seed}: d${name} ${JSON.stringify(result)}`,
+          );
+        }
+      } finally {
+        backward.destroy();
+        forward.destroy();
+      }
+    }
+  },
+);
