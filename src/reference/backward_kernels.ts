@@ -28,7 +28,7 @@ import { headWidth, keyRange, kvWidth, type ResolvedShape, resolveShape } from "
 import type { AttentionKernels } from "./attention_kernels.ts";
 import { BackwardControl, type BackwardLayout, type BackwardScratch } from "./backward_layout.ts";
 import type { BackwardSimdExports } from "./backward_simd.ts";
-import { KC, NR, roundUp } from "./matmul.ts";
+
 import { BLOCK_ROWS, type Region } from "./memory_layout.ts";
 import { barrier, runPhase, type Task } from "./phase_barrier.ts";
 
@@ -115,7 +115,7 @@ export class BackwardWorker {
     return [
       { units: 1, run: () => this.#k.packB(address(f.wO), d, 1, d, d, address(t.packedWoT)) },
       { units: 1, run: () => this.#packWCatT() },
-      this.#packRowBlocks(t.dOut, d, t.packedDOut),
+      this.#packColumnBlocks(t.dOut, d, t.packedDOut),
       blocks(rows, BLOCK_ROWS, (start, count) => this.#transposeRows(f.x, start, count, t.xT)),
       blocks(rows, BLOCK_ROWS, (start, count) => {
         this.#transposeRows(f.concat, start, count, t.concatT);
@@ -146,7 +146,7 @@ export class BackwardWorker {
     const t = this.#layout.tensors;
     const w3 = this.#shape.dModel + 2 * kvWidth(this.#shape);
     return [
-      this.#packRowBlocks(t.dQkv, w3, t.packedDQkv),
+      this.#packColumnBlocks(t.dQkv, w3, t.packedDQkv),
       blocks(w3, BLOCK_ROWS, (start, count) => this.#columnSums(t.dQkv, w3, start, count, t.dbCat)),
     ];
   }
@@ -186,28 +186,31 @@ export class BackwardWorker {
       address(a, aIndex),
       lda,
       address(packedB),
+      depth, // every B here is packed with exactly the depth it is used with
       address(c, cIndex),
       ldc,
       0,
       scale,
+      0,
       address(this.#scratch.tile),
     );
   }
 
   /**
-   * Units packing a [rows, columns] matrix for gemm, one per block of KC rows: packing a block
-   * alone writes exactly what packing the whole matrix writes there.
+   * Units packing a [rows, columns] matrix for gemm, one per block of {@link BLOCK_ROWS} columns
+   * (a multiple of NR): packing a block of columns alone writes exactly what packing the whole
+   * matrix writes there.
    */
-  #packRowBlocks(source: Region, columns: number, packed: Region): Task {
+  #packColumnBlocks(source: Region, columns: number, packed: Region): Task {
     const rows = this.#shape.batch * this.#shape.seqLen;
-    return blocks(rows, KC, (start, count) => {
+    return blocks(columns, BLOCK_ROWS, (start, count) => {
       this.#k.packB(
-        address(source, start * columns),
+        address(source, start),
         columns,
         0,
+        rows,
         count,
-        columns,
-        address(packed, start * roundUp(columns, NR)),
+        address(packed, start * rows),
       );
     });
   }
