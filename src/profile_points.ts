@@ -360,7 +360,12 @@ export async function measureGpuBackwardPoint(
       readbackMs,
       memory: {
         ..._sumMemory(forward.memory(), backward.memory()),
-        theoreticalBytes: theoreticalBackwardBytes(inputs.shape, 0, PRECISION_BYTES[precision]),
+        // the naive backward keeps its forward's P and adds dS of the same size; the fused none
+        theoreticalBytes: theoreticalBackwardBytes(
+          inputs.shape,
+          2 * VARIANTS[variant].storedScores(resolveShape(inputs.shape)),
+          PRECISION_BYTES[precision],
+        ),
       },
       validation: worst,
     };
