@@ -38,6 +38,7 @@ import type {
 } from "./results.ts";
 import { type AttentionInputs, type AttentionShape, resolveShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
+import { WORK_STAGES } from "./variants/registry.ts";
 import { finalizeSeries } from "./summaries.ts";
 import { BACKWARD_STAGES } from "./variants/stages.ts";
 import { VARIANTS } from "./variants/registry.ts";
@@ -193,7 +194,8 @@ class ProfileRun {
       return;
     }
     const shape = shapeOf(configuration, seqLen);
-    this.#results.flops.push({ ...attentionFlops(shape), configurationId: configuration.id });
+    const work = attentionFlops(shape, WORK_STAGES[configuration.attention]);
+    this.#results.flops.push({ ...work, configurationId: configuration.id });
     const inputs = generateInputs(shape, this.#config.seed);
     const outputs = new Map<string, Float32Array>();
     const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");

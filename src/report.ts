@@ -23,6 +23,7 @@ import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
 import { shapeOf } from "./configuration.ts";
 import { flashConventionFlops } from "./variants/stages.ts";
+import type { AttentionShape } from "./shape.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -44,7 +45,7 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
-/** The work of the series' configuration at one length (version 1 files: the only table). */
+/** The work of a series' configuration at one length (version-1 files: the one configuration). */
 function flopsAt(
   results: ProfileResults,
   series: SeriesResult,
@@ -54,6 +55,14 @@ function flopsAt(
     f.seqLen === seqLen &&
     (f.configurationId === undefined || f.configurationId === series.configurationId)
   );
+}
+
+/** The shape of a series' configuration at one length. */
+function shapeAt(results: ProfileResults, series: SeriesResult, seqLen: number): AttentionShape {
+  const configuration = results.configurations?.find((c) => c.id === series.configurationId);
+  return configuration === undefined
+    ? { seqLen, dModel: results.config.dModel, heads: results.config.heads }
+    : shapeOf(configuration, seqLen);
 }
 
 /** GFLOP/s of a mean time (2·MAC convention plus elementwise work, see FLOPS_CONVENTION). */
@@ -104,17 +113,16 @@ function seriesTable(results: ProfileResults, series: SeriesResult): TableBlock 
  * backward alone (the series' times), their sum, and backward ÷ forward.
  */
 function passTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
-  const configuration = results.configurations?.find((c) => c.id === series.configurationId);
   const rows = series.points.filter((p) => p.forwardWallMsSummary && p.wallMsSummary).map((p) => {
     const forward = p.forwardWallMsSummary!.mean, backward = p.wallMsSummary!.mean;
-    const convention = configuration && flashConventionFlops(shapeOf(configuration, p.seqLen));
+    const convention = flashConventionFlops(shapeAt(results, series, p.seqLen));
     return [
       String(p.seqLen),
       formatMs(forward),
       formatMs(backward),
       formatMs(forward + backward),
       (backward / forward).toFixed(2),
-      convention ? gflopsPerSecond(convention.backward, backward).toFixed(2) : "",
+      gflopsPerSecond(convention.backward, backward).toFixed(2),
     ];
   });
   if (rows.length === 0) return null;
@@ -163,13 +171,14 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): TableBloc
   const stages = series.stageNames;
   const calibration = results.calibration;
   if (stages === undefined || calibration === undefined) return null;
-  const shape = { dModel: results.config.dModel, heads: results.config.heads };
+  const elementBytes = series.precision === "f16" ? 2 : 4;
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
+    const shape = shapeAt(results, series, point.seqLen);
     const work = flopsAt(results, series, point.seqLen)!;
     return point.kernelMsSummary!.map((summary, i) => {
       const ms = summary.mean;
       const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
-      const gbps = stageBytes({ ...shape, seqLen: point.seqLen }, stages[i]!) / (ms * 1e6);
+      const gbps = stageBytes(shape, stages[i]!, elementBytes) / (ms * 1e6);
       return [
         String(point.seqLen),
         stages[i]!,
