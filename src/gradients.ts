@@ -1,6 +1,6 @@
 /**
  * The gradients of one backward: of L = Σ(out ⊙ dOut) for an upstream gradient dOut, with respect
- * to x and every weight and bias, each in its tensor's shape (DESIGN.md). A low module: the file
+ * to x and every weight and bias, each in its tensor's shape. A low module: the file
  * writers and the paths import it without loading either path.
  *
  * @module
