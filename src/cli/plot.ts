@@ -90,7 +90,7 @@ export async function main(args: string[]): Promise<number> {
     throw badValue(
       "from",
       parsed.from,
-      `${error.problem}${shown}; expected a ${RESULTS_FILE_NAME} (schemaVersion 1) from \`deno task profile\``,
+      `${error.problem}${shown}; expected a ${RESULTS_FILE_NAME} (schemaVersion 1 or 2) from \`deno task profile\``,
     );
   }
   const outDir = parsed.outDir ?? dirname(path);
