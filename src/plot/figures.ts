@@ -18,7 +18,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import type { ProfileResults } from "../results.ts";
 import { loadFigureFonts } from "./fonts.ts";
 import { kernelBreakdownSvg } from "./kernel_breakdown.ts";
-import { profilingFigureSvg } from "./profiling_figure.ts";
+import { type ProfilingFigureOptions, profilingFigureSvg } from "./profiling_figure.ts";
 import { rasterizeSvg } from "./rasterize.ts";
 
 /** Both figures, as SVG text and PNG bytes. */
@@ -37,13 +37,17 @@ export const FIGURE_FILE_NAMES = {
   kernelBreakdownPng: "kernel_breakdown.png",
 } as const;
 
-/** Only the SVG documents (no rasterising): what the snapshot tests compare. */
+/**
+ * Only the SVG documents (no rasterising): what the snapshot tests compare, and what the HTML
+ * report inlines (with hover texts on the time panel's points).
+ */
 export async function renderFigureSvgs(
   results: ProfileResults,
+  options: ProfilingFigureOptions = {},
 ): Promise<{ profilingSvg: string; kernelBreakdownSvg: string }> {
   const fonts = await loadFigureFonts();
   return {
-    profilingSvg: profilingFigureSvg(results, fonts),
+    profilingSvg: profilingFigureSvg(results, fonts, options),
     kernelBreakdownSvg: kernelBreakdownSvg(results, fonts),
   };
 }

@@ -10,7 +10,7 @@ import type { ProfileResults } from "../results.ts";
 import { JsonChecker } from "../io/json_checks.ts";
 import { isSeriesName } from "../variants/registry.ts";
 
-/** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
+/** The file is missing, unreadable, not JSON, or not a schema 1 or 2 results file. */
 export class ResultsFileError extends Error {
   override name = "ResultsFileError";
 

@@ -124,6 +124,7 @@ function _seriesMarks(
   xOf: (row: Row) => number,
   xDomain: readonly [number, number],
   dodgePx: number,
+  title?: (row: Row) => string,
 ): Plot.Markish[] {
   const color = seriesStyle(series).color;
   const dodge = _logFactor(xDomain, FRAME_WIDTH, dodgePx);
@@ -145,8 +146,24 @@ function _seriesMarks(
       fill: color,
       symbol: seriesStyle(series).marker,
       r: MARKER_RADIUS,
+      title,
     }),
   ];
+}
+
+/** A point's hover text: series, n, mean ± SEM and median (an SVG `<title>`). */
+function _pointTitle(series: SeriesResult): (row: Row) => string {
+  const ms = (value: number) => `${value.toPrecision(4)} ms`;
+  return (row) =>
+    `${series.label} [${series.name}]\nn = ${row.seqLen}\nmean ± SEM: ${ms(row.meanMs)} ± ${
+      ms(row.semMs)
+    }\nmedian: ${ms(row.medianMs)}`;
+}
+
+/** Options of {@link profilingFigureSvg}. */
+export interface ProfilingFigureOptions {
+  /** hover texts (`<title>`) on the points of the time panel: for the HTML report */
+  pointTitles?: boolean;
 }
 
 /** Sideways offset of the i-th of `count` series, px. */
@@ -223,7 +240,7 @@ function _formatExponent(series: SeriesResult): string {
   return `${shortName(series)} ∝ n^${fit.exponent.toFixed(2)}${ci}`;
 }
 
-function _timePanel(results: ProfileResults, fonts: FigureFonts): Panel {
+function _timePanel(results: ProfileResults, fonts: FigureFonts, pointTitles: boolean): Panel {
   const seriesList = orderedSeries(results);
   const seqLens = allSeqLens(results);
   const xDomain = logDomain(seqLens);
@@ -264,6 +281,7 @@ function _timePanel(results: ProfileResults, fonts: FigureFonts): Panel {
             (row) => row.seqLen,
             xDomain,
             _dodgePx(i, seriesList.length),
+            pointTitles ? _pointTitle(series) : undefined,
           )
         ),
       ],
@@ -707,7 +725,11 @@ function _panelMarkup(panel: Panel, x: number, y: number): string {
  * console.assert(svg.includes("Wall Clock Time vs Sequence Length"));
  * ```
  */
-export function profilingFigureSvg(results: ProfileResults, fonts: FigureFonts): string {
+export function profilingFigureSvg(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  options: ProfilingFigureOptions = {},
+): string {
   const width = PROFILING_FIGURE_WIDTH;
   const contentWidth = width - 2 * OUTER_MARGIN;
   const parts: string[] = [];
@@ -742,7 +764,7 @@ export function profilingFigureSvg(results: ProfileResults, fonts: FigureFonts):
   const gridTop = 66 + Math.max(legend.height, 18) + 16;
   const panelHeight = PANEL_HEADER_HEIGHT + PLOT_HEIGHT;
   const panels = [
-    _timePanel(results, fonts),
+    _timePanel(results, fonts, options.pointTitles ?? false),
     _memoryPanel(results, fonts),
     _flopsPanel(results, fonts),
     _complexityPanel(results, fonts),
