@@ -87,15 +87,16 @@ async function record(label: string, ms: number | undefined, flops: number): Pro
   );
 }
 
-/** The CPU path's output of the bench inputs at a length (the reference of both variants). */
-const cpuOutputs = new Map<number, { inputs: AttentionInputs; out: Float32Array }>();
+/** The CPU path's output of the bench inputs of a shape (the reference of its variants). */
+const cpuOutputs = new Map<string, { inputs: AttentionInputs; out: Float32Array }>();
 
 async function referenceFor(shape: AttentionShape) {
-  let reference = cpuOutputs.get(shape.seqLen);
+  const key = JSON.stringify(shape);
+  let reference = cpuOutputs.get(key);
   if (reference === undefined) {
     const inputs = generateInputs(shape, 42);
     reference = { inputs, out: await cpuAttentionForward(inputs) };
-    cpuOutputs.set(shape.seqLen, reference);
+    cpuOutputs.set(key, reference);
   }
   return reference;
 }
@@ -149,8 +150,6 @@ async function noopRunner() {
 if (gpu !== null) {
   const noop = await noopRunner();
   for (const seqLen of SEQ_LENS) {
-    const shape = { seqLen, dModel: D_MODEL, heads: HEADS };
-    const work = attentionFlops(shape);
     const group = `n=${seqLen}`;
     const options = { group, n: runsFor(seqLen), warmup: 1 };
     Deno.bench({
@@ -166,6 +165,15 @@ if (gpu !== null) {
       },
     });
     for (const variant of VARIANTS) {
+      // each variant on the attention it computes (softmax or linear), checked against the CPU
+      // path's output of the same
+      const shape: AttentionShape = {
+        seqLen,
+        dModel: D_MODEL,
+        heads: HEADS,
+        attention: REGISTRY[variant].attention,
+      };
+      const work = attentionFlops(shape);
       const stageNames = GpuAttention.preflight(gpu, variant, shape).fits
         ? REGISTRY[variant].stages
         : [];
