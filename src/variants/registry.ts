@@ -129,8 +129,8 @@ export type Implementation =
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
- * assertEquals(implementationName({ device: "gpu", variant: "fused", precision: "f16" }), "gpu_fused_f16");
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(implementationName({ device: "gpu", variant: "fused", precision: "f16" }), "gpu_fused_f16");
  * ```
  */
 export function implementationName(implementation: Implementation): string {
