@@ -21,6 +21,8 @@ import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
+import { shapeOf } from "./configuration.ts";
+import type { AttentionShape } from "./shape.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -42,8 +44,24 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
-function flopsAt(results: ProfileResults, seqLen: number): FlopsAtLength | undefined {
-  return results.flops.find((f) => f.seqLen === seqLen);
+/** The work of a series' configuration at one length (version-1 files: the one configuration). */
+function flopsAt(
+  results: ProfileResults,
+  series: SeriesResult,
+  seqLen: number,
+): FlopsAtLength | undefined {
+  return results.flops.find((f) =>
+    f.seqLen === seqLen &&
+    (f.configurationId === undefined || f.configurationId === series.configurationId)
+  );
+}
+
+/** The shape of a series' configuration at one length. */
+function shapeAt(results: ProfileResults, series: SeriesResult, seqLen: number): AttentionShape {
+  const configuration = results.configurations?.find((c) => c.id === series.configurationId);
+  return configuration === undefined
+    ? { seqLen, dModel: results.config.dModel, heads: results.config.heads }
+    : shapeOf(configuration, seqLen);
 }
 
 /** GFLOP/s of a mean time (2·MAC convention plus elementwise work, see FLOPS_CONVENTION). */
@@ -54,7 +72,7 @@ function gflopsPerSecond(flops: number, ms: number): number {
 function seriesTable(results: ProfileResults, series: SeriesResult): TableBlock {
   const rows = series.points.map((point) => {
     const s = point.wallMsSummary;
-    const work = flopsAt(results, point.seqLen);
+    const work = flopsAt(results, series, point.seqLen);
     if (point.status !== "ok" || s === undefined) {
       return [String(point.seqLen), point.status, "", "", "", "", "", "", ""];
     }
@@ -95,7 +113,7 @@ function stageTable(results: ProfileResults, series: SeriesResult): TableBlock |
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).map((point) => {
     const means = point.kernelMsSummary!.map((s) => s.mean);
     const total = means.reduce((a, b) => a + b, 0);
-    const work = flopsAt(results, point.seqLen)!;
+    const work = flopsAt(results, series, point.seqLen)!;
     return [
       String(point.seqLen),
       ...means.map((ms, i) =>
@@ -129,19 +147,20 @@ interface StageRate {
   gbps: number;
 }
 
-/** Every timed stage of a series with its GFLOP/s and GB/s (least f32 traffic). */
+/** Every timed stage of a series with its GFLOP/s and GB/s (least traffic at its precision). */
 function stageRates(results: ProfileResults, series: SeriesResult): StageRate[] {
   const stages = series.stageNames ?? [];
-  const shape = { dModel: results.config.dModel, heads: results.config.heads };
+  const elementBytes = series.precision === "f16" ? 2 : 4;
   return series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
-    const work = flopsAt(results, point.seqLen)!;
+    const shape = shapeAt(results, series, point.seqLen);
+    const work = flopsAt(results, series, point.seqLen)!;
     return point.kernelMsSummary!.map((summary, i) => ({
       series: series.name,
       seqLen: point.seqLen,
       stage: stages[i]!,
       ms: summary.mean,
       gflops: gflopsPerSecond(stageFlops(work, stages[i]!), summary.mean),
-      gbps: stageBytes({ ...shape, seqLen: point.seqLen }, stages[i]!) / (summary.mean * 1e6),
+      gbps: stageBytes(shape, stages[i]!, elementBytes) / (summary.mean * 1e6),
     }));
   });
 }
