@@ -16,9 +16,9 @@ import type { KernelId, KernelParameters } from "./kernels.ts";
 
 /** An open GPU device and what the profile needs to know about it. */
 export interface GpuContext {
-  /** the device, created with the adapter's limits and the optional features it has */
+  /** the WebGPU device */
   device: GPUDevice;
-  /** the adapter as the results record it (names, backend, features, limits) */
+  /** what the adapter says about itself */
   adapter: AdapterDescription;
   /** true when the device has "timestamp-query": per-stage times come from the GPU */
   hasTimestamps: boolean;
@@ -36,7 +36,7 @@ export interface GpuContext {
    * tuning; absent: the built-in `software` or `hardware` parameters
    */
   kernelParameters?: Partial<Record<KernelId, KernelParameters>>;
-  /** destroy the device (idempotent) */
+  /** release the device and every buffer */
   destroy(): void;
 }
 
