@@ -4,9 +4,10 @@
 // The naive variant stores, per (sequence b, head h) pair — a *slab*, numbered b·heads + h — one
 // score row per query. A row holds `row_vecs` vec4 of keys starting at key 4·⌊key_start(query)/4⌋:
 // the whole row (n rounded up to 4) for full and causal, only the band of the sliding window
-// (⌊(W + 2)/4⌋ + 1 vec4 cover any W consecutive keys) for sliding:W. Elements outside the query's
-// key range are never read unmasked: scores may leave them unwritten, the softmax writes 0 in the
-// vec4 it touches, and P·V masks what it loads.
+// (⌊(W + 2)/4⌋ + 1 vec4 cover any W consecutive keys) for sliding:W. The scores kernel may leave
+// elements outside the query's key range unwritten (it skips blocks the mask hides); the softmax
+// then defines every stored element — the probabilities in the range, 0 elsewhere (the naive
+// backward reads whole rows of P) — and P·V reads only the vec4 a row stores.
 //
 // The scores rarely fit one binding (128 MiB on lavapipe; 2.98 GiB at n = 10000 × 8 heads), so the
 // host splits them into windows, each a buffer of its own: either several whole slabs, or a range

@@ -1,9 +1,11 @@
 // softmax: each row of a score window becomes max-subtracted softmax probabilities, in place, over
 // the keys its query sees: p_j = exp(s_j − max s) / Σ exp(s_j − max s) for j in
-// [key_start, key_end). Only the vec4 that hold those keys are read and written (the masked part of
-// a causal row is never touched); their other elements become 0.
+// [key_start, key_end). Only the vec4 that hold those keys are read; every other element of the
+// stored row becomes 0 (the masked part of a causal row, the band's slack), so the row holds the
+// whole probability distribution over the keys.
 //
-// One invocation per row, three passes over its keys (max; exponentials and their sum; scale).
+// One invocation per row, three passes over its keys (max; exponentials and their sum; scale),
+// then the zeros.
 //#include score_window.wgsl
 
 @group(0) @binding(1) var<storage, read_write> scores: array<vec4<Stored>>;
@@ -42,5 +44,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var v = first_vec; v < end_vec; v++) {
     let index = score_index(z, local_row, v);
     scores[index] = vec4<Stored>(load_scores(index) * inverse_sum);
+  }
+  let row_start = row * params.row_vecs;
+  for (var slot = end_vec - first_vec; slot < params.row_vecs; slot++) {
+    scores[row_start + slot] = vec4<Stored>(0.0);
   }
 }

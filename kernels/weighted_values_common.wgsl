@@ -2,9 +2,10 @@
 // weighted_values_tiled.wgsl): o_h = p_h · v_g for the slabs and query rows of one probability
 // window (score_window.wgsl), written into the head's columns of the concatenated heads
 // [batch·n, d_model]. A block of rows steps only over the key vec4 its queries see (the lower
-// triangle for causal, the band for sliding); each loaded probability is masked to its query's key
-// range, since a stored vec4 may hold unwritten elements. Keys are clamped to n − 1, so masked keys
-// multiply a finite value by 0. Blocks are mat4x4 accumulators, as in projection_common.wgsl.
+// triangle for causal, the band for sliding); a row's probabilities are 0 outside its key range
+// (softmax.wgsl), and a key vec4 outside the row's stored band reads as 0. Keys are clamped to
+// n − 1, so masked keys multiply a finite value by 0. Blocks are mat4x4 accumulators, as in
+// projection_common.wgsl.
 //
 // Host-checked requirements: d_k % 4 == 0.
 //#include score_window.wgsl
@@ -20,7 +21,7 @@ const COL_BLOCKS: u32 = {{COL_BLOCKS}}u;
 fn load_probs(z: u32, local_row: u32, key_vec: u32) -> vec4<f32> {
   let row = min(local_row, params.window_rows - 1u);
   let value = vec4<f32>(probs[score_index(z, row, key_vec)]);
-  return select(vec4<f32>(0.0), value, key_mask(params.first_row + row, four_keys(4u * key_vec)));
+  return select(vec4<f32>(0.0), value, stores_vec(row, key_vec));
 }
 
 fn load_v(index: u32) -> vec4<f32> {

@@ -22,6 +22,7 @@ import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
 import { shapeOf } from "./configuration.ts";
+import { flashConventionFlops } from "./variants/stages.ts";
 import type { AttentionShape } from "./shape.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
@@ -107,6 +108,34 @@ function seriesTable(results: ProfileResults, series: SeriesResult): TableBlock 
   return { kind: "table", caption: `${series.label} [${series.name}]`, header, rows };
 }
 
+/**
+ * A `backward` series' training step per point: the forward run before each timed backward, the
+ * backward alone (the series' times), their sum, and backward ÷ forward.
+ */
+function passTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
+  const rows = series.points.filter((p) => p.forwardWallMsSummary && p.wallMsSummary).map((p) => {
+    const forward = p.forwardWallMsSummary!.mean, backward = p.wallMsSummary!.mean;
+    const convention = flashConventionFlops(shapeAt(results, series, p.seqLen));
+    return [
+      String(p.seqLen),
+      formatMs(forward),
+      formatMs(backward),
+      formatMs(forward + backward),
+      (backward / forward).toFixed(2),
+      gflopsPerSecond(convention.backward, backward).toFixed(2),
+    ];
+  });
+  if (rows.length === 0) return null;
+  return {
+    kind: "table",
+    caption: `${series.name}: training step, mean wall ms (forward: the forward run before each ` +
+      `timed backward; backward: the gradients of x and every weight and bias; GFLOP/s of the ` +
+      `backward by FlashAttention's convention: attention only, 2.5 × 4·B·h·n²·d_k, causal /2)`,
+    header: ["n", "forward", "backward", "forward + backward", "backward ÷ forward", "FA GFLOP/s"],
+    rows,
+  };
+}
+
 function stageTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
   const stages = series.stageNames;
   if (stages === undefined) return null;
@@ -137,30 +166,53 @@ function stageTable(results: ProfileResults, series: SeriesResult): TableBlock |
   };
 }
 
-/** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
-function rooflineTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
-  const stages = series.stageNames;
-  const calibration = results.calibration;
-  if (stages === undefined || calibration === undefined) return null;
+/** One stage of one point with its achieved rates. */
+interface StageRate {
+  series: string;
+  seqLen: number;
+  stage: string;
+  ms: number;
+  gflops: number;
+  gbps: number;
+}
+
+/** Every timed stage of a series with its GFLOP/s and GB/s (least traffic at its precision). */
+function stageRates(results: ProfileResults, series: SeriesResult): StageRate[] {
+  const stages = series.stageNames ?? [];
   const elementBytes = series.precision === "f16" ? 2 : 4;
-  const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
+  return series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
     const shape = shapeAt(results, series, point.seqLen);
     const work = flopsAt(results, series, point.seqLen)!;
-    return point.kernelMsSummary!.map((summary, i) => {
-      const ms = summary.mean;
-      const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
-      const gbps = stageBytes(shape, stages[i]!, elementBytes) / (ms * 1e6);
-      return [
-        String(point.seqLen),
-        stages[i]!,
-        formatMs(ms),
-        gflops.toFixed(1),
-        `${(100 * gflops / calibration.gpu.matmulGflops).toFixed(0)} %`,
-        gbps.toFixed(2),
-        `${(100 * gbps / calibration.gpu.copyGBps).toFixed(0)} %`,
-      ];
-    });
+    return point.kernelMsSummary!.map((summary, i) => ({
+      series: series.name,
+      seqLen: point.seqLen,
+      stage: stages[i]!,
+      ms: summary.mean,
+      gflops: gflopsPerSecond(stageFlops(work, stages[i]!), summary.mean),
+      gbps: stageBytes(shape, stages[i]!, elementBytes) / (summary.mean * 1e6),
+    }));
   });
+}
+
+/** A share of a ceiling, flagged `↑` above 100 % (explained by {@link describeCeilings}). */
+function share(rate: number, ceiling: number): string {
+  const percent = 100 * rate / ceiling;
+  return `${percent.toFixed(0)} %${percent > 100 ? " ↑" : ""}`;
+}
+
+/** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
+function rooflineTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
+  const calibration = results.calibration;
+  if (series.stageNames === undefined || calibration === undefined) return null;
+  const rows = stageRates(results, series).map((rate) => [
+    String(rate.seqLen),
+    rate.stage,
+    formatMs(rate.ms),
+    rate.gflops.toFixed(1),
+    share(rate.gflops, calibration.gpu.matmulGflops),
+    rate.gbps.toFixed(2),
+    share(rate.gbps, calibration.gpu.copyGBps),
+  ]);
   if (rows.length === 0) return null;
   return {
     kind: "table",
@@ -172,6 +224,36 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): TableBloc
     header: ["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"],
     rows,
   };
+}
+
+/**
+ * The stages that ran above a calibrated ceiling (shares over 100 %, flagged ↑), and what that
+ * means: a ceiling is the best rate its measurement saw, and this run saw a better one, which
+ * becomes the ceiling to judge by.
+ */
+function describeCeilings(results: ProfileResults): string[] {
+  const calibration = results.calibration;
+  if (calibration === undefined) return [];
+  const rates = results.series.flatMap((series) => stageRates(results, series));
+  const ceilings = [
+    { name: "matmul", unit: "GFLOP/s", ceiling: calibration.gpu.matmulGflops, of: "gflops" },
+    { name: "copy", unit: "GB/s", ceiling: calibration.gpu.copyGBps, of: "gbps" },
+  ] as const;
+  return ceilings.flatMap(({ name, unit, ceiling, of }) => {
+    const above = rates.filter((rate) => rate[of] > ceiling).sort((a, b) => b[of] - a[of]);
+    if (above.length === 0) return [];
+    const best = above[0]!;
+    const where = (rate: StageRate) => `${rate.series} ${rate.stage} n=${rate.seqLen}`;
+    return [
+      `${above.length} stage time${above.length > 1 ? "s" : ""} ran above the calibrated ${name} ` +
+      `ceiling of ${ceiling.toFixed(1)} ${unit} (↑ in the tables; best: ${where(best)} at ` +
+      `${best[of].toFixed(1)} ${unit}, ${(100 * best[of] / ceiling).toFixed(0)} %). A ceiling is ` +
+      `the best rate its measurement saw (calibrated ${calibration.calibratedAt}), so these ` +
+      `kernels reach more than calibration measured — it ran while the machine was busier, or ` +
+      `its one shape suits the kernels less than these. ${best[of].toFixed(1)} ${unit} is the ` +
+      `ceiling to judge by; \`deno task calibrate\` measures it again.`,
+    ];
+  });
 }
 
 function okPoints(series: SeriesResult): PointResult[] {
@@ -214,17 +296,31 @@ function lengthDependentBytes(point: PointResult): number {
   return point.memory!.peakBytes - (point.memory!.peakBytesByClass.weights ?? 0);
 }
 
-function describeMemory(series: SeriesResult): string | null {
+/** What a path's peak memory should grow as, per pass (the CPU path under `cpu`). */
+const EXPECTED_MEMORY: Record<"forward" | "backward", Record<string, string>> = {
+  forward: {
+    fused: "O(n): no n×n matrix is ever stored",
+    naive:
+      "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored",
+    cpu: "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time",
+    linear: "O(n): per-chunk states, no scores",
+  },
+  backward: {
+    fused: "O(n): P is recomputed block by block from each row's log-sum-exp, never stored",
+    naive: "O(n²): the forward's P and the backward's dS of every head are stored",
+    cpu: "O(n²): P and dS of one kv head's query heads are stored at a time",
+  },
+};
+
+function describeMemory(results: ProfileResults, series: SeriesResult): string | null {
   const points = okPoints(series).filter((p) => p.memory !== undefined);
   if (points.length < 2) return null;
   // the largest lengths show the leading term best
   const [a, b] = points.slice(-2) as [PointResult, PointResult];
   const fit = fitScaling([a.seqLen, b.seqLen], [lengthDependentBytes(a), lengthDependentBytes(b)])!;
-  const expected = series.variant === "fused"
-    ? "O(n): no n×n matrix is ever stored"
-    : series.variant === "naive"
-    ? "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored"
-    : "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time";
+  const pass = results.configurations?.find((c) => c.id === series.configurationId)?.pass;
+  const expected = EXPECTED_MEMORY[pass ?? "forward"][series.variant ?? "cpu"];
+  if (expected === undefined) return null;
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)
   } from n = ${a.seqLen} to ${b.seqLen}; the bytes that depend on n (peak minus weights) grow as n^${
@@ -367,7 +463,12 @@ export function reportTables(results: ProfileResults): TableBlock[] {
   return [
     flopsTable(results),
     ...results.series.flatMap((series) =>
-      [seriesTable(results, series), stageTable(results, series), rooflineTable(results, series)]
+      [
+        seriesTable(results, series),
+        passTable(results, series),
+        stageTable(results, series),
+        rooflineTable(results, series),
+      ]
         .filter((table): table is TableBlock => table !== null)
     ),
   ];
@@ -377,8 +478,10 @@ export function reportTables(results: ProfileResults): TableBlock[] {
 export function analysisItems(results: ProfileResults): string[] {
   const analysis = [
     ...results.series.map(describeScaling),
-    ...results.series.map(describeMemory).filter((line): line is string => line !== null),
+    ...results.series.map((series) => describeMemory(results, series))
+      .filter((line): line is string => line !== null),
     ...describeSpeedups(results),
+    ...describeCeilings(results),
     ...describeTimingFidelity(results),
     ...describeValidation(results),
   ];

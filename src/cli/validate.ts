@@ -1,6 +1,7 @@
 /**
  * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes and
- * configurations (masks × kv heads × batch at every width and length).
+ * configurations (masks × kv heads × batch at every width and length), forward and (where a
+ * variant's is built) backward: every gradient against the CPU backward's.
  *
  * Fresh seeded inputs (the seed is printed, `--seed` repeats a run), GPU output buffers poisoned
  * with NaN before each forward, outputs compared with the CPU path by relative L2 error (1e-4 for
@@ -13,7 +14,7 @@
 import { PRECISION_NAMES, type PrecisionName, VARIANT_NAMES, type VariantName } from "../config.ts";
 import { parseInteger, parseNameList } from "./flag_values.ts";
 import { reportNoAdapter } from "./no_adapter.ts";
-import { generateInputs } from "../random.ts";
+import { generateInputs, generateUpstreamGradient } from "../random.ts";
 import { type AttentionInputs, type AttentionShape, resolveShape } from "../shape.ts";
 import { type Configuration, expandGrid, SEED_GRID, shapeOf } from "../configuration.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
@@ -24,8 +25,25 @@ import { applyTuning } from "../gpu/tuning.ts";
 import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
 import { badValue, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
-import { cpuAttentionForward } from "../reference/cpu_attention.ts";
+import { CpuAttention } from "../reference/cpu_attention.ts";
 import { VARIANTS } from "../variants/registry.ts";
+import type { AttentionGradients } from "../gradients.ts";
+import { validateBackwardPoint } from "./validate_backward.ts";
+
+/** The CPU path's forward output and backward gradients (a fresh pool, closed afterwards). */
+async function cpuBackward(
+  inputs: AttentionInputs,
+  dOut: Float32Array,
+): Promise<{ out: Float32Array; gradients: AttentionGradients }> {
+  const cpu = await CpuAttention.create();
+  try {
+    cpu.load(inputs, { backward: true });
+    const { out } = await cpu.forward();
+    return { out, gradients: (await cpu.backward(dOut)).gradients };
+  } finally {
+    cpu.close();
+  }
+}
 
 /** Sequence lengths of the battery: 1, 2, around a multiple of 64, and around 1024. */
 export const BATTERY_SEQ_LENS: readonly number[] = [1, 2, 63, 65, 1000, 1023];
@@ -79,8 +97,8 @@ ${batteryConfigurations().length} configurations × ${BATTERY_SEQ_LENS.length} l
     VARIANT_NAMES.map((variant) => `${variant} ${batteryCaseCount(variant)}`).join(", ")
   }
 (each variant in its own attention; linear has no sliding window),
-and compares each output with the CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16
-${GPU_TOLERANCES.f16}).
+and compares each output, and each backward's gradients ("bwd" rows: the worst gradient), with the
+CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16 ${GPU_TOLERANCES.f16}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
   --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
   --tuning        kernel parameters (default: software on a software adapter, else hardware)
@@ -97,6 +115,8 @@ export interface ValidationRow {
   status: "passed" | "FAILED" | "skipped";
   validation?: ValidationResult;
   reason?: string;
+  /** `backward`: the worst gradient of the backward (default: the forward's output) */
+  pass?: "backward";
 }
 
 /** Run one variant at one shape and compare its output. */
@@ -173,19 +193,19 @@ async function runBattery(
         );
         if (variants.length === 0) continue;
         const inputs = generateInputs(shape, options.seed);
-        const expected = await cpuAttentionForward(inputs);
+        const dOut = generateUpstreamGradient(inputs.shape, options.seed);
+        const { out: expected, gradients } = await cpuBackward(inputs, dOut);
         for (const variant of variants) {
           for (const precision of options.precisions) {
-            const row = await validatePoint(
-              gpu,
-              variant,
-              inputs,
-              expected,
-              options.tuning,
+            const { tuning } = options;
+            const forward = await validatePoint(gpu, variant, inputs, expected, tuning, precision);
+            const backward = await validateBackwardPoint(gpu, variant, inputs, dOut, gradients, {
+              tuning,
               precision,
-            );
-            rows.push(row);
-            console.log(formatRow(row));
+            });
+            rows.push(forward, backward);
+            console.log(formatRow(forward));
+            console.log(formatRow(backward));
           }
         }
       }
@@ -198,7 +218,7 @@ function formatRow(row: ValidationRow): string {
   const error = (value: number | undefined) =>
     value === undefined ? "—" : Number.isNaN(value) ? "NaN" : value.toExponential(2);
   const cells = [
-    row.variant.padEnd(7),
+    (row.variant + (row.pass === "backward" ? " bwd" : "")).padEnd(9),
     row.precision.padEnd(4),
     String(row.shape.seqLen).padStart(5),
     String(row.shape.dModel).padStart(7),
@@ -258,7 +278,7 @@ async function main(args: string[]): Promise<number> {
       }`,
     );
     console.log(
-      `variant prec     n d_model heads  kv batch mask       max abs err    rel L2`,
+      `variant   prec     n d_model heads  kv batch mask       max abs err    rel L2`,
     );
     const rows = await runBattery(gpu, { seed, variants, precisions, tuning });
     const failed = rows.filter((row) => row.status === "FAILED").length;
