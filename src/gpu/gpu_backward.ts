@@ -384,7 +384,7 @@ async function _projectionStages(
     device.createBindGroup({
       layout: step.pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: { buffer: params, offset: slot * PARAMS_STRIDE, size: 16 } },
+        { binding: 0, resource: { buffer: params, offset: slot * PARAMS_STRIDE, size: 32 } },
         ...step.bindings.map((name, i) => ({
           binding: i + 1,
           resource: { buffer: buffers[name] },
@@ -492,7 +492,7 @@ async function _projectionSteps(
   const projectionStep = (a: Name, inner: number, b: Name, out: Name): Step => ({
     pipeline: project,
     bindings: [a, b, "zeros", out, out, out],
-    params: [rows, inner, d, d],
+    params: [rows, inner, d, d, 0], // projection_common.wgsl's Params: one part of d columns
     grid: [
       Math.ceil(d / 4 / colVecsPerWorkgroup(projection)),
       Math.ceil(rows / rowsPerWorkgroup(projection)),
