@@ -14,7 +14,18 @@ import type {
   SeriesResult,
   ValidationResult,
 } from "./results.ts";
-import { fitScaling, median } from "./stats.ts";
+import { analyseResults, describeAnalysis } from "./analysis/analysis.ts";
+import {
+  configurationLabel,
+  configurationOf,
+  hasSeveralConfigurations,
+  seriesByConfiguration,
+} from "./analysis/configurations.ts";
+import { memoryGrowth } from "./analysis/memory_growth.ts";
+import type { Configuration } from "./configuration.ts";
+import { shapeOf } from "./configuration.ts";
+import type { AttentionShape } from "./shape.ts";
+import { median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { textTable } from "./report/document.ts";
@@ -39,8 +50,15 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
-function flopsAt(results: ProfileResults, seqLen: number): FlopsAtLength | undefined {
-  return results.flops.find((f) => f.seqLen === seqLen);
+/** The work of a series' configuration at n (a version-1 file has one configuration). */
+function flopsAt(
+  results: ProfileResults,
+  series: SeriesResult,
+  seqLen: number,
+): FlopsAtLength | undefined {
+  return results.flops.find((f) =>
+    f.seqLen === seqLen && f.configurationId === series.configurationId
+  );
 }
 
 /** GFLOP/s of a mean time (2·MAC convention plus elementwise work, see FLOPS_CONVENTION). */
@@ -51,7 +69,7 @@ function gflopsPerSecond(flops: number, ms: number): number {
 function seriesTable(results: ProfileResults, series: SeriesResult): string {
   const rows = series.points.map((point) => {
     const s = point.wallMsSummary;
-    const work = flopsAt(results, point.seqLen);
+    const work = flopsAt(results, series, point.seqLen);
     if (point.status !== "ok" || s === undefined) {
       return [String(point.seqLen), point.status, "", "", "", "", "", "", ""];
     }
@@ -92,7 +110,7 @@ function stageTable(results: ProfileResults, series: SeriesResult): string | nul
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).map((point) => {
     const means = point.kernelMsSummary!.map((s) => s.mean);
     const total = means.reduce((a, b) => a + b, 0);
-    const work = flopsAt(results, point.seqLen)!;
+    const work = flopsAt(results, series, point.seqLen)!;
     return [
       String(point.seqLen),
       ...means.map((ms, i) =>
@@ -116,13 +134,17 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): string | 
   const stages = series.stageNames;
   const calibration = results.calibration;
   if (stages === undefined || calibration === undefined) return null;
-  const shape = { dModel: results.config.dModel, heads: results.config.heads };
+  const configuration = configurationOf(results, series);
+  const shapeAt = (seqLen: number): AttentionShape =>
+    configuration === undefined
+      ? { seqLen, dModel: results.config.dModel, heads: results.config.heads }
+      : shapeOf(configuration, seqLen);
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
-    const work = flopsAt(results, point.seqLen)!;
+    const work = flopsAt(results, series, point.seqLen)!;
     return point.kernelMsSummary!.map((summary, i) => {
       const ms = summary.mean;
       const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
-      const gbps = stageBytes({ ...shape, seqLen: point.seqLen }, stages[i]!) / (ms * 1e6);
+      const gbps = stageBytes(shapeAt(point.seqLen), stages[i]!) / (ms * 1e6);
       return [
         String(point.seqLen),
         stages[i]!,
@@ -177,17 +199,10 @@ function describeScaling(series: SeriesResult): string {
   } — ${verdict}${local}.${overheadNote}`;
 }
 
-/** Bytes of a forward that depend on n: the measured peak minus the weights, which do not. */
-function lengthDependentBytes(point: PointResult): number {
-  return point.memory!.peakBytes - (point.memory!.peakBytesByClass.weights ?? 0);
-}
-
 function describeMemory(series: SeriesResult): string | null {
-  const points = okPoints(series).filter((p) => p.memory !== undefined);
-  if (points.length < 2) return null;
-  // the largest lengths show the leading term best
-  const [a, b] = points.slice(-2) as [PointResult, PointResult];
-  const fit = fitScaling([a.seqLen, b.seqLen], [lengthDependentBytes(a), lengthDependentBytes(b)])!;
+  const growth = memoryGrowth(series);
+  if (growth === null) return null;
+  const { from: a, to: b } = growth;
   const expected = series.variant === "fused"
     ? "O(n): no n×n matrix is ever stored"
     : series.variant === "naive"
@@ -196,24 +211,29 @@ function describeMemory(series: SeriesResult): string | null {
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)
   } from n = ${a.seqLen} to ${b.seqLen}; the bytes that depend on n (peak minus weights) grow as n^${
-    fit.exponent.toFixed(2)
+    growth.exponent.toFixed(2)
   }; expected ${expected}.`;
 }
 
 function describeSpeedups(results: ProfileResults): string[] {
-  const cpu = results.series.find((s) => s.name === "cpu");
   const gpuSeries = results.series.filter((s) => s.device === "gpu");
-  if (cpu === undefined || gpuSeries.length === 0) return [];
-  const lines = gpuSeries.map((gpu) => {
+  const cpuOf = (gpu: SeriesResult) =>
+    results.series.find((s) => s.device === "cpu" && s.configurationId === gpu.configurationId);
+  if (gpuSeries.every((gpu) => cpuOf(gpu) === undefined)) return [];
+  const lines = gpuSeries.flatMap((gpu) => {
+    const cpu = cpuOf(gpu);
+    if (cpu === undefined) return [];
     const ratios = okPoints(gpu).flatMap((point) => {
       const cpuPoint = okPoints(cpu).find((p) => p.seqLen === point.seqLen);
       if (cpuPoint === undefined) return [];
       const ratio = cpuPoint.wallMsSummary!.mean / point.wallMsSummary!.mean;
       return [`n=${point.seqLen}: ${ratio.toFixed(2)}×`];
     });
-    return `${gpu.name} speedup over cpu (wall clock): ${
-      ratios.join(", ") || "no common lengths"
-    }.`;
+    return [
+      `${gpu.name} speedup over ${cpu.name} (wall clock): ${
+        ratios.join(", ") || "no common lengths"
+      }.`,
+    ];
   });
   const adapter = results.environment.adapter;
   if (adapter?.isSoftware) {
@@ -298,11 +318,45 @@ function describeProblems(results: ProfileResults): string[] {
   return [...seriesSkips, ...lines];
 }
 
+/**
+ * The tables of one configuration: its work per n, then each series' timings, stages and roofline;
+ * with several configurations headed by the configuration in words.
+ */
+function configurationParts(
+  results: ProfileResults,
+  configuration: Configuration | undefined,
+  seriesList: readonly SeriesResult[],
+  several: boolean,
+): string[] {
+  const parts: string[] = [];
+  if (several && configuration !== undefined) {
+    parts.push(`Configuration: ${configurationLabel(configuration)} [${configuration.id}]`);
+  }
+  const work = results.flops.filter((f) => f.configurationId === configuration?.id);
+  parts.push(
+    textTable(
+      ["n", "MACs", "FLOPs"],
+      work.map((
+        f,
+      ) => [String(f.seqLen), f.totalMacs.toExponential(3), f.totalFlops.toExponential(3)]),
+    ),
+  );
+  for (const series of seriesList) {
+    parts.push(seriesTable(results, series));
+    const stages = stageTable(results, series);
+    if (stages !== null) parts.push(stages);
+    const roofline = rooflineTable(results, series);
+    if (roofline !== null) parts.push(roofline);
+  }
+  return parts;
+}
+
 /** The whole console report of a profile. */
 export function formatReport(results: ProfileResults): string {
   const env = results.environment;
   const config = results.config;
   const parts: string[] = [];
+  const several = hasSeveralConfigurations(results);
   const adapter = env.adapter
     ? `${env.adapter.description} (${
       env.adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
@@ -310,27 +364,19 @@ export function formatReport(results: ProfileResults): string {
     : "none";
   parts.push(
     [
-      `Self-attention profile: d_model ${config.dModel}, ${config.heads} heads, ${config.runs} runs per point ` +
+      `Self-attention profile: ${
+        several
+          ? `${results.configurations!.length} configurations`
+          : `d_model ${config.dModel}, ${config.heads} heads`
+      }, ${config.runs} runs per point ` +
       `(+${config.warmup} warm-up), seed ${config.seed}`,
       `Environment: Deno ${env.deno} (V8 ${env.v8}), ${env.os} ${env.arch}, ${env.cpuModel}, ${env.cpuCores} cores`,
       `GPU adapter: ${adapter}`,
       `FLOPs: ${FLOPS_CONVENTION}`,
     ].join("\n"),
   );
-  parts.push(
-    textTable(
-      ["n", "MACs", "FLOPs"],
-      results.flops.map((
-        f,
-      ) => [String(f.seqLen), f.totalMacs.toExponential(3), f.totalFlops.toExponential(3)]),
-    ),
-  );
-  for (const series of results.series) {
-    parts.push(seriesTable(results, series));
-    const stages = stageTable(results, series);
-    if (stages !== null) parts.push(stages);
-    const roofline = rooflineTable(results, series);
-    if (roofline !== null) parts.push(roofline);
+  for (const { configuration, series } of seriesByConfiguration(results)) {
+    parts.push(...configurationParts(results, configuration, series, several));
   }
   if (results.calibration === undefined && results.environment.adapter !== null) {
     parts.push("No calibration for this adapter: `deno task calibrate` measures its ceilings.");
@@ -339,6 +385,7 @@ export function formatReport(results: ProfileResults): string {
     ...results.series.map(describeScaling),
     ...results.series.map(describeMemory).filter((line): line is string => line !== null),
     ...describeSpeedups(results),
+    ...describeAnalysis(results, analyseResults(results)),
   ];
   analysis.push(...describeTimingFidelity(results));
   analysis.push(...describeValidation(results));

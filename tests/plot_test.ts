@@ -212,7 +212,7 @@ Deno.test("parseResults() rejects truncated, foreign and wrong-version files", (
   for (
     const [text, fragment] of [
       ['{"schemaVersion": 1, "config"', "not valid JSON"],
-      ['{"schemaVersion": 2}', "schemaVersion is 2, expected 1"],
+      ['{"schemaVersion": 3}', "schemaVersion is 3, expected 1 or 2"],
       ["[]", "the file is not an object"],
       ['{"schemaVersion": 1}', "config is not an object"],
     ]

@@ -7,6 +7,8 @@
  */
 
 import { join } from "node:path";
+import { analyseResults } from "../analysis/analysis.ts";
+import { hasSeveralConfigurations } from "../analysis/configurations.ts";
 import type { PointResult, ProfileResults, SeriesName } from "../results.ts";
 import {
   ALL_IMPLEMENTATIONS,
@@ -17,9 +19,15 @@ import {
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
 
-/** JSON has no NaN or Infinity: they are written as null. */
+/**
+ * JSON has no NaN or Infinity: they are written as null. With several configurations the file
+ * also gets the derived `analysis` (src/analysis/analysis.ts), for readers other than this tool.
+ */
 export function resultsToJson(results: ProfileResults): string {
-  return JSON.stringify(results, (_key, value) => {
+  const written = hasSeveralConfigurations(results)
+    ? { ...results, analysis: analyseResults(results) }
+    : results;
+  return JSON.stringify(written, (_key, value) => {
     if (typeof value === "number" && !Number.isFinite(value)) return null;
     return value;
   }, 2) + "\n";

@@ -9,7 +9,7 @@
 import type { ProfileResults } from "../results.ts";
 import { isSeriesName } from "../variants/registry.ts";
 
-/** The file is missing, unreadable, not JSON, or not a schema-1 results file. */
+/** The file is missing, unreadable, not JSON, or not a schema-1 or schema-2 results file. */
 export class ResultsFileError extends Error {
   override name = "ResultsFileError";
 
@@ -63,6 +63,31 @@ class _Checker {
   }
 }
 
+/** Fields of a version-2 configuration, by type. */
+const CONFIGURATION_FIELDS = {
+  number: ["batch", "dModel", "heads", "kvHeads", "dK", "window"],
+  string: ["mask", "attention", "pass"],
+} as const;
+
+/** Check a version-2 file's `configurations`; the ids found. */
+function _checkConfigurations(check: _Checker, root: Record<string, Json>): Set<string> {
+  const ids = new Set<string>();
+  (check.array(root.configurations, "configurations") ?? []).forEach((item, i) => {
+    const configuration = check.record(item, `configurations[${i}]`);
+    if (!configuration) return;
+    if (typeof configuration.id !== "string" || !/^[a-z0-9_]+$/.test(configuration.id)) {
+      check.problems.push(`configurations[${i}].id is ${JSON.stringify(configuration.id)}`);
+    } else ids.add(configuration.id);
+    for (const key of CONFIGURATION_FIELDS.number) {
+      check.number(configuration[key], `configurations[${i}].${key}`);
+    }
+    for (const key of CONFIGURATION_FIELDS.string) {
+      check.string(configuration[key], `configurations[${i}].${key}`);
+    }
+  });
+  return ids;
+}
+
 /**
  * Check the parts of a parsed results object the figures read; a list of problems (empty when it
  * is usable).
@@ -72,9 +97,17 @@ export function resultsProblems(value: Json): string[] {
   const check = new _Checker(problems);
   const root = check.record(value, "the file");
   if (root === undefined) return problems;
-  if (root.schemaVersion !== 1) {
-    return [`schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1`];
+  if (root.schemaVersion !== 1 && root.schemaVersion !== 2) {
+    return [`schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1 or 2`];
   }
+  const configurationIds = root.schemaVersion === 2 ? _checkConfigurations(check, root) : null;
+  /** version 2: every series and work entry names a configuration of the file */
+  const checkConfigurationId = (value: Json, where: string) => {
+    if (configurationIds === null) return;
+    if (typeof value !== "string" || !configurationIds.has(value)) {
+      problems.push(`${where}.configurationId is ${JSON.stringify(value)}, not a configuration`);
+    }
+  };
   const config = check.record(root.config, "config");
   if (config) {
     check.numbers(config.seqLens, "config.seqLens");
@@ -104,6 +137,7 @@ export function resultsProblems(value: Json): string[] {
     if (!work) return;
     check.number(work.seqLen, `flops[${i}].seqLen`);
     check.number(work.totalFlops, `flops[${i}].totalFlops`);
+    checkConfigurationId(work.configurationId, `flops[${i}]`);
     const byStage = check.record(work.flopsByStage, `flops[${i}].flopsByStage`);
     if (byStage && Object.values(byStage).some((v) => typeof v !== "number")) {
       problems.push(`flops[${i}].flopsByStage holds something other than numbers`);
@@ -116,6 +150,7 @@ export function resultsProblems(value: Json): string[] {
       problems.push(`series[${i}].name is ${JSON.stringify(series.name)}`);
     }
     check.string(series.label, `series[${i}].label`);
+    checkConfigurationId(series.configurationId, `series[${i}]`);
     if (series.stageNames !== undefined) {
       const names = check.array(series.stageNames, `series[${i}].stageNames`);
       if (names?.some((name) => typeof name !== "string")) {
