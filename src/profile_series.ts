@@ -80,6 +80,9 @@ function _label(implementation: Implementation, gpu: GpuContext | null): string 
     return `CPU (${navigator.hardwareConcurrency} workers, WebAssembly SIMD)`;
   }
   const software = gpu!.adapter.isSoftware ? ", software" : "";
+  const backend = gpu!.adapter.backend ? `, ${gpu!.adapter.backend} backend` : "";
   const storage = implementation.precision === "f16" ? " f16" : "";
-  return `GPU ${implementation.variant}${storage} (${gpu!.adapter.description}${software})`;
+  return `GPU ${implementation.variant}${storage} (${
+    gpu!.adapter.description
+  }${software}${backend})`;
 }

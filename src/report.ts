@@ -28,6 +28,7 @@ import type { AttentionShape } from "./shape.ts";
 import { median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
+import { backendPhrase } from "./gpu/backends.ts";
 import { textTable } from "./report/document.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
@@ -357,10 +358,11 @@ export function formatReport(results: ProfileResults): string {
   const config = results.config;
   const parts: string[] = [];
   const several = hasSeveralConfigurations(results);
+  const backend = env.adapter && backendPhrase(env.adapter);
   const adapter = env.adapter
     ? `${env.adapter.description} (${
       env.adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
-    })`
+    })${backend ? `, WebGPU backend ${backend}` : ""}`
     : "none";
   parts.push(
     [

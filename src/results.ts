@@ -13,6 +13,7 @@ import type { ProfileConfig } from "./config.ts";
 import type { Configuration } from "./configuration.ts";
 import type { PrecisionName, VariantName } from "./variants/registry.ts";
 import type { SampleSummary, ScalingFit } from "./stats.ts";
+import type { BackendSource } from "./gpu/backends.ts";
 
 /**
  * A series' name: its implementation (`cpu`, `gpu_<variant>`, `gpu_<variant>_f16`: f16 storage,
@@ -129,10 +130,14 @@ export interface AdapterDescription {
   /** true for software adapters (lavapipe, llvmpipe, SwiftShader): "GPU" numbers are CPU emulation */
   isSoftware: boolean;
   /**
-   * DENO_WEBGPU_BACKEND as the user set it; absent when they did not (the tool's native default,
-   * or wgpu's own where the process may not read the environment)
+   * the WebGPU backends the adapter was requested through, as wgpu names them, those that exist
+   * on this OS ("vulkan" for the native default on Linux, "gl" after the fallback); absent where
+   * the process could not read the environment (wgpu's default), and in files before the
+   * fallback, where it was the user's DENO_WEBGPU_BACKEND only
    */
   backend?: string;
+  /** why those backends: src/gpu/backends.ts; absent in older files */
+  backendSource?: BackendSource;
   features: string[];
   limits: Record<string, number>;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+import { studentTQuantile as tQuantile } from "./student_t.ts";
 
 /** A Tukey outlier: outside Q1 − 1.5·IQR … Q3 + 1.5·IQR (mild) or 3·IQR (severe). */
 export interface Outlier {

@@ -29,6 +29,7 @@ import { compareOutputs } from "../src/gpu/validation.ts";
 import type { VariantName } from "../src/config.ts";
 import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
+import { skippedLine } from "./test_gpu.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 selectWebGpuBackends(); // the probe below must load the backends openGpu() loads
@@ -39,15 +40,13 @@ const HAS_ADAPTER = await (async () => {
     return false;
   }
 })();
-if (!HAS_ADAPTER && !IN_CI) {
-  console.log("GPU tests skipped: WebGPU found no adapter (install mesa-vulkan-drivers)");
-}
+if (!HAS_ADAPTER && !IN_CI) console.log(skippedLine("GpuAttention tests"));
 
 /**
  * One device for the whole file, opened before the tests and destroyed when the module unloads:
  * its pipeline cache spares each test lavapipe's compilations (seconds each without Mesa's cache).
  */
-const GPU = HAS_ADAPTER ? await openGpu() : null;
+const GPU = HAS_ADAPTER ? await openGpu({ glFallback: false }) : null;
 globalThis.addEventListener("unload", () => GPU?.destroy());
 
 /** A test that needs a GPU: skipped without an adapter, failed without one in CI. */

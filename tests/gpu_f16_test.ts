@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import type { GpuContext } from "../src/gpu/device.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../src/gpu/gpu_attention.ts";
 import { fakeGpuContext } from "./fake_gpu.ts";
 import type { Precision } from "../src/gpu/kernels.ts";
@@ -19,19 +19,13 @@ import type { VariantName } from "../src/config.ts";
 import { generateInputs } from "../src/random.ts";
 import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
 import type { AttentionShape } from "../src/shape.ts";
+import { IN_CI, openTestGpu } from "./test_gpu.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
-const GPU = await (async () => {
-  try {
-    return await openGpu();
-  } catch {
-    return null;
-  }
-})();
+const GPU = await openTestGpu("f16 GPU tests");
 globalThis.addEventListener("unload", () => GPU?.destroy());
 const HAS_F16 = GPU?.device.features.has("shader-f16") ?? false;
-if (!HAS_F16 && !IN_CI) {
-  console.log("f16 GPU tests skipped: no WebGPU adapter with shader-f16");
+if (GPU !== null && !HAS_F16 && !IN_CI) {
+  console.log("f16 GPU tests skipped: the adapter has no shader-f16");
 }
 
 /** A test that needs a device with "shader-f16": skipped without one, failed without one in CI. */

@@ -4,14 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { VARIANT_NAMES } from "../src/config.ts";
-import { openGpu } from "../src/gpu/device.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
 import { compareOutputs } from "../src/gpu/validation.ts";
 import { generateInputs } from "../src/random.ts";
 import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
+import { IN_CI, openTestGpu } from "./test_gpu.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
-const gpu = await openGpu().catch(() => null);
+const gpu = await openTestGpu("GPU numerics tests");
 globalThis.addEventListener("unload", () => gpu?.destroy());
 
 for (const scale of [1e3, 1e-3]) {

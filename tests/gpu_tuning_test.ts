@@ -4,7 +4,7 @@
  * where they fail.
  */
 import assert from "node:assert/strict";
-import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import type { GpuContext } from "../src/gpu/device.ts";
 import { CACHE_DIR_ENV } from "../src/io/cache_dir.ts";
 import { TUNINGS } from "../src/gpu/kernels.ts";
 import {
@@ -17,9 +17,9 @@ import {
   saveTuning,
   tuneKernels,
 } from "../src/gpu/tuning.ts";
+import { IN_CI, openTestGpu } from "./test_gpu.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
-const GPU = await openGpu().catch(() => null);
+const GPU = await openTestGpu("GPU tuning tests");
 globalThis.addEventListener("unload", () => GPU?.destroy());
 const SHAPE = { seqLen: 37, dModel: 64, heads: 2 };
 

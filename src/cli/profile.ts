@@ -114,21 +114,26 @@ async function main(): Promise<number> {
       }
       progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
     }
+    const warn = (line: string) => progress.warn(line);
+    // the cached kernel parameters come before the check, which judges by them; tuning (minutes)
+    // comes after it, and is checked again
+    if (gpu !== null && !parsed.tune) await applyTuning(gpu, { warn });
     assertSomethingRuns(config, gpu, availableMemoryBytes());
     let calibration: Calibration | null = null;
     if (gpu !== null) {
       const log = (line: string) => {
         if (!config.quiet) console.log(`  ${line}`);
       };
-      if (parsed.tune && !config.quiet) console.log("tuning the GPU kernels on this adapter:");
-      await applyTuning(gpu, { tune: parsed.tune, log });
       if (parsed.tune) {
+        if (!config.quiet) console.log("tuning the GPU kernels on this adapter:");
+        await applyTuning(gpu, { tune: true, log, warn });
+        assertSomethingRuns(config, gpu, availableMemoryBytes());
         calibration = await calibrate(gpu, { log });
         await saveCalibration(calibration).catch((error) =>
           progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
         );
       } else {
-        calibration = await loadCalibration(gpu.adapter);
+        calibration = await loadCalibration(gpu.adapter, warn);
       }
     }
 

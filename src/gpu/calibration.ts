@@ -18,13 +18,21 @@
  */
 
 import type { AdapterDescription, Calibration } from "../results.ts";
-import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
+import { type CacheFile, readCacheJson, readCacheRecord, writeCacheJson } from "../io/cache_dir.ts";
+import { JsonChecker } from "../io/json_checks.ts";
 import { cpuMatmulGflops } from "../reference/cpu_stages.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
 import { type KernelParameters, kernelPipeline, KERNELS } from "./kernels.ts";
 import { StageTimestamps } from "./timestamps.ts";
-import { adapterKey, CandidateBench, CANDIDATES } from "./tuning.ts";
+import {
+  adapterKey,
+  CACHE_FIX,
+  CandidateBench,
+  CANDIDATES,
+  checkKernelParameters,
+  warnOnStderr,
+} from "./tuning.ts";
 
 export type { Calibration };
 
@@ -138,16 +146,77 @@ export async function calibrate(
   };
 }
 
-/** This adapter's cached calibration, or null. */
-export async function loadCalibration(adapter: AdapterDescription): Promise<Calibration | null> {
-  const cache = await readCacheJson(CACHE_FILE) as Record<string, Calibration> | null;
-  const entry = cache?.[adapterKey(adapter)];
-  return entry && Number.isFinite(entry.gpu?.matmulGflops) ? entry : null;
+/**
+ * The largest rates a cached ceiling may claim, far above any device of 2026 (an H200: ~2·10⁶
+ * GFLOP/s dense f16, 4.8·10³ GB/s): a larger value is a corrupt file, not a measurement.
+ */
+const PLAUSIBLE_MAX = { gflops: 1e8, gbps: 1e7, threads: 1 << 16 };
+
+/** Check a cached calibration field by field; problems go to `check`. */
+function _checkCalibration(check: JsonChecker, value: unknown, key: string): void {
+  const entry = check.record(value, `"${key}"`);
+  if (entry === undefined) return;
+  check.oneOf(entry.adapterKey, [key], "adapterKey");
+  const gpu = check.record(entry.gpu, "gpu");
+  if (gpu) {
+    check.positiveNumber(gpu.matmulGflops, "gpu.matmulGflops", PLAUSIBLE_MAX.gflops);
+    checkKernelParameters(check, "projection", gpu.matmulParameters, "gpu.matmulParameters");
+    check.positiveNumber(gpu.copyGBps, "gpu.copyGBps", PLAUSIBLE_MAX.gbps);
+    check.oneOf(gpu.timing, ["timestamp-query", "wall-clock"], "gpu.timing");
+  }
+  const cpu = check.record(entry.cpu, "cpu");
+  if (cpu) {
+    const oneThread = check.positiveNumber(
+      cpu.matmulGflopsOneThread,
+      "cpu.matmulGflopsOneThread",
+      PLAUSIBLE_MAX.gflops,
+    );
+    const threads = check.integerIn(cpu.threads, "cpu.threads", 1, PLAUSIBLE_MAX.threads);
+    const total = check.positiveNumber(cpu.matmulGflops, "cpu.matmulGflops", PLAUSIBLE_MAX.gflops);
+    const product = (oneThread ?? NaN) * (threads ?? NaN);
+    if (total !== undefined && Math.abs(total - product) > 1e-9 * product) {
+      check.problems.push(`cpu.matmulGflops ${total} is not matmulGflopsOneThread × threads`);
+    }
+  }
+  check.dateString(entry.calibratedAt, "calibratedAt");
+}
+
+/** This adapter's entry of a parsed cache file, and one line about it if it is ignored. */
+function _checkCalibrationCache(
+  file: CacheFile,
+  key: string,
+): { calibration: Calibration | null; warning: string | null } {
+  const ignored = (problems: string) => ({
+    calibration: null,
+    warning: `ignoring the calibration cache ${file.path} (${problems}): no ceilings in this ` +
+      `report; to fix it: ${CACHE_FIX}`,
+  });
+  if ("problem" in file) return ignored(`it ${file.problem}`);
+  const check = new JsonChecker();
+  const root = check.record(file.value, "the file");
+  if (root?.[key] !== undefined) _checkCalibration(check, root[key], key);
+  if (check.problems.length > 0) return ignored(check.problems.join("; "));
+  return { calibration: (root?.[key] as Calibration | undefined) ?? null, warning: null };
+}
+
+/**
+ * This adapter's cached calibration, checked field by field, or null: none cached, or ignored
+ * with one warning line that names the cache file and the fix.
+ */
+export async function loadCalibration(
+  adapter: AdapterDescription,
+  warn: (line: string) => void = warnOnStderr,
+): Promise<Calibration | null> {
+  const file = await readCacheJson(CACHE_FILE);
+  if (file === null) return null;
+  const { calibration, warning } = _checkCalibrationCache(file, adapterKey(adapter));
+  if (warning !== null) warn(warning);
+  return calibration;
 }
 
 /** Store a calibration (other adapters' kept); returns the cache file's path. */
 export async function saveCalibration(calibration: Calibration): Promise<string> {
-  const cache = (await readCacheJson(CACHE_FILE) ?? {}) as Record<string, Calibration>;
+  const cache = await readCacheRecord(CACHE_FILE);
   cache[calibration.adapterKey] = calibration;
   return await writeCacheJson(CACHE_FILE, cache);
 }

@@ -11,7 +11,7 @@
  */
 
 import type { AdapterDescription } from "../results.ts";
-import { selectWebGpuBackends } from "./backends.ts";
+import { type BackendChoice, backendsOn, chooseWebGpuBackends } from "./backends.ts";
 import type { KernelId, KernelParameters } from "./kernels.ts";
 
 /** An open GPU device and what the profile needs to know about it. */
@@ -65,7 +65,10 @@ const SOFTWARE_MEMORY_SHARE = 0.6;
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software|microsoft basic render/i;
 
 /**
- * Open the GPU: `null` when there is no adapter (no WebGPU in this runtime, or none found).
+ * Open the GPU: `null` when there is no adapter (no WebGPU in this runtime, or none found). The
+ * backends are the user's DENO_WEBGPU_BACKEND, else the native ones, else (`glFallback`, default
+ * true) OpenGL: see src/gpu/backends.ts. A process that opens WebGPU many times (the test suite)
+ * passes `glFallback: false`, since Mesa's GL driver has corrupted such processes' heap at exit.
  *
  * @throws {GpuSetupError} when an adapter exists but no device can be created from it
  *
@@ -79,10 +82,12 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software|micros
  * }
  * ```
  */
-export async function openGpu(): Promise<GpuContext | null> {
+export async function openGpu(
+  options: { glFallback?: boolean } = {},
+): Promise<GpuContext | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (gpu === undefined) return null;
-  const userBackends = selectWebGpuBackends();
+  const backends = await chooseWebGpuBackends(options);
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
@@ -111,7 +116,7 @@ export async function openGpu(): Promise<GpuContext | null> {
     );
   }
 
-  const description = describeAdapter(adapter, device, userBackends);
+  const description = describeAdapter(adapter, device, backends);
   const lost = device.lost.then((info) => `${info.reason ?? "unknown"}: ${info.message}`);
   let destroyed = false;
   return {
@@ -129,13 +134,13 @@ export async function openGpu(): Promise<GpuContext | null> {
 }
 
 /**
- * The adapter as recorded in the results: names, whether it is software, the backends the user
- * named (if any), features, limits.
+ * The adapter as recorded in the results: names, whether it is software, the WebGPU backends it
+ * was requested through and why, features, limits.
  */
 export function describeAdapter(
   adapter: GPUAdapter,
   device: GPUDevice,
-  userBackends?: string,
+  backends: BackendChoice,
 ): AdapterDescription {
   const info = adapter.info;
   const limits: Record<string, number> = {};
@@ -151,7 +156,10 @@ export function describeAdapter(
     architecture: info.architecture,
     device: info.device,
     isSoftware: fallback || SOFTWARE_ADAPTER.test(`${info.description} ${info.vendor}`),
-    ...(userBackends !== undefined ? { backend: userBackends } : {}),
+    ...(backends.backends !== undefined
+      ? { backend: backendsOn(backends.backends, Deno.build.os) }
+      : {}),
+    backendSource: backends.source,
     features: [...device.features].sort(),
     limits,
   };

@@ -24,7 +24,8 @@ import type { AdapterDescription } from "../results.ts";
 import type { AttentionShape } from "../shape.ts";
 import type { VariantName } from "../config.ts";
 import { generateInputs } from "../random.ts";
-import { readCacheJson, writeCacheJson } from "../io/cache_dir.ts";
+import { type CacheFile, readCacheJson, readCacheRecord, writeCacheJson } from "../io/cache_dir.ts";
+import { isJsonRecord, JsonChecker } from "../io/json_checks.ts";
 import type { GpuContext } from "./device.ts";
 import { GpuAttention } from "./gpu_attention.ts";
 import { type KernelId, type KernelParameters, KERNELS, TUNINGS } from "./kernels.ts";
@@ -146,10 +147,13 @@ export interface KernelTuning {
   tunedAt: string;
 }
 
-/** The cache key of an adapter: what names the driver and backend it runs through. */
+/**
+ * The cache key of an adapter: what names the driver and backend it runs through ("default" for
+ * the native backends, as in caches written before the GL fallback).
+ */
 export function adapterKey(adapter: AdapterDescription): string {
-  return [adapter.description, adapter.vendor, adapter.architecture, adapter.backend ?? "default"]
-    .join(" | ");
+  const backend = adapter.backendSource === "native" ? "default" : adapter.backend ?? "default";
+  return [adapter.description, adapter.vendor, adapter.architecture, backend].join(" | ");
 }
 
 /** Hex SHA-256 (first 16 digits) of a kernel's WGSL: its common part and every layout. */
@@ -269,6 +273,8 @@ export interface TuneOptions {
   shape?: AttentionShape;
   /** one line per candidate measured */
   log?: (line: string) => void;
+  /** a cache file that is ignored, in one line (default: `warning: …` on stderr) */
+  warn?: (line: string) => void;
 }
 
 /** The built-in parameters of the adapter's kind. */
@@ -356,24 +362,137 @@ export async function tuneKernels(
 
 type TuningCache = Record<string, Partial<Record<TunableKernel, KernelTuning>>>;
 
-/** The tuning cache's entries for this adapter whose kernel sources are unchanged. */
-export async function loadTuning(
-  adapter: AdapterDescription,
-): Promise<Partial<Record<TunableKernel, KernelTuning>>> {
-  const cache = await readCacheJson(CACHE_FILE) as TuningCache | null;
-  const entry = cache?.[adapterKey(adapter)];
-  const valid: Partial<Record<TunableKernel, KernelTuning>> = {};
-  if (typeof entry !== "object" || entry === null) return valid;
-  for (const kernel of Object.keys(CANDIDATES) as TunableKernel[]) {
-    const tuning = entry[kernel];
-    if (
-      tuning && tuning.sourceHash === await kernelSourceHash(kernel) &&
-      Number.isInteger(tuning.parameters?.workgroupSize)
-    ) {
-      valid[kernel] = tuning;
+/** What fixes a cache entry that is ignored. */
+export const CACHE_FIX = "deno task calibrate --tune";
+
+/** Prints a warning on stderr: the default of {@link TuneOptions.warn}. */
+export const warnOnStderr = (line: string): void => console.error(`warning: ${line}`);
+
+/** Every parameter set tuning can choose for a kernel: its candidates and the built-in sets. */
+function _knownParameters(kernel: TunableKernel): KernelParameters[] {
+  return [...CANDIDATES[kernel], TUNINGS.software[kernel], TUNINGS.hardware[kernel]];
+}
+
+/** The largest value the tuning table gives a workgroup size or any template value. */
+const LARGEST_TABLE_VALUE = Math.max(
+  ...(Object.keys(CANDIDATES) as TunableKernel[]).flatMap(_knownParameters).flatMap((p) => [
+    p.workgroupSize,
+    ...Object.values(p.template),
+  ]),
+);
+
+/**
+ * Check parsed kernel parameters field by field against the tuning table's rules: a workgroup
+ * size and template values that are positive integers within the table's range, a layout the
+ * kernel has, and, as a whole, one of the sets tuning can choose. Problems go to `check`.
+ */
+export function checkKernelParameters(
+  check: JsonChecker,
+  kernel: TunableKernel,
+  value: unknown,
+  where: string,
+): KernelParameters | undefined {
+  const before = check.problems.length;
+  const p = check.record(value, where);
+  if (p === undefined) return undefined;
+  check.integerIn(p.workgroupSize, `${where}.workgroupSize`, 1, LARGEST_TABLE_VALUE);
+  if (p.layout !== undefined) {
+    check.oneOf(p.layout, Object.keys(KERNELS[kernel].layouts), `${where}.layout`);
+  }
+  const template = check.record(p.template, `${where}.template`);
+  for (const [name, item] of Object.entries(template ?? {})) {
+    check.integerIn(item, `${where}.template.${name}`, 1, LARGEST_TABLE_VALUE);
+  }
+  if (check.problems.length > before) return undefined;
+  const parameters = value as KernelParameters;
+  if (!_knownParameters(kernel).some((known) => sameParameters(known, parameters))) {
+    check.problems.push(
+      `${where} ${JSON.stringify(parameters)} is not a parameter set of the tuning table`,
+    );
+    return undefined;
+  }
+  return parameters;
+}
+
+/** Check one kernel's cached tuning field by field; problems go to `check`. */
+function _checkKernelTuning(
+  check: JsonChecker,
+  kernel: TunableKernel,
+  value: unknown,
+  sourceHash: string,
+): KernelTuning | undefined {
+  const before = check.problems.length;
+  const tuning = check.record(value, kernel);
+  if (tuning === undefined) return undefined;
+  check.oneOf(tuning.kernel, [kernel], `${kernel}.kernel`);
+  if (check.string(tuning.sourceHash, `${kernel}.sourceHash`) !== undefined) {
+    if (tuning.sourceHash !== sourceHash) {
+      check.problems.push(`${kernel} was tuned for an earlier version of its WGSL`);
     }
   }
-  return valid;
+  checkKernelParameters(check, kernel, tuning.parameters, `${kernel}.parameters`);
+  check.array(tuning.candidates, `${kernel}.candidates`);
+  check.array(tuning.final, `${kernel}.final`);
+  const shape = check.record(tuning.shape, `${kernel}.shape`);
+  for (const key of ["seqLen", "dModel", "heads"]) {
+    if (shape) check.integerIn(shape[key], `${kernel}.shape.${key}`, 1, Number.MAX_SAFE_INTEGER);
+  }
+  check.oneOf(tuning.timing, ["timestamp-query", "wall-clock"], `${kernel}.timing`);
+  check.dateString(tuning.tunedAt, `${kernel}.tunedAt`);
+  return check.problems.length > before ? undefined : value as KernelTuning;
+}
+
+/**
+ * This adapter's entry of a parsed cache file: its usable kernel tunings, and one line about
+ * whatever is ignored (null when nothing is).
+ */
+function _checkTuningCache(
+  file: CacheFile,
+  key: string,
+  hashes: Readonly<Record<TunableKernel, string>>,
+): { tuning: Partial<Record<TunableKernel, KernelTuning>>; warning: string | null } {
+  const tuning: Partial<Record<TunableKernel, KernelTuning>> = {};
+  const ignored = (what: string, problems: string) =>
+    `ignoring ${what} in the tuning cache ${file.path} (${problems}): the built-in parameters ` +
+    `apply; to fix it: ${CACHE_FIX}`;
+  if ("problem" in file) return { tuning, warning: ignored("everything", `it ${file.problem}`) };
+  const check = new JsonChecker();
+  const root = check.record(file.value, "the file");
+  const entry = root?.[key] === undefined ? undefined : check.record(root[key], `"${key}"`);
+  if (check.problems.length > 0) {
+    return { tuning, warning: ignored("this adapter's entry", check.problems.join("; ")) };
+  }
+  const bad: string[] = [];
+  for (const kernel of Object.keys(CANDIDATES) as TunableKernel[]) {
+    if (entry?.[kernel] === undefined) continue;
+    const checked = _checkKernelTuning(check, kernel, entry[kernel], hashes[kernel]);
+    if (checked === undefined) bad.push(kernel);
+    else tuning[kernel] = checked;
+  }
+  const warning = bad.length === 0
+    ? null
+    : ignored(`the entries of ${bad.join(", ")}`, check.problems.join("; "));
+  return { tuning, warning };
+}
+
+/**
+ * The tuning cache's entries for this adapter, each checked field by field (a kernel tuned for an
+ * earlier version of its source included): what fails is ignored, with one warning line that
+ * names the cache file and the fix, and the built-in parameters apply to that kernel.
+ */
+export async function loadTuning(
+  adapter: AdapterDescription,
+  warn: (line: string) => void = warnOnStderr,
+): Promise<Partial<Record<TunableKernel, KernelTuning>>> {
+  const file = await readCacheJson(CACHE_FILE);
+  if (file === null) return {};
+  const hashes = {} as Record<TunableKernel, string>;
+  for (const kernel of Object.keys(CANDIDATES) as TunableKernel[]) {
+    hashes[kernel] = await kernelSourceHash(kernel);
+  }
+  const { tuning, warning } = _checkTuningCache(file, adapterKey(adapter), hashes);
+  if (warning !== null) warn(warning);
+  return tuning;
 }
 
 /** Store this adapter's tuning in the cache (other adapters' entries kept); returns the path. */
@@ -381,8 +500,9 @@ export async function saveTuning(
   adapter: AdapterDescription,
   tuning: Partial<Record<TunableKernel, KernelTuning>>,
 ): Promise<string> {
-  const cache = (await readCacheJson(CACHE_FILE) ?? {}) as TuningCache;
-  cache[adapterKey(adapter)] = { ...cache[adapterKey(adapter)], ...tuning };
+  const key = adapterKey(adapter);
+  const cache = await readCacheRecord(CACHE_FILE);
+  cache[key] = { ...(isJsonRecord(cache[key]) ? cache[key] : {}), ...tuning };
   return await writeCacheJson(CACHE_FILE, cache);
 }
 
@@ -402,7 +522,7 @@ export async function applyTuning(
       options.log?.(`tuning not cached: ${error instanceof Error ? error.message : error}`)
     );
   } else {
-    tuning = await loadTuning(gpu.adapter);
+    tuning = await loadTuning(gpu.adapter, options.warn);
   }
   gpu.kernelParameters = Object.fromEntries(
     Object.entries(tuning).map(([kernel, t]) => [kernel, t.parameters]),

@@ -7,6 +7,7 @@
  */
 
 import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
+import { backendPhrase } from "../gpu/backends.ts";
 import { formatBytes, formatSeqLen } from "./axes.ts";
 import { seriesRank, seriesShortName } from "./theme.ts";
 
@@ -111,7 +112,7 @@ export function adapterLine(results: ProfileResults): string {
   const name = adapter.description.trim() ||
     [adapter.vendor, adapter.architecture, adapter.device].filter((s) => s.trim()).join(" ") ||
     "unnamed adapter";
-  const backend = adapter.backend ? ` [${adapter.backend}]` : "";
+  const backend = adapter.backend ? ` [${backendPhrase(adapter)}]` : "";
   const software = adapter.isSoftware ? " (software adapter: GPU numbers are CPU emulation)" : "";
   return `GPU adapter: ${name}${backend}${software}`;
 }
