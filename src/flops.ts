@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { AttentionShape } from "./shape.ts";
+import { type AttentionShape, resolveShape } from "./shape.ts";
 import type { FlopsAtLength } from "./results.ts";
 import { SEED_STAGE_NAMES, stageSpec } from "./variants/stages.ts";
 
@@ -27,8 +27,28 @@ export { SOFTMAX_FLOPS_PER_SCORE } from "./variants/stages.ts";
 
 /** The convention in one sentence, recorded in the JSON and printed with the report. */
 export const FLOPS_CONVENTION =
-  "MACs: projections 3·n·d², Q·Kᵀ n²·d_k·h, A·V n²·d_k·h, output projection n·d². " +
-  "FLOPs = 2·MACs + scale (1 per score) + softmax (5 per score); bias additions not counted.";
+  "MACs: projections 3·n·d², Q·Kᵀ n²·d_k·h, A·V n²·d_k·h, output projection n·d² " +
+  "(per configuration: × batch, K/V projections 2·n·d·kv_heads·d_k, n² → the unmasked scores: " +
+  "n(n+1)/2 causal). FLOPs = 2·MACs + scale (1 per score) + softmax (5 per score); " +
+  "bias additions not counted.";
+
+/**
+ * Attention FLOPs as FlashAttention's benchmarks count them (benchmark_flash_attention.py): the
+ * two matmuls only, 4·B·n²·h·d_k, halved for a causal mask — an approximation that compares with
+ * published numbers (the exact count of `attentionFlops` counts n(n+1)/2 causal scores).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const shape = { seqLen: 1024, dModel: 512, heads: 8, mask: "causal" as const };
+ * assert.deepEqual(flashAttentionConventionFlops(shape), 4 * 1024 * 1024 * 512 / 2);
+ * ```
+ */
+export function flashAttentionConventionFlops(shape: AttentionShape): number {
+  const s = resolveShape(shape);
+  const full = 4 * s.batch * s.seqLen * s.seqLen * s.dModel; // h·d_k = d_model
+  return s.mask === "causal" ? full / 2 : full;
+}
 
 function _stage(name: string) {
   const spec = stageSpec(name);
@@ -48,9 +68,9 @@ export function macsByStage(shape: AttentionShape): Record<StageName, number> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  * const work = attentionFlops({ seqLen: 1000, dModel: 512, heads: 8 });
- * assertEquals(work.macsByStage.projection_qkv, 3 * 1000 * 512 * 512);
+ * assert.deepEqual(work.macsByStage.projection_qkv, 3 * 1000 * 512 * 512);
  * ```
  */
 export function attentionFlops(

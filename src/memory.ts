@@ -31,9 +31,9 @@ export function scoreMatrixElements(shape: AttentionShape): number {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  * const fused = theoreticalMemory({ seqLen: 1000, dModel: 512, heads: 8 }, 0);
- * assertEquals(fused.bytesByClass.scores, 0);
+ * assert.deepEqual(fused.bytesByClass.scores, 0);
  * ```
  */
 export function theoreticalMemory(

@@ -156,7 +156,7 @@ export async function measureGpuPoint(
       return { result, out: first.out, stageNames };
     }
     const submitOverheadMs = await measureSubmitOverheadMs(gpu.device, SUBMIT_OVERHEAD_SAMPLES);
-    const { wallMs, kernelMs } = await _timedGpuRuns(attention, context);
+    const { wallMs, kernelMs, kernelStartMs } = await _timedGpuRuns(attention, context);
     // the last timed output is checked too, and its readback timed apart from the forward
     const last = await attention.readback();
     const lastValidation = compareOutputs(last.out, reference, tolerance);
@@ -178,6 +178,7 @@ export async function measureGpuPoint(
       status: "ok",
       wallMs,
       kernelMs: complete ? kernelMs : undefined,
+      kernelStartMs: kernelStartMs.length === wallMs.length ? kernelStartMs : undefined,
       kernelSumMs: complete
         ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
         : undefined,
@@ -204,15 +205,17 @@ export async function measureGpuPoint(
 async function _timedGpuRuns(
   attention: GpuForward,
   context: PointContext,
-): Promise<{ wallMs: number[]; kernelMs: number[][] }> {
+): Promise<{ wallMs: number[]; kernelMs: number[][]; kernelStartMs: number[][] }> {
   const wallMs: number[] = [];
   const kernelMs: number[][] = [];
+  const kernelStartMs: number[][] = [];
   for (let run = 1; run <= context.config.runs; run++) {
     context.checkInterrupt();
     const timing = await attention.forward();
     wallMs.push(timing.wallMs);
     if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
+    if (timing.stageStartMs) kernelStartMs.push(timing.stageStartMs);
     context.progress.runDone(run);
   }
-  return { wallMs, kernelMs };
+  return { wallMs, kernelMs, kernelStartMs };
 }

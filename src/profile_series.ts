@@ -12,7 +12,13 @@ import type { GpuContext } from "./gpu/device.ts";
 import { cpuUnsupported } from "./preflight.ts";
 import type { SeriesResult } from "./results.ts";
 import { resolveShape } from "./shape.ts";
-import { type Implementation, implementationName, VARIANTS } from "./variants/registry.ts";
+import {
+  type Implementation,
+  implementationName,
+  VARIANT_NAMES,
+  type VariantName,
+  VARIANTS,
+} from "./variants/registry.ts";
 
 /** A series as the profile runs it. */
 export interface PlannedSeries {
@@ -73,6 +79,13 @@ export function planSeries(
       unsupported,
     };
   });
+}
+
+/** The GPU variants of a configuration: `--variants` for softmax, every linear one for linear. */
+function _variantsOf(configuration: Configuration, config: ProfileConfig): VariantName[] {
+  return configuration.attention === "softmax"
+    ? config.variants
+    : VARIANT_NAMES.filter((name) => VARIANTS[name].attention === configuration.attention);
 }
 
 function _label(implementation: Implementation, gpu: GpuContext | null): string {

@@ -1,7 +1,9 @@
 /**
- * The console report: tables of every series, then an analysis that interprets its own numbers —
- * the fitted exponents against the expected 2, how memory grows per series, the GPU-over-CPU
- * speedup, the largest validation error, and every skipped or failed point.
+ * The report of a profile: tables of every series, then an analysis that interprets its own
+ * numbers — the fitted exponents against the expected 2, how memory grows per series, the
+ * GPU-over-CPU speedup, the largest validation error, and every skipped or failed point. Built
+ * once as report blocks (src/report/document.ts) that the console, report.md and report.html all
+ * render.
  *
  * @module
  */
@@ -22,14 +24,13 @@ import {
   seriesByConfiguration,
 } from "./analysis/configurations.ts";
 import { memoryGrowth } from "./analysis/memory_growth.ts";
-import type { Configuration } from "./configuration.ts";
-import { shapeOf } from "./configuration.ts";
+import { type Configuration, shapeOf } from "./configuration.ts";
 import type { AttentionShape } from "./shape.ts";
 import { median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
-import { textTable } from "./report/document.ts";
+import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -67,7 +68,7 @@ function gflopsPerSecond(flops: number, ms: number): number {
   return flops / (ms * 1e6);
 }
 
-function seriesTable(results: ProfileResults, series: SeriesResult): string {
+function seriesTable(results: ProfileResults, series: SeriesResult): TableBlock {
   const rows = series.points.map((point) => {
     const s = point.wallMsSummary;
     const work = flopsAt(results, series, point.seqLen);
@@ -102,10 +103,10 @@ function seriesTable(results: ProfileResults, series: SeriesResult): string {
     "theory",
     "rel L2 err",
   ];
-  return `${series.label} [${series.name}]\n${textTable(header, rows)}`;
+  return { kind: "table", caption: `${series.label} [${series.name}]`, header, rows };
 }
 
-function stageTable(results: ProfileResults, series: SeriesResult): string | null {
+function stageTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
   const stages = series.stageNames;
   if (stages === undefined) return null;
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).map((point) => {
@@ -126,12 +127,17 @@ function stageTable(results: ProfileResults, series: SeriesResult): string | nul
   });
   if (rows.length === 0) return null;
   const timing = series.points.find((p) => p.kernelTiming)?.kernelTiming ?? "timestamp-query";
-  return `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s), wall clock and the median empty submission\n` +
-    textTable(["n", ...stages, "sum", "wall", "empty submit"], rows);
+  return {
+    kind: "table",
+    caption: `${series.name}: per-stage kernel time, ms (${timing}; share; GFLOP/s), wall clock ` +
+      "and the median empty submission",
+    header: ["n", ...stages, "sum", "wall", "empty submit"],
+    rows,
+  };
 }
 
 /** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
-function rooflineTable(results: ProfileResults, series: SeriesResult): string | null {
+function rooflineTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
   const stages = series.stageNames;
   const calibration = results.calibration;
   if (stages === undefined || calibration === undefined) return null;
@@ -158,11 +164,16 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): string | 
     });
   });
   if (rows.length === 0) return null;
-  return `${series.name}: share of the calibrated ceilings (matmul ${
-    calibration.gpu.matmulGflops.toFixed(1)
-  } GFLOP/s, copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s read + written; ` +
-    `bytes = least f32 traffic)\n` +
-    textTable(["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"], rows);
+  return {
+    kind: "table",
+    caption:
+      `${series.name}: share of the calibrated ceilings (matmul ${
+        calibration.gpu.matmulGflops.toFixed(1)
+      } GFLOP/s, copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s read + written; ` +
+      `bytes = least f32 traffic)`,
+    header: ["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"],
+    rows,
+  };
 }
 
 function okPoints(series: SeriesResult): PointResult[] {
@@ -319,78 +330,73 @@ function describeProblems(results: ProfileResults): string[] {
   return [...seriesSkips, ...lines];
 }
 
-/**
- * The tables of one configuration: its work per n, then each series' timings, stages and roofline;
- * with several configurations headed by the configuration in words.
- */
-function configurationParts(
-  results: ProfileResults,
-  configuration: Configuration | undefined,
-  seriesList: readonly SeriesResult[],
-  several: boolean,
-): string[] {
-  const parts: string[] = [];
-  if (several && configuration !== undefined) {
-    parts.push(`Configuration: ${configurationLabel(configuration)} [${configuration.id}]`);
-  }
-  const work = results.flops.filter((f) => f.configurationId === configuration?.id);
-  parts.push(
-    textTable(
-      ["n", "MACs", "FLOPs"],
-      work.map((
-        f,
-      ) => [String(f.seqLen), f.totalMacs.toExponential(3), f.totalFlops.toExponential(3)]),
-    ),
-  );
-  for (const series of seriesList) {
-    parts.push(seriesTable(results, series));
-    const stages = stageTable(results, series);
-    if (stages !== null) parts.push(stages);
-    const roofline = rooflineTable(results, series);
-    if (roofline !== null) parts.push(roofline);
-  }
-  return parts;
-}
-
-/** The whole console report of a profile. */
-export function formatReport(results: ProfileResults): string {
+/** The setup in four lines: configuration, environment, adapter, FLOP convention. */
+export function setupLines(results: ProfileResults): string[] {
   const env = results.environment;
   const config = results.config;
-  const parts: string[] = [];
-  const several = hasSeveralConfigurations(results);
   const backend = env.adapter && backendPhrase(env.adapter);
   const adapter = env.adapter
     ? `${env.adapter.description} (${
       env.adapter.isSoftware ? "software adapter: GPU numbers are CPU emulation" : "hardware"
     })${backend ? `, WebGPU backend ${backend}` : ""}`
     : "none";
-  parts.push(
-    [
-      `Self-attention profile: ${
-        several
-          ? `${results.configurations!.length} configurations`
-          : `d_model ${config.dModel}, ${config.heads} heads`
-      }, ${config.runs} runs per point ` +
-      `(+${config.warmup} warm-up), seed ${config.seed}`,
-      `Environment: Deno ${env.deno} (V8 ${env.v8}), ${env.os} ${env.arch}, ${env.cpuModel}, ${env.cpuCores} cores`,
-      `GPU adapter: ${adapter}`,
-      `FLOPs: ${FLOPS_CONVENTION}`,
-    ].join("\n"),
-  );
-  for (const { configuration, series } of seriesByConfiguration(results)) {
-    parts.push(...configurationParts(results, configuration, series, several));
-  }
-  if (results.calibration === undefined && results.environment.adapter !== null) {
-    parts.push("No calibration for this adapter: `deno task calibrate` measures its ceilings.");
-  }
+  return [
+    `Self-attention profile: ${
+      hasSeveralConfigurations(results)
+        ? `${results.configurations!.length} configurations`
+        : `d_model ${config.dModel}, ${config.heads} heads`
+    }, ${config.runs} runs per point ` +
+    `(+${config.warmup} warm-up), seed ${config.seed}`,
+    `Environment: Deno ${env.deno} (V8 ${env.v8}), ${env.os} ${env.arch}, ${env.cpuModel}, ${env.cpuCores} cores`,
+    `GPU adapter: ${adapter}`,
+    `FLOPs: ${FLOPS_CONVENTION}`,
+  ];
+}
+
+/**
+ * The theoretical work of a configuration at each length; with several configurations captioned
+ * with the configuration in words, heading its series' tables.
+ */
+function flopsTable(results: ProfileResults, configuration: Configuration | undefined): TableBlock {
+  const several = hasSeveralConfigurations(results) && configuration !== undefined;
+  return {
+    kind: "table",
+    ...(several
+      ? { caption: `Configuration: ${configurationLabel(configuration)} [${configuration.id}]` }
+      : {}),
+    header: ["n", "MACs", "FLOPs"],
+    rows: results.flops.filter((f) => f.configurationId === configuration?.id).map((f) => [
+      String(f.seqLen),
+      f.totalMacs.toExponential(3),
+      f.totalFlops.toExponential(3),
+    ]),
+  };
+}
+
+/**
+ * Every table of the report, per configuration: its work, then per series its times, stages and
+ * ceilings.
+ */
+export function reportTables(results: ProfileResults): TableBlock[] {
+  return seriesByConfiguration(results).flatMap(({ configuration, series }) => [
+    flopsTable(results, configuration),
+    ...series.flatMap((one) =>
+      [seriesTable(results, one), stageTable(results, one), rooflineTable(results, one)]
+        .filter((table): table is TableBlock => table !== null)
+    ),
+  ]);
+}
+
+/** The analysis: one item per finding. */
+export function analysisItems(results: ProfileResults): string[] {
   const analysis = [
     ...results.series.map(describeScaling),
     ...results.series.map(describeMemory).filter((line): line is string => line !== null),
     ...describeSpeedups(results),
     ...describeAnalysis(results, analyseResults(results)),
+    ...describeTimingFidelity(results),
+    ...describeValidation(results),
   ];
-  analysis.push(...describeTimingFidelity(results));
-  analysis.push(...describeValidation(results));
   const outliers = results.series.flatMap((s) =>
     okPoints(s).filter((p) => p.wallMsSummary!.outliers.length > 0).map((p) =>
       `${s.name} n=${p.seqLen}: ${p.wallMsSummary!.outliers.length}`
@@ -400,10 +406,35 @@ export function formatReport(results: ProfileResults): string {
     analysis.push(`Tukey outliers (labelled, kept): ${outliers.join(", ")}.`);
   }
   const problems = describeProblems(results);
-  if (problems.length > 0) analysis.push(`Skipped or failed:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) {
+    analysis.push(`Skipped or failed:\n${problems.map((line) => `- ${line}`).join("\n")}`);
+  }
   if (results.interrupted) {
     analysis.push("Interrupted: only the points finished before the interrupt are here.");
   }
-  parts.push(`Analysis\n${analysis.map((line) => `- ${line}`).join("\n")}`);
-  return parts.join("\n\n") + "\n";
+  return analysis;
+}
+
+/** The whole report as blocks: setup, tables, calibration note, analysis. */
+export function reportBlocks(results: ProfileResults): ReportBlock[] {
+  const blocks: ReportBlock[] = [
+    { kind: "paragraph", lines: setupLines(results) },
+    ...reportTables(results),
+  ];
+  if (results.calibration === undefined && results.environment.adapter !== null) {
+    blocks.push({
+      kind: "paragraph",
+      lines: ["No calibration for this adapter: `deno task calibrate` measures its ceilings."],
+    });
+  }
+  blocks.push({ kind: "heading", text: "Analysis" }, {
+    kind: "list",
+    items: analysisItems(results),
+  });
+  return blocks;
+}
+
+/** The whole console report of a profile. */
+export function formatReport(results: ProfileResults): string {
+  return renderText(reportBlocks(results));
 }

@@ -62,6 +62,9 @@ export interface PointResult {
   wallMsSummary?: SampleSummary;
   /** GPU only: per timed run, per stage, timestamp-query milliseconds */
   kernelMs?: number[][];
+  /** GPU only: per timed run, per stage, its begin in ms after the run's first stage began
+   * (timestamp queries; absent in older files, or when a run's stages did not fit its wall time) */
+  kernelStartMs?: number[][];
   /** GPU only: summary per stage, in `stageNames` order */
   kernelMsSummary?: SampleSummary[];
   /** GPU only: per timed run, the sum of its stage times, ms (≤ the run's wall time) */

@@ -14,9 +14,9 @@ import { stageSpec } from "./variants/stages.ts";
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  * const bytes = stageBytes({ seqLen: 1024, dModel: 512, heads: 8 }, "softmax");
- * assertEquals(bytes, 2 * 4 * 8 * 1024 * 1024);
+ * assert.deepEqual(bytes, 2 * 4 * 8 * 1024 * 1024);
  * ```
  */
 export function stageBytes(shape: AttentionShape, stage: string, elementBytes = 4): number {

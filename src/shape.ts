@@ -107,9 +107,9 @@ export function kvHeadOf(shape: AttentionShape, head: number): number {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
- * assertEquals(keyRange({ seqLen: 8, dModel: 8, heads: 1, mask: "causal" }, 2), [0, 3]);
- * assertEquals(keyRange({ seqLen: 8, dModel: 8, heads: 1, mask: "sliding", window: 2 }, 5), [4, 6]);
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(keyRange({ seqLen: 8, dModel: 8, heads: 1, mask: "causal" }, 2), [0, 3]);
+ * assert.deepEqual(keyRange({ seqLen: 8, dModel: 8, heads: 1, mask: "sliding", window: 2 }, 5), [4, 6]);
  * ```
  */
 export function keyRange(shape: AttentionShape, query: number): [number, number] {

@@ -45,9 +45,12 @@ Deno.test("profile --devices cpu --dump-tensors writes every file and exits 0", 
       "profiling_results.csv",
       "profiling_results.json",
       "profiling_results.npz",
+      "report.html",
+      "report.md",
       "self_attention_profiling.png",
       "self_attention_profiling.svg",
       "tensors_n5.npz", // n = 24 is over --dump-max
+      "trace.json",
     ]);
     const results: ProfileResults = JSON.parse(
       await Deno.readTextFile(`${out}/profiling_results.json`),

@@ -33,3 +33,18 @@ Deno.test("theoreticalMemory() counts scores only for the heads held at once", (
   assert.equal(fused.bytesByClass.weights, 4 * (4 * 512 * 512 + 4 * 512));
   assert.equal(naive.totalBytes - fused.totalBytes, 32e6);
 });
+
+Deno.test("attentionFlops() counts the unmasked scores exactly, and batch and kv_heads", () => {
+  const base = { seqLen: 100, dModel: 64, heads: 4 };
+  const full = attentionFlops(base);
+  const causal = attentionFlops({ ...base, mask: "causal" });
+  assert.equal(causal.macsByStage.scores, 100 * 101 / 2 * 16 * 4);
+  assert.equal(causal.macsByStage.projection_qkv, full.macsByStage.projection_qkv);
+  const sliding = attentionFlops({ ...base, mask: "sliding", window: 10 });
+  // queries 0…9 see 1…10 keys, the other 90 see 10
+  assert.equal(sliding.macsByStage.weighted_values, (55 + 90 * 10) * 16 * 4);
+  const gqa = attentionFlops({ ...base, kvHeads: 1 });
+  assert.equal(gqa.macsByStage.projection_qkv, 100 * 64 * (64 + 2 * 16));
+  const batched = attentionFlops({ ...base, batch: 3 });
+  assert.equal(batched.totalFlops, 3 * full.totalFlops);
+});

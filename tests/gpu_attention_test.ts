@@ -8,14 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { selectWebGpuBackends } from "../src/gpu/backends.ts";
+import { assertMatchesOracle, gpuTest, runForward } from "./gpu_harness.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
-import { type GpuContext, openGpu } from "../src/gpu/device.ts";
-import {
-  GpuAttention,
-  type GpuAttentionOptions,
-  GpuForwardError,
-} from "../src/gpu/gpu_attention.ts";
+import { GpuAttention, GpuForwardError } from "../src/gpu/gpu_attention.ts";
 import {
   createComputePipeline,
   KernelBuildError,
@@ -23,80 +18,8 @@ import {
   KERNELS,
 } from "../src/gpu/kernels.ts";
 import { CANDIDATES } from "../src/gpu/tuning.ts";
-import { attentionOracle } from "../src/gpu/oracle.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
-import { compareOutputs } from "../src/gpu/validation.ts";
-import type { VariantName } from "../src/config.ts";
-import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
-import { skippedLine } from "./test_gpu.ts";
-
-const IN_CI = Deno.env.get("CI") === "true";
-selectWebGpuBackends(); // the probe below must load the backends openGpu() loads
-const HAS_ADAPTER = await (async () => {
-  try {
-    return (await navigator.gpu?.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-})();
-if (!HAS_ADAPTER && !IN_CI) console.log(skippedLine("GpuAttention tests"));
-
-/**
- * One device for the whole file, opened before the tests and destroyed when the module unloads:
- * its pipeline cache spares each test lavapipe's compilations (seconds each without Mesa's cache).
- */
-const GPU = HAS_ADAPTER ? await openGpu({ glFallback: false }) : null;
-globalThis.addEventListener("unload", () => GPU?.destroy());
-
-/** A test that needs a GPU: skipped without an adapter, failed without one in CI. */
-function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void> | void): void {
-  Deno.test({
-    name,
-    ignore: !HAS_ADAPTER && !IN_CI,
-    async fn() {
-      if (GPU === null) throw new Error("CI=true but WebGPU found no GPU adapter");
-      await fn(GPU);
-    },
-  });
-}
-
-async function runForward(
-  gpu: GpuContext,
-  variant: VariantName,
-  shape: AttentionShape,
-  options: GpuAttentionOptions = {},
-) {
-  const inputs = generateInputs(shape, 1234 + shape.seqLen);
-  const attention = await GpuAttention.create(gpu, variant, shape, options);
-  try {
-    await attention.upload(inputs);
-    await attention.poison();
-    const timing = await attention.forward();
-    const { out } = await attention.readback();
-    return {
-      timing,
-      out,
-      oracle: new Float32Array(attentionOracle(inputs)),
-      memory: attention.memory(),
-      windows: attention.scoreWindows.length,
-      stageNames: attention.stageNames,
-    };
-  } finally {
-    attention.destroy();
-  }
-}
-
-function assertMatchesOracle(
-  result: { out: Float32Array; oracle: Float32Array },
-  label: string,
-): void {
-  const validation = compareOutputs(result.out, result.oracle, 1e-5);
-  assert.ok(
-    validation.passed,
-    `${label}: relative L2 ${validation.relL2Error}, max abs ${validation.maxAbsError}`,
-  );
-}
 
 gpuTest(
   "openGpu() opens a device with the adapter's limits and describes the adapter",

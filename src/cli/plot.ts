@@ -1,6 +1,7 @@
 /**
- * `deno task plot --from DIR/profiling_results.json [--out DIR]`: re-render the figures from a
- * results file without re-running the profile. Bad input — an unknown flag, a missing, truncated
+ * `deno task plot --from DIR/profiling_results.json [--out DIR]`: re-render the figures and the
+ * reports (report.md, report.html, and trace.json when the file has the stages' begin times) from
+ * a results file without re-running the profile. Bad input — an unknown flag, a missing, truncated
  * or foreign file, an output path that is not a folder — is one line on stderr and exit code 2,
  * with nothing written.
  *
@@ -11,6 +12,7 @@ import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { RESULTS_FILE_NAME, resultsPathOf } from "../io/results_path.ts";
 import { writeFigures } from "../plot/figures.ts";
+import { writeReportFiles } from "../io/results_files.ts";
 import { loadResults, ResultsFileError } from "../plot/load_results.ts";
 import type { ProfileResults } from "../results.ts";
 import { checkOutDir } from "./out_dir.ts";
@@ -19,7 +21,7 @@ import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.
 export { RESULTS_FILE_NAME };
 
 /** The help text of `deno task plot --help`. */
-export const PLOT_HELP = `Re-render the figures of a profile from its results file.
+export const PLOT_HELP = `Re-render the figures and reports of a profile from its results file.
 
 Usage: deno task plot --from DIR/${RESULTS_FILE_NAME} [--out DIR]
 
@@ -27,7 +29,8 @@ Usage: deno task plot --from DIR/${RESULTS_FILE_NAME} [--out DIR]
   --out DIR     where to write the figures                (default: the folder of --from)
   --help        this text
 
-Writes self_attention_profiling.png/.svg and kernel_breakdown.png/.svg.
+Writes self_attention_profiling.png/.svg, kernel_breakdown.png/.svg, report.md, report.html
+and, when the results hold the GPU stages' begin times (kernelStartMs), trace.json.
 Exit codes: 0 done, 2 bad input (nothing written).`;
 
 const ALLOWED_FLAGS = "--from FILE, --out DIR, --help";
@@ -90,13 +93,16 @@ export async function main(args: string[]): Promise<number> {
     throw badValue(
       "from",
       parsed.from,
-      `${error.problem}${shown}; expected a ${RESULTS_FILE_NAME} (schemaVersion 1) from \`deno task profile\``,
+      `${error.problem}${shown}; expected a ${RESULTS_FILE_NAME} (schemaVersion 1 or 2) from \`deno task profile\``,
     );
   }
   const outDir = parsed.outDir ?? dirname(path);
   await checkOutDir(outDir);
   await Deno.mkdir(outDir, { recursive: true });
-  const paths = await writeFigures(results, outDir);
+  const paths = [
+    ...await writeFigures(results, outDir),
+    ...await writeReportFiles(results, outDir),
+  ];
   for (const written of paths) console.log(`wrote ${written}`);
   return 0;
 }

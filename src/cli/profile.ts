@@ -17,7 +17,7 @@ import {
 } from "../gpu/calibration.ts";
 import { applyTuning } from "../gpu/tuning.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../gpu/gpu_attention.ts";
-import { writeResultsFiles } from "../io/results_files.ts";
+import { writeReportFiles, writeResultsFiles } from "../io/results_files.ts";
 import { writeTensorsFile } from "../io/tensors_file.ts";
 import { writeFigures } from "../plot/figures.ts";
 import { cpuPreflight } from "../preflight.ts";
@@ -176,6 +176,7 @@ async function main(): Promise<number> {
     const written = [
       ...await track(writeResultsFiles(results, config.outDir)),
       ...await track(writeFigures(results, config.outDir)),
+      ...await track(writeReportFiles(results, config.outDir)),
     ];
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);

@@ -14,7 +14,6 @@ import {
   PRECISION_NAMES,
   type PrecisionName,
   type ProfileConfig,
-  VARIANT_NAMES,
   type VariantName,
 } from "../config.ts";
 import {
@@ -25,6 +24,7 @@ import {
   SEED_GRID,
 } from "../configuration.ts";
 import { ATTENTION_KINDS, type AttentionKind } from "../shape.ts";
+import { SOFTMAX_VARIANT_NAMES } from "../variants/registry.ts";
 import { parseInteger, parseIntegerList, parseMaskList, parseNameList } from "./flag_values.ts";
 import { badValue, fromParseArgsError, UsageError } from "./usage_error.ts";
 
@@ -202,7 +202,11 @@ export function parseProfileArgs(args: string[]): ParsedProfileArgs {
     config.devicesExplicit = true;
   }
   if (values.variants !== undefined) {
-    config.variants = parseNameList<VariantName>("variants", values.variants, VARIANT_NAMES);
+    config.variants = parseNameList<VariantName>(
+      "variants",
+      values.variants,
+      SOFTMAX_VARIANT_NAMES,
+    );
   }
   if (values.precision !== undefined) {
     config.precisions = parseNameList<PrecisionName>(

@@ -193,6 +193,14 @@ function _encodePasses(
   return passes;
 }
 
+/** The times of one forward (see {@link GpuAttention.forward}). */
+export interface ForwardTiming {
+  wallMs: number;
+  stageMs: number[] | null;
+  /** optional: stand-ins for tests may leave it out */
+  stageStartMs?: number[] | null;
+}
+
 /**
  * One attention forward on the GPU, for one variant and one shape: pipelines, buffers and
  * dispatches are built once by `create`, then `upload`, `forward` (any number of times) and
@@ -420,11 +428,12 @@ export class GpuAttention {
   /**
    * One forward: every stage encoded into one command buffer, one submission. `wallMs` spans the
    * submit until the queue reports the work done; `stageMs` are the passes' timestamp spans (null
-   * without timestamps), so their sum never exceeds `wallMs`.
+   * without timestamps), so their sum never exceeds `wallMs`; `stageStartMs` each pass's begin
+   * after the first pass's (null without timestamps, or when the passes span more than `wallMs`).
    *
    * @throws {GpuForwardError} on a validation error or a lost device
    */
-  async forward(): Promise<{ wallMs: number; stageMs: number[] | null }> {
+  async forward(): Promise<ForwardTiming> {
     return await this.#run(this.#passes.map((_, stage) => stage));
   }
 
@@ -434,14 +443,14 @@ export class GpuAttention {
    */
   async forwardStages(
     stages: readonly number[],
-  ): Promise<{ wallMs: number; stageMs: number[] | null }> {
+  ): Promise<ForwardTiming> {
     for (const stage of stages) {
       if (!(stage >= 0 && stage < this.#passes.length)) throw new RangeError(`no stage ${stage}`);
     }
     return await this.#run(stages);
   }
 
-  async #run(stages: readonly number[]): Promise<{ wallMs: number; stageMs: number[] | null }> {
+  async #run(stages: readonly number[]): Promise<ForwardTiming> {
     this.#checkAlive();
     const device = this.#ctx.device;
     this.#tracker.resetPeak();
@@ -477,11 +486,18 @@ export class GpuAttention {
       peakBytes: this.#tracker.peakBytes,
       peakBytesByClass: this.#tracker.peakBytesByClass,
     };
-    let stageMs = await this.#timestamps.read(stages);
+    const spans = await this.#timestamps.readSpans(stages);
     // spans that do not fit inside the wall span cannot be nanoseconds of this submission
     // (a driver whose ticks are not normalised): dropped, not reported
-    if (stageMs !== null && stageMs.reduce((sum, ms) => sum + ms, 0) > wallMs) stageMs = null;
-    return { wallMs, stageMs };
+    if (spans === null || spans.stageMs.reduce((sum, ms) => sum + ms, 0) > wallMs) {
+      return { wallMs, stageMs: null, stageStartMs: null };
+    }
+    const lastEndMs = Math.max(...spans.startMs.map((startMs, i) => startMs + spans.stageMs[i]!));
+    return {
+      wallMs,
+      stageMs: spans.stageMs,
+      stageStartMs: lastEndMs <= wallMs ? spans.startMs : null,
+    };
   }
 
   /**

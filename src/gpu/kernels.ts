@@ -44,6 +44,10 @@ import flashAttentionWgsl from "../../kernels/flash_attention.wgsl" with { type:
 import flashAttentionTiledWgsl from "../../kernels/flash_attention_tiled.wgsl" with {
   type: "text",
 };
+import linearCommonWgsl from "../../kernels/linear_common.wgsl" with { type: "text" };
+import linearStateWgsl from "../../kernels/linear_state.wgsl" with { type: "text" };
+import linearPrefixWgsl from "../../kernels/linear_prefix.wgsl" with { type: "text" };
+import linearOutputWgsl from "../../kernels/linear_output.wgsl" with { type: "text" };
 import noopWgsl from "../../kernels/noop.wgsl" with { type: "text" };
 import copyWgsl from "../../kernels/copy.wgsl" with { type: "text" };
 
@@ -54,6 +58,9 @@ export type KernelId =
   | "softmax"
   | "weighted_values"
   | "flash_attention"
+  | "linear_state"
+  | "linear_prefix"
+  | "linear_output"
   | "noop"
   | "copy";
 
@@ -189,6 +196,36 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
     },
     usesPrecision: true,
   },
+  linear_state: {
+    id: "linear_state",
+    label: "linear attention: S = Σ φ(k)·vᵀ and z = Σ φ(k) per chunk of keys, 4 rows × vec4",
+    entryPoint: "main",
+    common: { file: "linear_common.wgsl", source: linearCommonWgsl },
+    layouts: {
+      registers: { file: "linear_state.wgsl", source: linearStateWgsl, templateNames: [] },
+    },
+    usesPrecision: true,
+  },
+  linear_prefix: {
+    id: "linear_prefix",
+    label: "linear attention, causal: exclusive prefix sums of the chunk states, in place",
+    entryPoint: "main",
+    common: { file: "linear_common.wgsl", source: linearCommonWgsl },
+    layouts: {
+      registers: { file: "linear_prefix.wgsl", source: linearPrefixWgsl, templateNames: [] },
+    },
+    usesPrecision: true,
+  },
+  linear_output: {
+    id: "linear_output",
+    label: "linear attention: φ(q)ᵀS / φ(q)ᵀz (+ the query's own chunk key by key when causal)",
+    entryPoint: "main",
+    common: { file: "linear_common.wgsl", source: linearCommonWgsl },
+    layouts: {
+      registers: { file: "linear_output.wgsl", source: linearOutputWgsl, templateNames: [] },
+    },
+    usesPrecision: true,
+  },
   noop: {
     id: "noop",
     label: "empty kernel: the cost of one dispatch",
@@ -240,6 +277,9 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
     softmax: { workgroupSize: 8, template: {} },
     weighted_values: { workgroupSize: 8, template: { ROW_BLOCKS: 8, COL_BLOCKS: 8 } },
     flash_attention: { workgroupSize: 8, template: { QUERY_BLOCKS: 4, KEY_BLOCKS: 1 } },
+    linear_state: { workgroupSize: 8, template: {} },
+    linear_prefix: { workgroupSize: 8, template: {} },
+    linear_output: { workgroupSize: 8, template: {} },
     noop: { workgroupSize: 1, template: {} },
     copy: { workgroupSize: 8, template: {} },
   },
@@ -265,6 +305,9 @@ export const TUNINGS: Readonly<Record<TuningName, Readonly<Record<KernelId, Kern
       layout: "workgroup-tiles",
       template: { QUERY_BLOCKS: 1, KEY_BLOCKS: 1, TILE_KEYS: 16 },
     },
+    linear_state: { workgroupSize: 64, template: {} },
+    linear_prefix: { workgroupSize: 64, template: {} },
+    linear_output: { workgroupSize: 64, template: {} },
     noop: { workgroupSize: 1, template: {} },
     copy: { workgroupSize: 256, template: {} },
   },

@@ -68,7 +68,8 @@ export type BufferName =
   | "v"
   | "concat"
   | "out"
-  | "params";
+  | "params"
+  | "linearState";
 
 /** One dispatch of a stage. */
 export interface Dispatch {
@@ -133,7 +134,12 @@ export interface PlanContext {
 
 /** The stages a variant runs between the two projections, or why it cannot run. */
 export type VariantStages =
-  | { stages: Dispatch[][]; windows: ScoreWindow[] }
+  | {
+    stages: Dispatch[][];
+    windows: ScoreWindow[];
+    /** buffers of its own besides the shared ones (activations class), by name and bytes */
+    buffers?: { name: BufferName; bytes: number }[];
+  }
   | { reason: string };
 
 /** A variant's GPU planner: its stages between the Q|K|V and the output projection. */
@@ -165,7 +171,15 @@ export function planForward(request: PlanRequest): PlanOutcome {
   const weightPanelCols = (projection.layout ?? "registers") === "registers"
     ? 4 * projection.template.COL_BLOCKS!
     : null;
-  const buffers = _buffers(context, stages, weightPanelCols);
+  const buffers = [
+    ..._buffers(context, stages, weightPanelCols),
+    ...(middle.buffers ?? []).map(({ name, bytes }): BufferPlan => ({
+      name,
+      bufferClass: "activations",
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    })),
+  ];
   const timestampBytes = request.hasTimestamps ? 2 * (2 * stages.length * 8) : 0;
   const bytesNeeded = buffers.reduce((sum, b) => sum + b.size, 0) +
     middle.windows.reduce((sum, w) => sum + w.bytes, 0) + timestampBytes;

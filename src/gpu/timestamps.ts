@@ -15,6 +15,14 @@ import type { BufferTracker } from "./buffer_tracker.ts";
 
 const BYTES_PER_TIMESTAMP = 8;
 
+/** Where the stages of one forward ran on the GPU's clock, in milliseconds. */
+export interface StageSpans {
+  /** duration of each stage */
+  stageMs: number[];
+  /** begin of each stage after the earliest stage's begin (the first stage run: 0) */
+  startMs: number[];
+}
+
 /**
  * Timestamps of the stages of one forward.
  *
@@ -97,19 +105,29 @@ export class StageTimestamps {
    * (default: all), in the order wanted.
    */
   async read(stages?: readonly number[]): Promise<number[] | null> {
+    return (await this.readSpans(stages))?.stageMs ?? null;
+  }
+
+  /**
+   * Each stage's duration and begin time of the last submitted forward, or null (disabled, or a
+   * negative span). Begin times are offsets from the earliest beginning among `stages` (default:
+   * all), in `stages` order: where the stages lie inside the forward, for a trace.
+   */
+  async readSpans(stages?: readonly number[]): Promise<StageSpans | null> {
     if (this.#readBuffer === null) return null;
     await this.#readBuffer.mapAsync(GPUMapMode.READ);
     const ticks = new BigUint64Array(this.#readBuffer.getMappedRange().slice(0));
     this.#readBuffer.unmap();
-    const stageMs: number[] = [];
     const order = stages ?? Array.from({ length: this.stageCount }, (_, stage) => stage);
-    for (const stage of order) {
-      const begin = ticks[2 * stage]!;
-      const end = ticks[2 * stage + 1]!;
-      if (end < begin) return null;
-      stageMs.push(Number(end - begin) / 1e6); // timestamps are nanoseconds
-    }
-    return stageMs;
+    const begins = order.map((stage) => ticks[2 * stage]!);
+    const ends = order.map((stage) => ticks[2 * stage + 1]!);
+    if (begins.some((begin, i) => ends[i]! < begin)) return null;
+    const first = begins.reduce((a, b) => (b < a ? b : a));
+    // timestamps are nanoseconds
+    return {
+      stageMs: begins.map((begin, i) => Number(ends[i]! - begin) / 1e6),
+      startMs: begins.map((begin) => Number(begin - first) / 1e6),
+    };
   }
 
   destroy(): void {

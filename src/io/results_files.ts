@@ -1,7 +1,8 @@
 /**
- * The data files of a profile, built from the results object: `profiling_results.json`,
- * `profiling_results.csv` (tidy: one row per series, length and run) and `profiling_results.npz`
- * (numpy arrays, NaN where a point did not run). All written atomically.
+ * The files of a profile, built from the results object: the data files
+ * `profiling_results.json`, `profiling_results.csv` (tidy: one row per series, length and run) and
+ * `profiling_results.npz` (numpy arrays, NaN where a point did not run), and the report files
+ * `report.md`, `report.html` and `trace.json`. All written atomically.
  *
  * @module
  */
@@ -18,6 +19,11 @@ import {
 } from "../variants/registry.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
+import { FIGURE_FILE_NAMES, renderFigureSvgs } from "../plot/figures.ts";
+import { renderMarkdown } from "../report/document.ts";
+import { fullReportBlocks, REPORT_TITLE } from "../report/full_report.ts";
+import { renderHtml } from "../report/html.ts";
+import { buildTrace, hasTraceData } from "./trace.ts";
 
 /**
  * JSON has no NaN or Infinity: they are written as null. With several configurations the file
@@ -106,7 +112,12 @@ function npzSeries(results: ProfileResults): { name: string; implementation: Imp
     several
       ? configurations.map((c) => `${implementationName(implementation)}__${c.id}`)
       : [implementationName(implementation)];
-  return ALL_IMPLEMENTATIONS.flatMap((implementation) =>
+  // linear attention's series only where a configuration computes it
+  const attentions = new Set(configurations.map((c) => c.attention));
+  const present = (implementation: Implementation) =>
+    implementation.device === "cpu" || VARIANTS[implementation.variant].attention === "softmax" ||
+    attentions.has(VARIANTS[implementation.variant].attention);
+  return ALL_IMPLEMENTATIONS.filter(present).flatMap((implementation) =>
     names(implementation).map((name) => ({ name, implementation }))
   );
 }
@@ -193,5 +204,58 @@ export async function writeResultsFiles(
   await writeTextFileAtomic(paths[0]!, resultsToJson(results));
   await writeTextFileAtomic(paths[1]!, resultsToCsv(results));
   await writeFileAtomic(paths[2]!, encodeNpz(resultsToNpzArrays(results)));
+  return paths;
+}
+
+/** Names of the report files in the output folder. */
+export const REPORT_FILES = {
+  markdown: "report.md",
+  html: "report.html",
+  trace: "trace.json",
+} as const;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Render report.md, report.html and — when the results hold the stages' begin times (files from
+ * before them do not) — trace.json, then write them into `outDir` (which must exist), each
+ * atomically. The reports link the other outputs present in `outDir`. Returns the paths written.
+ */
+export async function writeReportFiles(
+  results: ProfileResults,
+  outDir: string,
+): Promise<string[]> {
+  const outputs: [string, string][] = [];
+  if (hasTraceData(results)) {
+    outputs.push([REPORT_FILES.trace, JSON.stringify(buildTrace(results)) + "\n"]);
+  }
+  const others = [...Object.values(DATA_FILES), ...Object.values(FIGURE_FILE_NAMES)];
+  const present = [];
+  for (const name of others) if (await exists(join(outDir, name))) present.push(name);
+  const blocks = fullReportBlocks(results, [...present, ...outputs.map(([name]) => name)]);
+  const figures = await renderFigureSvgs(results, { pointTitles: true });
+  outputs.push(
+    [REPORT_FILES.markdown, renderMarkdown(blocks)],
+    [
+      REPORT_FILES.html,
+      renderHtml(REPORT_TITLE, blocks, {
+        profiling: figures.profilingSvg,
+        kernelBreakdown: figures.kernelBreakdownSvg,
+      }),
+    ],
+  );
+  const paths: string[] = [];
+  for (const [name, text] of outputs) {
+    const path = join(outDir, name);
+    await writeTextFileAtomic(path, text);
+    paths.push(path);
+  }
   return paths;
 }

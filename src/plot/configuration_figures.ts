@@ -134,7 +134,11 @@ function _footer(
  * The main figure of several configurations: one row per configuration (time and memory panels,
  * shared axes), in the order of `configurations`.
  */
-export function configurationsFigureSvg(results: ProfileResults, fonts: FigureFonts): string {
+export function configurationsFigureSvg(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  options: { pointTitles?: boolean } = {},
+): string {
   const configurations = results.configurations ?? [];
   const parts: string[] = [
     textElement("Self-attention across configurations: time and memory against sequence length", {
@@ -172,6 +176,7 @@ export function configurationsFigureSvg(results: ProfileResults, fonts: FigureFo
     const time = timePanel(own, fonts, {
       domainFrom: results,
       crossovers: drawnCrossovers(results, own.series),
+      pointTitles: options.pointTitles,
     });
     const memory = memoryPanel(own, fonts, results);
     parts.push(element(

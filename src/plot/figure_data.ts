@@ -7,6 +7,7 @@
  */
 
 import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
+import { median } from "../stats.ts";
 import { backendPhrase } from "../gpu/backends.ts";
 import { formatBytes, formatSeqLen } from "./axes.ts";
 import { seriesRank, seriesShortName } from "./theme.ts";
@@ -19,6 +20,8 @@ export interface SeriesPoint {
   meanMs: number;
   /** standard error of the mean, ms */
   semMs: number;
+  /** median wall clock of a forward, ms */
+  medianMs: number;
   /** exact peak of live buffer bytes (measured) */
   peakBytes: number;
   /** bytes the stages must hold at once (from the shapes) */
@@ -39,16 +42,18 @@ function _mean(values: readonly number[]): number {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-/** Mean and SEM of a point's wall clock: its summary, or computed from the samples. */
-function _wallStatistics(point: PointResult): { meanMs: number; semMs: number } {
+/** Mean, SEM and median of a point's wall clock: its summary, or computed from the samples. */
+function _wallStatistics(point: PointResult): { meanMs: number; semMs: number; medianMs: number } {
   if (point.wallMsSummary !== undefined) {
-    return { meanMs: point.wallMsSummary.mean, semMs: point.wallMsSummary.sem };
+    const { mean, sem, median } = point.wallMsSummary;
+    return { meanMs: mean, semMs: sem, medianMs: median };
   }
   const samples = point.wallMs.filter(Number.isFinite);
   const meanMs = _mean(samples);
-  if (samples.length < 2) return { meanMs, semMs: NaN };
+  const medianMs = samples.length === 0 ? NaN : median(samples);
+  if (samples.length < 2) return { meanMs, semMs: NaN, medianMs };
   const variance = samples.reduce((a, b) => a + (b - meanMs) ** 2, 0) / (samples.length - 1);
-  return { meanMs, semMs: Math.sqrt(variance / samples.length) };
+  return { meanMs, semMs: Math.sqrt(variance / samples.length), medianMs };
 }
 
 /** Total theoretical FLOPs at each length. */
@@ -66,12 +71,15 @@ export function seriesPoints(results: ProfileResults, series: SeriesResult): Ser
     .sort((a, b) => a.seqLen - b.seqLen)
     .map((point) => {
       const ok = point.status === "ok";
-      const { meanMs, semMs } = ok ? _wallStatistics(point) : { meanMs: NaN, semMs: NaN };
+      const { meanMs, semMs, medianMs } = ok
+        ? _wallStatistics(point)
+        : { meanMs: NaN, semMs: NaN, medianMs: NaN };
       return {
         seqLen: point.seqLen,
         ok,
         meanMs,
         semMs,
+        medianMs,
         peakBytes: ok ? point.memory?.peakBytes ?? NaN : NaN,
         theoreticalBytes: point.memory?.theoreticalBytes ?? NaN,
         totalFlops: flops.get(point.seqLen) ?? NaN,

@@ -26,7 +26,7 @@ import {
 } from "./configuration_figures.ts";
 import { type FigureFonts, loadFigureFonts } from "./fonts.ts";
 import { kernelBreakdownSvg } from "./kernel_breakdown.ts";
-import { profilingFigureSvg } from "./profiling_figure.ts";
+import { type ProfilingFigureOptions, profilingFigureSvg } from "./profiling_figure.ts";
 import { rasterizeSvg } from "./rasterize.ts";
 
 /** Both figures, as SVG text and PNG bytes. */
@@ -54,17 +54,27 @@ export const FIGURE_FILE_NAMES = {
   kernelBreakdownPng: "kernel_breakdown.png",
 } as const;
 
-/** Only the SVG documents (no rasterising): what the snapshot tests compare. */
-export async function renderFigureSvgs(results: ProfileResults): Promise<FigureSvgs> {
-  return _svgs(results, await loadFigureFonts());
+/**
+ * Only the SVG documents (no rasterising): what the snapshot tests compare, and what the HTML
+ * report inlines (with hover texts on the time panel's points).
+ */
+export async function renderFigureSvgs(
+  results: ProfileResults,
+  options: ProfilingFigureOptions = {},
+): Promise<FigureSvgs> {
+  return _svgs(results, await loadFigureFonts(), options);
 }
 
-function _svgs(results: ProfileResults, fonts: FigureFonts): FigureSvgs {
+function _svgs(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  options: ProfilingFigureOptions = {},
+): FigureSvgs {
   const several = hasSeveralConfigurations(results);
   return {
     profilingSvg: several
-      ? configurationsFigureSvg(results, fonts)
-      : profilingFigureSvg(results, fonts),
+      ? configurationsFigureSvg(results, fonts, options)
+      : profilingFigureSvg(results, fonts, options),
     kernelBreakdownSvg: kernelBreakdownSvg(results, fonts),
     perConfiguration: several
       ? results.configurations!.map((configuration) => ({

@@ -9,7 +9,7 @@
 import type { ProfileResults } from "../results.ts";
 import { isSeriesName } from "../variants/registry.ts";
 
-/** The file is missing, unreadable, not JSON, or not a schema-1 or schema-2 results file. */
+/** The file is missing, unreadable, not JSON, or not a schema 1 or 2 results file. */
 export class ResultsFileError extends Error {
   override name = "ResultsFileError";
 
@@ -98,10 +98,15 @@ export function resultsProblems(value: Json): string[] {
   const root = check.record(value, "the file");
   if (root === undefined) return problems;
   if (root.schemaVersion !== 1 && root.schemaVersion !== 2) {
-    return [`schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1 or 2`];
+    return [
+      `schemaVersion is ${JSON.stringify(root.schemaVersion) ?? "missing"}, expected 1 or 2`,
+    ];
   }
-  const configurationIds = root.schemaVersion === 2 ? _checkConfigurations(check, root) : null;
-  /** version 2: every series and work entry names a configuration of the file */
+  // version 2 lists its configurations (a file without the list reads as one configuration)
+  const configurationIds = root.configurations === undefined
+    ? null
+    : _checkConfigurations(check, root);
+  /** with configurations: every series and work entry names one of them */
   const checkConfigurationId = (value: Json, where: string) => {
     if (configurationIds === null) return;
     if (typeof value !== "string" || !configurationIds.has(value)) {

@@ -130,6 +130,7 @@ function _seriesMarks(
   xOf: (row: Row) => number,
   xDomain: readonly [number, number],
   dodgePx: number,
+  title?: (row: Row) => string,
 ): Plot.Markish[] {
   const color = seriesStyle(series).color;
   const dodge = _logFactor(xDomain, FRAME_WIDTH, dodgePx);
@@ -151,8 +152,28 @@ function _seriesMarks(
       fill: color,
       symbol: seriesStyle(series).marker,
       r: MARKER_RADIUS,
+      title,
     }),
   ];
+}
+
+/** A point's hover text: series, n, mean ± SEM and median (an SVG `<title>`). */
+function _pointTitle(series: SeriesResult): (row: Row) => string {
+  const ms = (value: number) => `${value.toPrecision(4)} ms`;
+  return (row) =>
+    `${series.label} [${series.name}]\nn = ${row.seqLen}\nmean ± SEM: ${ms(row.meanMs)} ± ${
+      ms(row.semMs)
+    }\nmedian: ${ms(row.medianMs)}`;
+}
+
+/** Options of {@link profilingFigureSvg}. */
+export interface ProfilingFigureOptions {
+  /** hover texts (`<title>`) on the points of the time panel: for the HTML report */
+  pointTitles?: boolean;
+  /** the line under the title (default: the run's configuration, `configurationLine`) */
+  subtitle?: string;
+  /** crossovers to mark on the time panel (a configuration's own figure) */
+  crossovers?: readonly DrawnCrossover[];
 }
 
 /** Sideways offset of the i-th of `count` series, px. */
@@ -235,6 +256,8 @@ export interface TimePanelOptions {
   domainFrom?: ProfileResults;
   /** crossovers of its series with reference series of other configurations, marked on it */
   crossovers?: readonly DrawnCrossover[];
+  /** hover texts (`<title>`) on its points: for the HTML report */
+  pointTitles?: boolean;
 }
 
 /** The time panel: every series' mean ± SEM against n, fitted exponents and crossovers in its key. */
@@ -245,6 +268,7 @@ export function timePanel(
 ): Panel {
   const domainFrom = options.domainFrom ?? results;
   const crossovers = options.crossovers ?? [];
+  const pointTitles = options.pointTitles ?? false;
   const seriesList = orderedSeries(results);
   const seqLens = allSeqLens(domainFrom);
   const xDomain = logDomain(seqLens);
@@ -293,6 +317,7 @@ export function timePanel(
             (row) => row.seqLen,
             xDomain,
             _dodgePx(i, seriesList.length),
+            pointTitles ? _pointTitle(series) : undefined,
           )
         ),
       ],
@@ -746,7 +771,7 @@ export function panelMarkup(panel: Panel, x: number, y: number): string {
 export function profilingFigureSvg(
   results: ProfileResults,
   fonts: FigureFonts,
-  options: { subtitle?: string; crossovers?: readonly DrawnCrossover[] } = {},
+  options: ProfilingFigureOptions = {},
 ): string {
   const width = PROFILING_FIGURE_WIDTH;
   const contentWidth = width - 2 * OUTER_MARGIN;
@@ -782,7 +807,7 @@ export function profilingFigureSvg(
   const gridTop = 66 + Math.max(legend.height, 18) + 16;
   const panelHeight = PANEL_HEIGHT;
   const panels = [
-    timePanel(results, fonts, { crossovers: options.crossovers }),
+    timePanel(results, fonts, { crossovers: options.crossovers, pointTitles: options.pointTitles }),
     memoryPanel(results, fonts),
     _flopsPanel(results, fonts),
     _complexityPanel(results, fonts),

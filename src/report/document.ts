@@ -16,12 +16,27 @@ export interface TableBlock {
   rows: string[][];
 }
 
+/** A figure of the output folder: a PNG for Markdown, its SVG inlined in HTML. */
+export interface FigureBlock {
+  kind: "figure";
+  /** which figure: the key of the inline SVGs an HTML rendering is given */
+  id: "profiling" | "kernelBreakdown";
+  alt: string;
+  /** file names in the output folder */
+  png: string;
+  svg: string;
+}
+
 /** One block of a report. */
 export type ReportBlock =
-  | { kind: "heading"; text: string }
+  /** level 1–3 (default 2; the console shows the text alone) */
+  | { kind: "heading"; text: string; level?: 1 | 2 | 3 }
   | { kind: "paragraph"; lines: string[] }
   | TableBlock
-  | { kind: "list"; items: string[] };
+  | { kind: "list"; items: string[] }
+  /** links to files beside the report */
+  | { kind: "links"; links: { text: string; href: string }[] }
+  | FigureBlock;
 
 /** A table as aligned console text: a header, a dashed rule, the rows. */
 export function textTable(header: readonly string[], rows: readonly string[][]): string {
@@ -57,6 +72,10 @@ function textBlock(block: ReportBlock): string {
       return (block.caption ? `${block.caption}\n` : "") + textTable(block.header, block.rows);
     case "list":
       return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
+    case "links":
+      return block.links.map((link) => `- ${link.text}: ${link.href}`).join("\n");
+    case "figure":
+      return `Figure: ${block.alt} (${block.png})`;
   }
 }
 
@@ -78,10 +97,10 @@ export function renderText(blocks: readonly ReportBlock[]): string {
   return text + "\n";
 }
 
-function markdownBlock(block: ReportBlock, headingLevel: number): string {
+function markdownBlock(block: ReportBlock): string {
   switch (block.kind) {
     case "heading":
-      return `${"#".repeat(headingLevel)} ${block.text}`;
+      return `${"#".repeat(block.level ?? 2)} ${block.text}`;
     case "paragraph":
       // two trailing spaces: a line break inside the paragraph
       return block.lines.join("  \n");
@@ -90,13 +109,14 @@ function markdownBlock(block: ReportBlock, headingLevel: number): string {
         markdownTable(block.header, block.rows);
     case "list":
       return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
+    case "links":
+      return block.links.map((link) => `- [${link.text}](${encodeURI(link.href)})`).join("\n");
+    case "figure":
+      return `![${block.alt}](${encodeURI(block.png)})\n\n[SVG](${encodeURI(block.svg)})`;
   }
 }
 
-/**
- * GitHub-flavoured Markdown: headings at `headingLevel` (default 2), tables with a caption
- * paragraph above, blocks apart by a blank line.
- */
-export function renderMarkdown(blocks: readonly ReportBlock[], headingLevel = 2): string {
-  return blocks.map((block) => markdownBlock(block, headingLevel)).join("\n\n") + "\n";
+/** GitHub-flavoured Markdown: tables with a caption paragraph above, blocks apart by a blank line. */
+export function renderMarkdown(blocks: readonly ReportBlock[]): string {
+  return blocks.map(markdownBlock).join("\n\n") + "\n";
 }

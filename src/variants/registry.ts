@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { ResolvedShape } from "../shape.ts";
+import type { AttentionKind, ResolvedShape } from "../shape.ts";
 
 /** Storage precision of the GPU variants (arithmetic is f32 in both); f16 needs `shader-f16`. */
 export type PrecisionName = "f32" | "f16";
@@ -32,6 +32,9 @@ export interface SeriesStyle {
 export interface VariantSpec {
   /** one line: what it computes and how */
   label: string;
+  /** the attention it computes: softmax variants are chosen by `--variants`, the linear ones run
+   * for every configuration of `--attention linear` */
+  attention: AttentionKind;
   /** its stages in order (names of src/variants/stages.ts): one compute pass each */
   stages: readonly string[];
   /** score elements it stores per forward, all heads and sequences (the `scores` memory class) */
@@ -53,9 +56,16 @@ function softmaxOnly(shape: ResolvedShape): string | null {
   return shape.attention === "softmax" ? null : `runs softmax attention, not ${shape.attention}`;
 }
 
+/** Linear attention, masks full and causal. */
+function linearOnly(shape: ResolvedShape): string | null {
+  if (shape.attention !== "linear") return `runs linear attention, not ${shape.attention}`;
+  return shape.mask === "sliding" ? "linear attention has no sliding window" : null;
+}
+
 /** The registry, in report order. */
 export const VARIANTS = {
   naive: {
+    attention: "softmax",
     label: "five kernels; every head's scores stored (O(n²) memory)",
     stages: ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"],
     storedScores: (shape) => shape.batch * shape.heads * scoreMatrixElements(shape),
@@ -66,6 +76,7 @@ export const VARIANTS = {
     },
   },
   fused: {
+    attention: "softmax",
     label: "flash attention: online softmax over key blocks, no score matrix (O(n) memory)",
     stages: ["projection_qkv", "flash_attention", "output_projection"],
     storedScores: () => 0,
@@ -75,6 +86,23 @@ export const VARIANTS = {
       f16: { color: "#cc79a7", marker: "cross" },
     },
   },
+  linear: {
+    attention: "linear",
+    label: "linear attention, φ = elu + 1: per-chunk states S = Σ φ(k)vᵀ, no scores (O(n) memory)",
+    stages: [
+      "projection_qkv",
+      "linear_state",
+      "linear_prefix",
+      "linear_output",
+      "output_projection",
+    ],
+    storedScores: () => 0,
+    unsupported: linearOnly,
+    style: {
+      f32: { color: "#56b4e9", marker: "diamond" },
+      f16: { color: "#000000", marker: "square" },
+    },
+  },
 } as const satisfies Record<string, VariantSpec>;
 
 /** A GPU variant's name. */
@@ -82,6 +110,11 @@ export type VariantName = keyof typeof VARIANTS;
 
 /** Every variant, in report order. */
 export const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
+
+/** The softmax variants: what `--variants` chooses among. */
+export const SOFTMAX_VARIANT_NAMES = VARIANT_NAMES.filter((name) =>
+  VARIANTS[name].attention === "softmax"
+);
 
 /** The style of the CPU path's series. */
 export const CPU_STYLE: SeriesStyle = { color: "#0072b2", marker: "circle" };
@@ -96,8 +129,8 @@ export type Implementation =
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
- * assertEquals(implementationName({ device: "gpu", variant: "fused", precision: "f16" }), "gpu_fused_f16");
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(implementationName({ device: "gpu", variant: "fused", precision: "f16" }), "gpu_fused_f16");
  * ```
  */
 export function implementationName(implementation: Implementation): string {

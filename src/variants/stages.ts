@@ -17,6 +17,7 @@
  */
 
 import { type AttentionShape, resolveShape, unmaskedScores } from "../shape.ts";
+import { linearChunks, linearIntraChunkPairs } from "./linear_chunks.ts";
 
 /** FLOPs per score of the softmax: max, subtract, exp, sum, divide. */
 export const SOFTMAX_FLOPS_PER_SCORE = 5;
@@ -156,6 +157,75 @@ const outputProjection: StageSpec = {
   },
 };
 
+/** Floats of one linear-attention state: S (d_k × d_k) and z (d_k). */
+function linearStateFloats(shape: AttentionShape): number {
+  const { dK } = sizes(shape);
+  return dK * dK + dK;
+}
+
+/** States of a forward: one per chunk of each kv head of each sequence. */
+function linearStates(shape: AttentionShape): number {
+  const { b } = sizes(shape);
+  return b * resolveShape(shape).kvHeads * linearChunks(shape).chunks;
+}
+
+// linear attention (Katharopoulos et al., 2020), φ(x) = elu(x) + 1: 1 FLOP per element
+const linearState: StageSpec = {
+  name: "linear_state",
+  label: "linear attention: S = Σ φ(k)vᵀ, z = Σ φ(k)",
+  color: "#999933",
+  covers: ["linear_state"],
+  work(shape) { // every key once into its kv head's S and z; φ(k) once per element
+    const { b, n, kv, dK } = sizes(shape);
+    const macs = b * n * kv * (dK + 1);
+    return { macs, flops: 2 * macs + b * n * kv };
+  },
+  leastBytes(shape, e) { // k, v in; f32 states out
+    const { b, n, kv } = sizes(shape);
+    return e * 2 * b * n * kv + 4 * linearStates(shape) * linearStateFloats(shape);
+  },
+};
+
+const linearPrefix: StageSpec = {
+  name: "linear_prefix",
+  label: "linear attention: prefix sums of chunk states (causal)",
+  color: "#117733",
+  covers: ["linear_prefix"],
+  work(shape) { // one addition per state float (causal only: the full mask has one chunk)
+    const adds = resolveShape(shape).mask === "causal"
+      ? linearStates(shape) * linearStateFloats(shape)
+      : 0;
+    return { macs: 0, flops: adds };
+  },
+  leastBytes(shape) { // states in and out, f32
+    return resolveShape(shape).mask === "causal"
+      ? 2 * 4 * linearStates(shape) * linearStateFloats(shape)
+      : 0;
+  },
+};
+
+const linearOutput: StageSpec = {
+  name: "linear_output",
+  label: "linear attention: φ(q)ᵀS / φ(q)ᵀz",
+  color: "#882255",
+  covers: ["linear_output"],
+  work(shape) {
+    const { b, n, h, dK } = sizes(shape);
+    // per query and head: φ(q)ᵀS (d_k² MACs) and φ(q)ᵀz (d_k); causal: per key of the own chunk
+    // up to the query, φ(q)·φ(k) (d_k) and the weighted value and denominator (d_k + 1)
+    const pairs = b * h * linearIntraChunkPairs(shape);
+    const macs = b * n * h * (dK * dK + dK) + pairs * (2 * dK + 1);
+    // φ(q) (1 per element) and the division (1 per output element)
+    return { macs, flops: 2 * macs + 2 * b * n * h * dK };
+  },
+  leastBytes(shape, e) { // q (and k, v when causal), f32 states in; heads out
+    const { b, n, d, kv } = sizes(shape);
+    const causal = resolveShape(shape).mask === "causal";
+    return e * (2 * b * n * d + (causal ? 2 * b * n * kv : 0)) +
+      4 * linearStates(shape) * linearStateFloats(shape);
+  },
+};
+
 /** Every stage, in pipeline order (the order of figures and tables). */
 export const STAGES: readonly StageSpec[] = [
   projectionQkv,
@@ -163,6 +233,9 @@ export const STAGES: readonly StageSpec[] = [
   softmax,
   weightedValues,
   flashAttention,
+  linearState,
+  linearPrefix,
+  linearOutput,
   outputProjection,
 ];
 

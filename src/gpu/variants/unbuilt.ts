@@ -12,3 +12,10 @@ export function seedConfigurationOnly(shape: AttentionShape): string | null {
   const seed = s.batch === 1 && s.kvHeads === s.heads && s.mask === "full";
   return seed ? null : "the GPU kernels do not compute this configuration yet";
 }
+
+/** Why the Q|K|V projection does not write this configuration yet (batches, grouped K/V). */
+export function seedProjectionOnly(shape: AttentionShape): string | null {
+  const s = resolveShape(shape);
+  const seed = s.batch === 1 && s.kvHeads === s.heads;
+  return seed ? null : "the GPU projection does not compute this configuration yet";
+}

@@ -1,0 +1,206 @@
+/**
+ * `trace.json`: every timed forward of a profile in the Chrome Trace Event Format (JSON object
+ * form), for Perfetto (ui.perfetto.dev) and chrome://tracing. One process; one track (`tid`) per
+ * series holding its forwards as complete events (`"ph": "X"`) and, for GPU series, each stage as
+ * an X event nested inside its forward at its real offset from the timestamp queries; one more
+ * track for the work measured apart from the forwards: upload, empty submissions, readback.
+ * Times are microseconds, as the format requires.
+ *
+ * The results keep each event's duration and each stage's offset inside its forward, not the
+ * moments between events: the trace lays the events of each point end to end in the order the
+ * profile measured them (lengths ascending, series in results order), 0.1 ms apart. A stage's
+ * offset is relative to the forward's first stage, which is drawn at the forward's start (the GPU
+ * clock has no known offset from the host's).
+ *
+ * @module
+ */
+
+import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
+
+/** One Trace Event Format event (the fields this file uses). */
+export interface TraceEvent {
+  name: string;
+  /** "X" complete, "M" metadata */
+  ph: "X" | "M";
+  /** start, µs */
+  ts: number;
+  /** duration, µs (X only) */
+  dur?: number;
+  pid: number;
+  tid: number;
+  cat?: string;
+  args?: Record<string, unknown>;
+}
+
+/** The whole file: the JSON object form, with the run's setup in `otherData`. */
+export interface TraceFile {
+  traceEvents: TraceEvent[];
+  displayTimeUnit: "ms";
+  otherData: Record<string, unknown>;
+}
+
+const PID = 1;
+/** µs between consecutive events of the laid-out timeline */
+const GAP_US = 100;
+const US_PER_MS = 1000;
+
+/** Microseconds, rounded to the nanosecond (keeps the file small and the nesting exact). */
+function us(ms: number): number {
+  return Math.round(ms * US_PER_MS * 1000) / 1000;
+}
+
+/**
+ * Whether a trace can be drawn from these results: every GPU point with stage times also has
+ * their begin times (files from before `kernelStartMs` have durations only).
+ */
+export function hasTraceData(results: ProfileResults): boolean {
+  return results.series.every((series) =>
+    series.points.every((point) =>
+      point.status !== "ok" || point.kernelMs === undefined ||
+      point.kernelStartMs?.length === point.kernelMs.length
+    )
+  );
+}
+
+/** Appends events on a timeline that only moves forward. */
+class Timeline {
+  readonly events: TraceEvent[] = [];
+  #nowUs = 0;
+
+  /** A complete event of `durationMs` at the current time; the time moves past it. */
+  add(tid: number, name: string, durationMs: number, args: Record<string, unknown>, cat: string) {
+    const event: TraceEvent = {
+      name,
+      cat,
+      ph: "X",
+      ts: this.#nowUs,
+      dur: us(durationMs),
+      pid: PID,
+      tid,
+      args,
+    };
+    this.events.push(event);
+    this.#nowUs = us((event.ts + event.dur!) / US_PER_MS) + GAP_US;
+    return event;
+  }
+}
+
+/** The stages of one GPU forward, nested in `forward` at their offsets. */
+function stageEvents(
+  series: SeriesResult,
+  point: PointResult,
+  run: number,
+  forward: TraceEvent,
+): TraceEvent[] {
+  const stageMs = point.kernelMs?.[run];
+  const startMs = point.kernelStartMs?.[run];
+  if (stageMs === undefined || startMs === undefined) return [];
+  const forwardEndUs = forward.ts + forward.dur!;
+  return stageMs.map((ms, stage) => {
+    const ts = Math.min(forward.ts + us(startMs[stage]!), forwardEndUs);
+    return {
+      name: series.stageNames?.[stage] ?? `stage ${stage}`,
+      cat: "stage",
+      ph: "X",
+      ts,
+      // the profile kept offsets whose stages end inside the wall time; only rounding can overrun
+      dur: Math.min(us(ms), forwardEndUs - ts),
+      pid: PID,
+      tid: forward.tid,
+      args: { seqLen: point.seqLen, run: run + 1, ms },
+    };
+  });
+}
+
+/** The events of one point: upload and empty submissions, the forwards, the readback. */
+function pointEvents(
+  timeline: Timeline,
+  series: SeriesResult,
+  point: PointResult,
+  tid: number,
+  overheadTid: number,
+): void {
+  const where = { series: series.name, seqLen: point.seqLen };
+  if (point.uploadMs !== undefined) {
+    timeline.add(overheadTid, `upload n=${point.seqLen}`, point.uploadMs, where, "transfer");
+  }
+  for (const ms of point.submitOverheadMs ?? []) {
+    timeline.add(overheadTid, "empty submission", ms, where, "overhead");
+  }
+  point.wallMs.forEach((wallMs, run) => {
+    const args = {
+      ...where,
+      run: run + 1,
+      wallMs,
+      ...(point.kernelSumMs ? { kernelSumMs: point.kernelSumMs[run] } : {}),
+    };
+    const forward = timeline.add(tid, `forward n=${point.seqLen}`, wallMs, args, "forward");
+    timeline.events.push(...stageEvents(series, point, run, forward));
+  });
+  if (point.readbackMs !== undefined) {
+    timeline.add(overheadTid, `readback n=${point.seqLen}`, point.readbackMs, where, "transfer");
+  }
+}
+
+function metadata(name: string, tid: number, args: Record<string, unknown>): TraceEvent {
+  return { name, ph: "M", ts: 0, pid: PID, tid, args };
+}
+
+/** The adapter in one line, for the process label. */
+function adapterText(results: ProfileResults): string {
+  const adapter = results.environment.adapter;
+  if (adapter === null) return "no GPU adapter";
+  return `${adapter.description || adapter.device || "unnamed adapter"}${
+    adapter.isSoftware ? " (software: GPU times are CPU emulation)" : ""
+  }`;
+}
+
+/**
+ * The trace of a profile's timed forwards (ok points only).
+ *
+ * @example
+ * ```ts
+ * const trace = buildTrace(results);
+ * await Deno.writeTextFile("trace.json", JSON.stringify(trace));
+ * ```
+ */
+export function buildTrace(results: ProfileResults): TraceFile {
+  const timeline = new Timeline();
+  const overheadTid = results.series.length + 1;
+  const { dModel, heads, runs, warmup, seed } = results.config;
+  const setup =
+    `d_model ${dModel}, ${heads} heads, ${runs} runs (+${warmup} warm-up), seed ${seed}`;
+  const events: TraceEvent[] = [
+    metadata("process_name", 0, { name: "self-attention profile" }),
+    metadata("process_labels", 0, { labels: `${setup}; ${adapterText(results)}` }),
+    ...results.series.flatMap((series, i) => [
+      metadata("thread_name", i + 1, { name: `${series.name}: ${series.label}` }),
+      metadata("thread_sort_index", i + 1, { sort_index: i + 1 }),
+    ]),
+    metadata("thread_name", overheadTid, { name: "GPU upload, empty submissions, readback" }),
+    metadata("thread_sort_index", overheadTid, { sort_index: overheadTid }),
+  ];
+  const seqLens = [...new Set(results.series.flatMap((s) => s.points.map((p) => p.seqLen)))]
+    .sort((a, b) => a - b);
+  for (const seqLen of seqLens) {
+    results.series.forEach((series, i) => {
+      const point = series.points.find((p) => p.seqLen === seqLen);
+      if (point?.status === "ok") pointEvents(timeline, series, point, i + 1, overheadTid);
+    });
+  }
+  return {
+    traceEvents: [...events, ...timeline.events],
+    displayTimeUnit: "ms",
+    otherData: {
+      tool: results.tool,
+      createdAt: results.createdAt,
+      config: results.config,
+      ...("configurations" in results ? { configurations: results.configurations } : {}),
+      adapter: results.environment.adapter,
+      deno: results.environment.deno,
+      cpu: results.environment.cpuModel,
+      layout: "events of each point laid end to end in measurement order, 0.1 ms apart; " +
+        "durations and stage offsets inside a forward are measured, gaps between events are not",
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * report.html in a real browser: headless Chromium opens the page from a file, with no console
+ * message (the page has no script, so any message is a failure: a bad resource, a parse error),
+ * and its screenshot shows the 2×2 figure in the first screen. Without a browser the tests are
+ * skipped with a message, except in CI (CI=true), where they fail. The screenshot is kept in
+ * tests/snapshots/report_html.png (written when missing, outside CI; delete it to renew it).
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { writeReportFiles } from "../src/io/results_files.ts";
+import type { ProfileResults } from "../src/results.ts";
+import { decodePng } from "./png_pixels.ts";
+
+const IN_CI = Deno.env.get("CI") === "true";
+const SCREENSHOT = fileURLToPath(new URL("./snapshots/report_html.png", import.meta.url));
+const WINDOW = { width: 1280, height: 900 };
+
+/** The first Chromium on PATH ($CHROMIUM first), or null. */
+async function findChromium(): Promise<string | null> {
+  const names = [Deno.env.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"];
+  for (const name of names.filter((n): n is string => Boolean(n))) {
+    try {
+      const { success } = await new Deno.Command(name, { args: ["--version"], stdout: "null" })
+        .output();
+      if (success) return name;
+    } catch {
+      // not installed under this name
+    }
+  }
+  return null;
+}
+
+const CHROMIUM = await findChromium();
+if (CHROMIUM === null && !IN_CI) {
+  console.log("browser tests skipped: no chromium on PATH (apt-get install chromium)");
+}
+
+/** Open `page` headless; its console messages and a screenshot of the first screen. */
+async function openInChromium(page: string): Promise<{ console: string[]; png: Uint8Array }> {
+  if (CHROMIUM === null) throw new Error("CI=true but no chromium on PATH");
+  const profile = await Deno.makeTempDir({ prefix: "chromium_profile_" });
+  const png = `${profile}/screenshot.png`;
+  try {
+    const output = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox", // CI runs as root
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        `--window-size=${WINDOW.width},${WINDOW.height}`,
+        "--enable-logging=stderr",
+        "--log-level=0",
+        `--screenshot=${png}`,
+        `file://${page}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const log = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, log);
+    return {
+      console: log.split("\n").filter((line) => /:CONSOLE[:(]/.test(line)),
+      png: await Deno.readFile(png),
+    };
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
+/** Share of pixels that are not (nearly) white, and whether a colour appears (±24 per channel). */
+function pixelStats(png: Uint8Array, color: [number, number, number]) {
+  const { width, height, channels, pixels } = decodePng(png);
+  let inked = 0, matching = 0;
+  for (let i = 0; i < width * height; i++) {
+    const [r, g, b] = [0, 1, 2].map((c) => pixels[i * channels + c]!) as [number, number, number];
+    if (r < 240 || g < 240 || b < 240) inked++;
+    if ([r, g, b].every((value, c) => Math.abs(value - color[c]!) <= 24)) matching++;
+  }
+  return { width, height, inkedShare: inked / (width * height), matching };
+}
+
+Deno.test({
+  name: "report.html renders in Chromium without console messages, the figure in the first screen",
+  ignore: CHROMIUM === null && !IN_CI,
+  async fn() {
+    const results: ProfileResults = JSON.parse(
+      await Deno.readTextFile(new URL("./fixtures/results_full.json", import.meta.url)),
+    );
+    const out = await Deno.makeTempDir({ prefix: "report_html_" });
+    try {
+      await writeReportFiles(results, out);
+      const { console: messages, png } = await openInChromium(`${out}/report.html`);
+      assert.deepEqual(messages, []);
+      const stats = pixelStats(png, [0x00, 0x72, 0xb2]); // the CPU series' colour
+      assert.equal(stats.width, WINDOW.width);
+      assert.equal(stats.height, WINDOW.height);
+      // text and a figure, not a blank page; the CPU line of the time panel is on screen
+      assert.ok(stats.inkedShare > 0.03, `only ${(100 * stats.inkedShare).toFixed(1)} % inked`);
+      assert.ok(stats.matching > 200, `${stats.matching} pixels of the CPU series' colour`);
+      if (!IN_CI) {
+        await Deno.writeFile(SCREENSHOT, png, { createNew: true }).catch((error) => {
+          if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        });
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the browser check catches console errors and a blank page",
+  ignore: CHROMIUM === null && !IN_CI,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "report_bad_" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/bad.html`,
+        "<!DOCTYPE html><html><body><script>console.error('broken');</script></body></html>",
+      );
+      const { console: messages, png } = await openInChromium(`${dir}/bad.html`);
+      assert.equal(messages.length, 1);
+      assert.match(messages[0]!, /broken/);
+      assert.ok(pixelStats(png, [0x00, 0x72, 0xb2]).inkedShare < 0.01);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
