@@ -85,9 +85,14 @@ export {
   type ScalingFit,
   summarize,
 } from "./src/stats.ts";
-/** Output: console report, data files, figures. */
-export { formatReport } from "./src/report.ts";
-export { writeResultsFiles } from "./src/io/results_files.ts";
+/** Output: console report, data files, report files (Markdown, HTML, trace), figures. */
+export { formatReport, reportBlocks } from "./src/report.ts";
+export { renderMarkdown, renderText, type ReportBlock } from "./src/report/document.ts";
+export { writeReportFiles, writeResultsFiles } from "./src/io/results_files.ts";
+export { buildTrace, type TraceEvent, type TraceFile } from "./src/io/trace.ts";
+/** Two profiles compared point by point (`deno task compare`). */
+export { compareResults, type Comparison, type Verdict } from "./src/compare/compare.ts";
+export { bootstrapMedianRatio, DEFAULT_BOOTSTRAP } from "./src/compare/bootstrap.ts";
 export { decodeNpz, encodeNpz, type NpyArray } from "./src/io/npz.ts";
 export { renderFigures, writeFigures } from "./src/plot/figures.ts";
 export { loadResults } from "./src/plot/load_results.ts";

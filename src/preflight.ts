@@ -59,11 +59,12 @@ export function cpuPreflight(
 }
 
 /**
- * Why the CPU path does not run a configuration, or null when it does. (The CPU path computes
- * the seed's configuration: batch 1, multi-head, full mask, softmax.)
+ * Why the CPU path does not run a configuration, or null when it does: it runs every batch,
+ * kv-head count and mask of softmax attention, and linear attention with the `full` and `causal`
+ * masks.
  */
 export function cpuUnsupported(shape: ResolvedShape): string | null {
-  const seed = shape.batch === 1 && shape.kvHeads === shape.heads && shape.mask === "full" &&
-    shape.attention === "softmax";
-  return seed ? null : "the CPU path does not compute this configuration yet";
+  return shape.attention === "linear" && shape.mask === "sliding"
+    ? "linear attention supports the full and causal masks only"
+    : null;
 }

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { bootstrapMedianRatio, DEFAULT_BOOTSTRAP } from "../src/compare/bootstrap.ts";
 import { compareResults, verdictOf } from "../src/compare/compare.ts";
+import { comparisonBlocks } from "../src/compare/format.ts";
+import type { TableBlock } from "../src/report/document.ts";
 import { SeededRandom } from "../src/random.ts";
 import type { ProfileResults } from "../src/results.ts";
 import { expandGrid, SEED_GRID } from "../src/configuration.ts";
@@ -150,6 +152,13 @@ Deno.test("compareResults() keys schemaVersion 2 points by configuration too", (
   assert.ok(comparison.points.every((p) => p.configurationId === "full"));
   assert.equal(comparison.onlyInBase.length, 12);
   assert.ok(comparison.onlyInBase.every((key) => key.configurationId === "causal"));
+  const both = compareResults(v2(["full", "causal"]), v2(["full", "causal"]), OPTIONS);
+  const header = (c: typeof both) =>
+    (comparisonBlocks(c, { base: "a", next: "b" }).find((b) => b.kind === "table") as TableBlock)
+      .header;
+  // the same series name in two configurations: the table names the configuration
+  assert.ok(header(both).includes("configuration"));
+  assert.ok(!header(compareResults(fixture, fixture, OPTIONS)).includes("configuration"));
   assert.equal(comparison.differences.length, 1);
   assert.match(
     comparison.differences[0]!,

@@ -8,6 +8,7 @@ import { GpuAttention } from "../src/gpu/gpu_attention.ts";
 import { compareOutputs } from "../src/gpu/validation.ts";
 import { generateInputs } from "../src/random.ts";
 import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
+import { VARIANTS } from "../src/variants/registry.ts";
 import { IN_CI, openTestGpu } from "./test_gpu.ts";
 
 const gpu = await openTestGpu("GPU numerics tests");
@@ -21,7 +22,7 @@ for (const scale of [1e3, 1e-3]) {
       ignore: gpu === null && !IN_CI,
       async fn() {
         if (gpu === null) throw new Error("CI=true but WebGPU found no GPU adapter");
-        const shape = { seqLen: 37, dModel: 96, heads: 3 };
+        const shape = { seqLen: 37, dModel: 96, heads: 3, attention: VARIANTS[variant].attention };
         const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
         const inputs = generateInputs(shape, seed);
         inputs.x.forEach((value, i) => inputs.x[i] = value * scale);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CPU_MEMORY_HEADROOM, cpuPreflight } from "../src/preflight.ts";
+import { CPU_MEMORY_HEADROOM, cpuPreflight, cpuUnsupported } from "../src/preflight.ts";
+import { resolveShape } from "../src/shape.ts";
 import { planLayout } from "../src/reference/memory_layout.ts";
 
 Deno.test("cpuPreflight() skips a point larger than a fake small memory, with its reason", () => {
@@ -32,4 +33,33 @@ Deno.test("cpuPreflight() grows with one head's n² scores: second difference 2�
     `${secondDifference} vs ${expected}`,
   );
   assert.ok(needed(100) < needed(200));
+});
+
+Deno.test("cpuPreflight() of a sliding window or linear attention grows linearly in n", () => {
+  const base = { dModel: 512, heads: 8 };
+  const n = 10000;
+  for (const shape of [{ mask: "sliding", window: 256 }, { attention: "linear" }] as const) {
+    const needed = (seqLen: number) =>
+      cpuPreflight({ ...base, ...shape, seqLen }, Infinity, 2).bytesNeeded;
+    const secondDifference = needed(3 * n) - 2 * needed(2 * n) + needed(n);
+    // alignment padding only: far below the 8·n²·headroom bytes of full attention's scores
+    assert.ok(Math.abs(secondDifference) < 1e5, `${JSON.stringify(shape)}: ${secondDifference}`);
+    assert.ok(needed(2 * n) > needed(n));
+  }
+});
+
+Deno.test("cpuUnsupported() refuses linear attention with a sliding mask only", () => {
+  const base = { seqLen: 64, dModel: 64, heads: 4 };
+  const linearSliding = { ...base, mask: "sliding", window: 8, attention: "linear" } as const;
+  assert.match(cpuUnsupported(resolveShape(linearSliding)) ?? "", /full and causal masks only/);
+  for (
+    const shape of [
+      base,
+      { ...base, batch: 3, kvHeads: 1, mask: "causal" },
+      { ...base, mask: "sliding", window: 8 },
+      { ...base, mask: "causal", attention: "linear" },
+    ] as const
+  ) {
+    assert.equal(cpuUnsupported(resolveShape(shape)), null, JSON.stringify(shape));
+  }
 });

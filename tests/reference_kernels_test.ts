@@ -66,7 +66,7 @@ Deno.test("gemm() matches float64 at ragged sizes, leaves C's row gaps alone", (
       random.fillUniform(memory.subarray(bias, bias + n), -1, 1);
       const scale = 0.375;
       kernels.packB(b * 4, ldb, transposed, k, n, packed * 4);
-      kernels.gemm(m, n, k, a * 4, lda, packed * 4, c * 4, ldc, bias * 4, scale, tile * 4);
+      kernels.gemm(m, n, k, a * 4, lda, packed * 4, k, c * 4, ldc, bias * 4, scale, 0, tile * 4);
       const label = `m ${m}, n ${n}, k ${k}, transposed ${transposed}, seed ${seed}`;
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < ldc; j++) {
@@ -146,6 +146,58 @@ Deno.test("softmaxRows() computes exp to a few ulp over the whole f32 range belo
   memory.set([1e30, -1e30, -Infinity, 0], 16);
   kernels.softmaxRows(16 * 4, 1, 4, 4);
   assert.deepEqual(Array.from(memory.subarray(16, 20)).map((p) => p < 1e-37 ? 0 : p), [1, 0, 0, 0]);
+});
+
+Deno.test("gemm() multiplies by a range of a packed B's rows and panels, and accumulates", () => {
+  // B is 600 × 40 (three KC blocks); the product uses rows 70 … 70 + k and columns 16 … 16 + n
+  const bRows = 600, bColumns = 40, rowStart = 70, columnStart = 2 * NR;
+  const { kernels, memory } = kernelsOn(1 << 20);
+  const random = new SeededRandom(freshSeed());
+  const b = 16, packed = b + bRows * bColumns + 16;
+  const a = packed + packedBFloats(bRows, bColumns) + 16;
+  random.fillUniform(memory.subarray(b, b + bRows * bColumns), -1, 1);
+  kernels.packB(b * 4, bColumns, 0, bRows, bColumns, packed * 4);
+  for (const [m, n, k] of [[5, 13, 9], [9, 24, KC + 3], [4, 8, 2 * KC + 1]] as const) {
+    const c = a + m * k + 16, tile = c + m * n + 16;
+    random.fillUniform(memory.subarray(a, a + m * k), -1, 1);
+    random.fillUniform(memory.subarray(c, c + m * n), -1, 1);
+    const before = memory.slice(c, c + m * n);
+    const subB = (packed + columnStart * bRows + rowStart * NR) * 4;
+    kernels.gemm(m, n, k, a * 4, k, subB, bRows, c * 4, n, 0, 1, 1, tile * 4);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = before[i * n + j]!, magnitude = Math.abs(sum);
+        for (let kk = 0; kk < k; kk++) {
+          const product = memory[a + i * k + kk]! *
+            memory[b + (rowStart + kk) * bColumns + columnStart + j]!;
+          sum += product;
+          magnitude += Math.abs(product);
+        }
+        const got = memory[c + i * n + j]!;
+        assert.ok(Math.abs(got - sum) <= 1e-6 * magnitude, `m ${m} n ${n} k ${k} [${i}][${j}]`);
+      }
+    }
+  }
+});
+
+Deno.test("featureMap() is elu(x) + 1, plain and transposed, including row tails", () => {
+  const { kernels, memory } = kernelsOn(1 << 16);
+  const rows = 3, cols = 7, ld = 9, src = 16, dst = 256, dstT = 512;
+  const values = [-100, -3, -0.5, -1e-9, 0, 1e-9, 0.5, 3, 40];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) memory[src + r * ld + c] = values[(r * cols + c) % 9]!;
+  }
+  kernels.featureMap(src * 4, rows, cols, ld, dst * 4, ld, 0);
+  kernels.featureMap(src * 4, rows, cols, ld, dstT * 4, rows, 1);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const x = memory[src + r * ld + c]!, want = x > 0 ? x + 1 : Math.exp(x);
+      const got = memory[dst + r * ld + c]!;
+      assert.ok(Math.abs(got - want) <= 2e-7 * want + 1e-37, `φ(${x}) = ${got}, want ${want}`);
+      assert.equal(memory[dstT + c * rows + r], got, `transposed [${c}][${r}]`);
+    }
+    assert.ok(Number.isNaN(memory[dst + r * ld + cols]!), "past the row's end stays untouched");
+  }
 });
 
 Deno.test("packB() lays out panels of NR columns, zero past n, for B and Bᵀ", () => {

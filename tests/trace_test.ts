@@ -44,6 +44,8 @@ function assertValidTrace(trace: TraceFile, results: ProfileResults) {
       assert.ok(event[field] !== undefined, `${field} missing in ${JSON.stringify(event)}`);
     }
     assert.ok(Number.isFinite(event.ts) && event.ts >= 0);
+    // µs to the nanosecond, without float residue such as 119476.15400000001
+    assert.match(String(event.ts), /^\d+(\.\d{1,3})?$/, JSON.stringify(event));
     if (event.ph === "X") assert.ok(Number.isFinite(event.dur) && event.dur! >= 0);
   }
   const forwards = trace.traceEvents.filter((e) => e.cat === "forward");

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
+import type { PointResult, ProfileResults } from "../results.ts";
 import { median } from "../stats.ts";
 import { bootstrapMedianRatio, type BootstrapOptions } from "./bootstrap.ts";
 import { describeDifferences } from "./differences.ts";
@@ -87,17 +87,12 @@ function keyString(key: PointKey): string {
   return JSON.stringify([key.series, key.configurationId ?? null, key.seqLen]);
 }
 
-function configurationIdOf(series: SeriesResult): string | undefined {
-  const id = (series as SeriesResult & { configurationId?: unknown }).configurationId;
-  return typeof id === "string" ? id : undefined;
-}
-
 /** Every point of a file by its key, in file order. */
 function pointsByKey(results: ProfileResults): Map<string, { key: PointKey; point: PointResult }> {
   const points = new Map<string, { key: PointKey; point: PointResult }>();
   for (const series of results.series) {
     for (const point of series.points) {
-      const configurationId = configurationIdOf(series);
+      const configurationId = series.configurationId;
       const key: PointKey = configurationId === undefined
         ? { series: series.name, seqLen: point.seqLen }
         : { series: series.name, configurationId, seqLen: point.seqLen };

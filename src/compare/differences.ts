@@ -73,11 +73,7 @@ function recordDifferences(
 
 /** The configurations list of a schemaVersion 2 file by id (empty for version 1). */
 function configurationsById(results: ProfileResults): Record<string, unknown> {
-  const list = (results as ProfileResults & { configurations?: unknown }).configurations;
-  if (!Array.isArray(list)) return {};
-  return Object.fromEntries(
-    list.filter((item) => typeof item?.id === "string").map((item) => [item.id, item]),
-  );
+  return Object.fromEntries((results.configurations ?? []).map((item) => [item.id, item]));
 }
 
 /**

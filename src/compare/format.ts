@@ -28,9 +28,14 @@ function keyList(keys: readonly PointKey[]): string {
   return keys.map(describeKey).join(", ");
 }
 
-/** The rows of the comparison table (a configuration column only when a file has configurations). */
+/**
+ * The rows of the comparison table, with a configuration column only where series names alone are
+ * ambiguous (names of non-default configurations carry their configuration already).
+ */
 function comparisonTable(comparison: Comparison): ReportBlock {
-  const withConfigurations = comparison.points.some((p) => p.configurationId !== undefined);
+  const names = new Set(comparison.points.map((p) => p.series));
+  const pairs = new Set(comparison.points.map((p) => `${p.series}\0${p.configurationId}`));
+  const withConfigurations = pairs.size > names.size;
   const confidence = `${Math.round(100 * comparison.bootstrap.confidence)} % CI`;
   const header = [
     "series",
@@ -56,7 +61,8 @@ function comparisonTable(comparison: Comparison): ReportBlock {
     percent(point.ratio - 1),
     point.verdict,
   ]);
-  return { kind: "table", header, rows };
+  // the series (and its configuration) label a row
+  return { kind: "table", header, rows, labelColumns: withConfigurations ? 2 : 1 };
 }
 
 /**

@@ -44,9 +44,14 @@ const PID = 1;
 const GAP_US = 100;
 const US_PER_MS = 1000;
 
-/** Microseconds, rounded to the nanosecond (keeps the file small and the nesting exact). */
+/** Microseconds rounded to the nanosecond: a small file, and sums that stay exact. */
+function roundUs(microseconds: number): number {
+  return Math.round(microseconds * 1000) / 1000;
+}
+
+/** Milliseconds as microseconds, rounded to the nanosecond. */
 function us(ms: number): number {
-  return Math.round(ms * US_PER_MS * 1000) / 1000;
+  return roundUs(ms * US_PER_MS);
 }
 
 /**
@@ -80,7 +85,7 @@ class Timeline {
       args,
     };
     this.events.push(event);
-    this.#nowUs = us((event.ts + event.dur!) / US_PER_MS) + GAP_US;
+    this.#nowUs = roundUs(event.ts + event.dur! + GAP_US);
     return event;
   }
 }
@@ -95,16 +100,16 @@ function stageEvents(
   const stageMs = point.kernelMs?.[run];
   const startMs = point.kernelStartMs?.[run];
   if (stageMs === undefined || startMs === undefined) return [];
-  const forwardEndUs = forward.ts + forward.dur!;
+  const forwardEndUs = roundUs(forward.ts + forward.dur!);
   return stageMs.map((ms, stage) => {
-    const ts = Math.min(forward.ts + us(startMs[stage]!), forwardEndUs);
+    const ts = Math.min(roundUs(forward.ts + us(startMs[stage]!)), forwardEndUs);
     return {
       name: series.stageNames?.[stage] ?? `stage ${stage}`,
       cat: "stage",
       ph: "X",
       ts,
       // the profile kept offsets whose stages end inside the wall time; only rounding can overrun
-      dur: Math.min(us(ms), forwardEndUs - ts),
+      dur: Math.min(us(ms), roundUs(forwardEndUs - ts)),
       pid: PID,
       tid: forward.tid,
       args: { seqLen: point.seqLen, run: run + 1, ms },
@@ -195,7 +200,7 @@ export function buildTrace(results: ProfileResults): TraceFile {
       tool: results.tool,
       createdAt: results.createdAt,
       config: results.config,
-      ...("configurations" in results ? { configurations: results.configurations } : {}),
+      ...(results.configurations ? { configurations: results.configurations } : {}),
       adapter: results.environment.adapter,
       deno: results.environment.deno,
       cpu: results.environment.cpuModel,

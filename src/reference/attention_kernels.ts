@@ -5,40 +5,57 @@
  * message to each worker, so an idle worker is woken once per forward, not once per phase.
  *
  * 1. `project`: four units pack wQ, wK, wV, wO for the gemm kernel, into shared memory; then units
- *    (projection p ∈ q, k, v; block of {@link BLOCK_ROWS} rows), p-major: p = x @ w_p + b_p for
- *    the block, once w_p's packing unit is done.
- * 2. `attend`: units (head h, strip s of BLOCK_ROWS query rows), head-major: scores of the strip =
- *    q_h @ k_hᵀ / √dK written to the head's seqLen × seqLen matrix in shared memory, softmax of
- *    those rows in place, then o_h = p @ v_h into the concatenated heads. The matrix is
- *    materialised as in PyTorch's standard attention (every score is stored, then read back);
- *    working a strip at a time only keeps the strip's rows in cache between the three steps. The
- *    strip's rows are reused by every head, so unit (h, s) waits until unit (h − 1, s) is done.
+ *    (projection p ∈ q, k, v; block of {@link BLOCK_ROWS} rows of batch·seqLen), p-major:
+ *    p = x @ w_p + b_p for the block, once w_p's packing unit is done (k and v are kvHeads·dK
+ *    wide).
+ * 2. `attend`, softmax attention: units (sequence b, head h, strip s of BLOCK_ROWS query rows),
+ *    (b, h)-major (`softmax_attention.ts`): scores of the strip = q_h @ k_gᵀ / √dK (g the kv head
+ *    of h) written to the head's score rows in shared memory, softmax of those rows in place, then
+ *    o_h = p @ v_g into the concatenated heads. The matrix is materialised as in PyTorch's
+ *    standard attention (every score is stored, then read back); working a strip at a time only
+ *    keeps the strip's rows in cache between the three steps. The strip's rows are reused by every
+ *    (b, h), so unit (b, h, s) waits until the unit of the (b, h) before it and strip s is done.
+ *    Linear attention: units (b, h), each a whole head (`linear_attention.ts`).
  * 3. `output`: units (block of rows): out = concat @ wO + bO.
  *
- * A worker packs the head's k and v it needs into its own scratch when the unit it takes is of
- * another head (units are head-major, so that is about once per head).
+ * A worker packs the kv head's k and v it needs into its own scratch when the unit it takes is
+ * of another kv head or sequence (units are head-major, so that is about once per kv head).
  * Rows are independent and every element is computed by the same arithmetic whatever unit or
  * worker computes it, so the output is byte-identical for any worker count.
  *
  * @module
  */
 
-import { headWidth } from "../shape.ts";
+import { kvHeadOf } from "../shape.ts";
+import { addFeatureMapKernel, type FeatureMapExports } from "./feature_map.ts";
+import { linearHead } from "./linear_attention.ts";
 import { addMatmulKernels, type MatmulExports, packedBFloats, TILE_FLOATS } from "./matmul.ts";
 import {
   type AttentionLayout,
   BLOCK_ROWS,
   Control,
   MAX_WASM_PAGES,
-  packedKFloats,
   type Region,
   stripCount,
+  type WorkerScratch,
 } from "./memory_layout.ts";
 import { addSoftmaxKernel, type SoftmaxExports } from "./softmax.ts";
+import { attendStrip, packKeysAndValues } from "./softmax_attention.ts";
 import { ModuleBuilder } from "./wasm_emitter.ts";
 
 /** Every kernel of the CPU path, as one instance exports them. */
-export type AttentionKernels = MatmulExports & SoftmaxExports;
+export type AttentionKernels = MatmulExports & SoftmaxExports & FeatureMapExports;
+
+/** What an attention unit works with: one worker's kernels, the plan and the worker's scratch. */
+export interface UnitContext {
+  kernels: AttentionKernels;
+  layout: AttentionLayout;
+  scratch: WorkerScratch;
+  /** the whole shared memory as f32 */
+  floats: Float32Array;
+  /** byte address of the worker's edge-tile scratch */
+  tile: number;
+}
 
 /** The phases of a forward, in order; each starts when every worker finished the previous one. */
 export const PHASES = ["project", "attend", "output"] as const;
@@ -57,6 +74,7 @@ export function compileKernelModule(): WebAssembly.Module {
   const module = new ModuleBuilder();
   addMatmulKernels(module);
   addSoftmaxKernel(module);
+  addFeatureMapKernel(module);
   return new WebAssembly.Module(module.encode(MAX_WASM_PAGES));
 }
 
@@ -90,9 +108,10 @@ export function warmUpKernels(module: WebAssembly.Module): void {
   const packed = c + size * size * f32, tile = packed + packedBFloats(size, size) * f32;
   for (let round = 0; round < WARM_UP_ROUNDS; round++) {
     kernels.packB(b, size, round % 2, size, size, packed);
-    kernels.gemm(size, size, size, a, size, packed, c, size, b, 0.125, tile);
-    kernels.gemm(size - 3, size - 5, size - 1, a, size, packed, c, size, 0, 1, tile);
+    kernels.gemm(size, size, size, a, size, packed, size, c, size, b, 0.125, 0, tile);
+    kernels.gemm(size - 3, size - 5, size - 1, a, size, packed, size, c, size, 0, 1, 1, tile);
     kernels.softmaxRows(c, size, size - 1, size);
+    kernels.featureMap(a, size, size - 1, size, c, size, round % 2);
   }
 }
 
@@ -101,10 +120,11 @@ const PACKED_WEIGHTS = 4;
 
 /** Units of work in a phase. */
 export function unitCount(layout: AttentionLayout, phase: Phase): number {
-  const blocks = stripCount(layout.shape.seqLen);
-  if (phase === "project") return PACKED_WEIGHTS + 3 * blocks;
-  if (phase === "attend") return layout.shape.heads * blocks;
-  return blocks;
+  const { batch, seqLen, heads, attention } = layout.shape;
+  const rowBlocks = stripCount(batch * seqLen);
+  if (phase === "project") return PACKED_WEIGHTS + 3 * rowBlocks;
+  if (phase === "attend") return batch * heads * (attention === "linear" ? 1 : stripCount(seqLen));
+  return rowBlocks;
 }
 
 /**
@@ -125,8 +145,7 @@ export class AttentionWorker {
   readonly #kernels: AttentionKernels;
   readonly #layout: AttentionLayout;
   readonly #control: Int32Array;
-  readonly #packedB: number;
-  readonly #tile: number;
+  readonly #context: UnitContext;
 
   constructor(
     kernels: AttentionKernels,
@@ -144,8 +163,8 @@ export class AttentionWorker {
     this.#layout = layout;
     const control = layout.tensors.control;
     this.#control = new Int32Array(memory.buffer, control.offset, control.floats);
-    this.#packedB = address(scratch.packedB);
-    this.#tile = address(scratch.tile);
+    const floats = new Float32Array(memory.buffer);
+    this.#context = { kernels, layout, scratch, floats, tile: address(scratch.tile) };
   }
 
   /** One forward: every phase's units this worker gets, with a barrier between phases. */
@@ -159,13 +178,13 @@ export class AttentionWorker {
   /** Take and run units of a phase until none is left. */
   #runPhase(phase: Phase, index: number): void {
     const total = unitCount(this.#layout, phase);
-    // the head whose k and v this worker's scratch holds; stale after the phase, so local to it
-    let packedHead = -1;
+    // the (sequence, kv head) whose k and v this worker's scratch holds; stale after the phase
+    let packedKv = -1;
     for (;;) {
       const unit = Atomics.add(this.#control, Control.NextUnit + index, 1);
       if (unit >= total) return;
       if (phase === "project") this.#project(unit);
-      else if (phase === "attend") packedHead = this.#attend(unit, packedHead);
+      else if (phase === "attend") packedKv = this.#attend(unit, packedKv);
       else this.#output(unit);
     }
   }
@@ -191,26 +210,30 @@ export class AttentionWorker {
   }
 
   #blockRows(block: number): [start: number, rows: number] {
+    const { batch, seqLen } = this.#layout.shape;
     const start = block * BLOCK_ROWS;
-    return [start, Math.min(BLOCK_ROWS, this.#layout.shape.seqLen - start)];
+    return [start, Math.min(BLOCK_ROWS, batch * seqLen - start)];
   }
 
   /** output = input @ weight + bias for one row block, with the weight's packed copy. */
   #linear(block: number, packedWeight: Region, bias: Region, input: Region, output: Region): void {
     const d = this.#layout.shape.dModel;
+    const columns = bias.floats;
     const [start, rows] = this.#blockRows(block);
     this.#kernels.gemm(
       rows,
-      d,
+      columns,
       d,
       address(input, start * d),
       d,
       address(packedWeight),
-      address(output, start * d),
       d,
+      address(output, start * columns),
+      columns,
       address(bias),
       1,
-      this.#tile,
+      0,
+      this.#context.tile,
     );
   }
 
@@ -219,13 +242,22 @@ export class AttentionWorker {
     const t = this.#layout.tensors;
     if (unit < PACKED_WEIGHTS) {
       const d = this.#layout.shape.dModel;
-      const weight = [t.wQ, t.wK, t.wV, t.wO][unit]!;
-      this.#kernels.packB(address(weight), d, 0, d, d, address(t.packedWeights[unit]!));
+      const [weight, bias] = [[t.wQ, t.bQ], [t.wK, t.bK], [t.wV, t.bV], [t.wO, t.bO]][unit]!;
+      const columns = bias!.floats;
+      this.#kernels.packB(
+        address(weight!),
+        columns,
+        0,
+        d,
+        columns,
+        address(t.packedWeights[unit]!),
+      );
       Atomics.store(this.#control, Control.WeightPacked + unit, 1);
       Atomics.notify(this.#control, Control.WeightPacked + unit);
       return;
     }
-    const blocks = stripCount(this.#layout.shape.seqLen);
+    const { batch, seqLen } = this.#layout.shape;
+    const blocks = stripCount(batch * seqLen);
     const projection = Math.floor((unit - PACKED_WEIGHTS) / blocks);
     const [bias, output] = [[t.bQ, t.q], [t.bK, t.k], [t.bV, t.v]][projection]!;
     // the packing unit was taken earlier; it may still be running
@@ -245,55 +277,28 @@ export class AttentionWorker {
     this.#linear(unit, t.packedWeights[3], t.bO, t.concat, t.out);
   }
 
-  /** Unit (head, strip), head-major; returns the head whose k and v the scratch now holds. */
-  #attend(unit: number, packedHead: number): number {
-    const { tensors: t, shape } = this.#layout;
-    const { seqLen: n, dModel: d } = shape;
-    const dK = headWidth(shape);
-    const blocks = stripCount(n);
-    const head = Math.floor(unit / blocks), strip = unit % blocks;
-    const headColumn = head * dK;
-    const packedKeys = this.#packedB;
-    const packedValues = this.#packedB + packedKFloats(shape) * 4;
-    if (packedHead !== head) {
-      // B of the scores is k_hᵀ: element [c][j] = k[j][headColumn + c]
-      this.#kernels.packB(address(t.k, headColumn), d, 1, dK, n, packedKeys);
-      this.#kernels.packB(address(t.v, headColumn), d, 0, n, dK, packedValues);
+  /**
+   * Softmax: unit (sequence, head, strip), (sequence, head)-major; linear: unit (sequence, head).
+   * Returns the (sequence, kv head) whose k and v the scratch now holds.
+   */
+  #attend(unit: number, packedKv: number): number {
+    const shape = this.#layout.shape;
+    if (shape.attention === "linear") {
+      linearHead(this.#context, Math.floor(unit / shape.heads), unit % shape.heads);
+      return -1;
     }
-    // the strip's score rows still hold head − 1 until that unit is done
+    const blocks = stripCount(shape.seqLen);
+    const sequenceHead = Math.floor(unit / blocks), strip = unit % blocks;
+    const sequence = Math.floor(sequenceHead / shape.heads), head = sequenceHead % shape.heads;
+    const kvHead = kvHeadOf(shape, head);
+    const kv = sequence * shape.kvHeads + kvHead;
+    if (packedKv !== kv) packKeysAndValues(this.#context, sequence, kvHead);
+    // the strip's score rows still hold the previous (sequence, head) until that unit is done
     const slot = Control.StripHead + strip;
-    this.#waitUntil(slot, head);
-    const [start, rows] = this.#blockRows(strip);
-    const scores = address(t.scores, start * n);
-    this.#kernels.gemm(
-      rows,
-      n,
-      dK,
-      address(t.q, start * d + headColumn),
-      d,
-      packedKeys,
-      scores,
-      n,
-      0,
-      1 / Math.sqrt(dK),
-      this.#tile,
-    );
-    this.#kernels.softmaxRows(scores, rows, n, n);
-    this.#kernels.gemm(
-      rows,
-      dK,
-      n,
-      scores,
-      n,
-      packedValues,
-      address(t.concat, start * d + headColumn),
-      d,
-      0,
-      1,
-      this.#tile,
-    );
-    Atomics.store(this.#control, slot, head + 1);
+    this.#waitUntil(slot, sequenceHead);
+    attendStrip(this.#context, sequence, head, strip);
+    Atomics.store(this.#control, slot, sequenceHead + 1);
     Atomics.notify(this.#control, slot);
-    return head;
+    return kv;
   }
 }

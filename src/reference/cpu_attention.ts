@@ -8,9 +8,14 @@
  * only zeroes the queues, posts one message per worker and awaits the replies, so its timers keep
  * firing during a forward.
  *
- * Limits: one 32-bit WebAssembly memory holds everything, so seqLen² + 6·seqLen·dModel f32 (plus
- * weights and scratch) must fit in 4 GiB: seqLen up to about 31 000 at dModel 512; a larger shape
- * makes `load()` throw a {@link LayoutTooLargeError}. Workers load their module from disk, so the
+ * Every configuration of src/shape.ts: batch, grouped-query kv heads, the masks `full`, `causal` and
+ * `sliding` (masked work skipped, see `softmax_attention.ts`) and linear attention
+ * (`linear_attention.ts`).
+ *
+ * Limits: one 32-bit WebAssembly memory holds everything, so seqLen² + 6·batch·seqLen·dModel f32
+ * (plus weights and scratch; a sliding window stores seqLen·(W + 70) scores, linear attention
+ * none) must fit in 4 GiB: seqLen up to about 31 000 at dModel 512; a larger shape makes `load()`
+ * throw a {@link LayoutTooLargeError}. Workers load their module from disk, so the
  * process needs `--allow-read`.
  *
  * @example
@@ -29,7 +34,7 @@
  * @module
  */
 
-import type { AttentionInputs, AttentionShape } from "../shape.ts";
+import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
 import {
   allRegions,
   type AttentionLayout,
@@ -54,8 +59,9 @@ export interface ForwardMemory {
   /**
    * "weights": 4 matrices and 4 biases, and the matrices' copy packed for the kernels (written
    * in every forward); "activations": x, q, k, v, concat, out, the returned copy of out, each
-   * worker's packing scratch for one head's k and v, and the scheduling slots; "scores": one
-   * head's seqLen × seqLen matrix
+   * worker's packing scratch for one head's k and v (linear attention: also φ(K)ᵀ, the state S′
+   * and a chunk's numerators), and the scheduling slots; "scores": one head's seqLen × seqLen
+   * matrix (sliding: seqLen × the band; linear: none)
    */
   peakBytesByClass: Record<string, number>;
 }
@@ -121,28 +127,38 @@ class WorkerChannel {
 }
 
 function checkInputs(inputs: AttentionInputs): void {
-  const { seqLen, dModel, heads } = inputs.shape;
+  const shape = resolveShape(inputs.shape);
+  const { seqLen, dModel, heads, batch, kvHeads } = shape;
   const positiveInteger = (value: number) => Number.isInteger(value) && value >= 1;
-  if (!positiveInteger(seqLen) || !positiveInteger(dModel) || !positiveInteger(heads)) {
-    throw new RangeError(
-      `seqLen, dModel and heads must be positive integers (got ${seqLen}, ${dModel}, ${heads})`,
-    );
+  const sizes = { seqLen, dModel, heads, batch, kvHeads };
+  for (const [name, value] of Object.entries(sizes)) {
+    if (!positiveInteger(value)) {
+      throw new RangeError(`${name} must be a positive integer (got ${value})`);
+    }
   }
   if (dModel % heads !== 0) {
     throw new RangeError(`dModel ${dModel} is not divisible by heads ${heads}`);
+  }
+  if (heads % kvHeads !== 0) {
+    throw new RangeError(`heads ${heads} is not divisible by kvHeads ${kvHeads}`);
+  }
+  if (shape.mask === "sliding" && !positiveInteger(shape.window)) {
+    throw new RangeError(`the sliding window must be a positive integer (got ${shape.window})`);
+  }
+  if (shape.attention === "linear" && shape.mask === "sliding") {
+    throw new RangeError("linear attention supports the full and causal masks only");
   }
   const expect = (name: string, array: Float32Array, length: number) => {
     if (array.length !== length) {
       throw new RangeError(`${name} has ${array.length} elements, expected ${length}`);
     }
   };
-  expect("x", inputs.x, seqLen * dModel);
-  const w = inputs.weights;
-  for (const [name, matrix] of [["wQ", w.wQ], ["wK", w.wK], ["wV", w.wV], ["wO", w.wO]] as const) {
-    expect(name, matrix, dModel * dModel);
-  }
-  for (const [name, bias] of [["bQ", w.bQ], ["bK", w.bK], ["bV", w.bV], ["bO", w.bO]] as const) {
-    expect(name, bias, dModel);
+  expect("x", inputs.x, batch * seqLen * dModel);
+  const w = inputs.weights, kvW = kvWidth(shape);
+  const widths = [["Q", dModel], ["K", kvW], ["V", kvW], ["O", dModel]] as const;
+  for (const [name, columns] of widths) {
+    expect(`w${name}`, w[`w${name}`], dModel * columns);
+    expect(`b${name}`, w[`b${name}`], columns);
   }
 }
 
@@ -234,7 +250,7 @@ export class CpuAttention {
   }
 
   /**
-   * One forward on the loaded inputs. Returns a fresh copy of the output ([seqLen, dModel]), or
+   * One forward on the loaded inputs. Returns a fresh copy of the output ([batch, seqLen, dModel]), or
    * writes it into `options.into` and returns that array.
    */
   async forward(
@@ -244,9 +260,9 @@ export class CpuAttention {
     const layout = this.#layout, memory = this.#memory;
     if (!layout || !memory) throw new Error("forward() before load()");
     if (this.#busy) throw new Error("forward() while another forward is running");
-    const { seqLen, dModel } = layout.shape;
-    if (options.into && options.into.length !== seqLen * dModel) {
-      throw new RangeError(`into has ${options.into.length} elements, expected ${seqLen * dModel}`);
+    const outFloats = layout.tensors.out.floats;
+    if (options.into && options.into.length !== outFloats) {
+      throw new RangeError(`into has ${options.into.length} elements, expected ${outFloats}`);
     }
     this.#busy = true;
     try {

@@ -89,7 +89,21 @@ export class CpuStages {
     switch (stage) {
       case "projection_qkv":
         k.packB(at("wQkv"), 3 * d, 0, d, 3 * d, at("packedQkv"));
-        k.gemm(n, 3 * d, d, at("x"), d, at("packedQkv"), at("qkv"), 3 * d, at("bQkv"), 1, tile);
+        k.gemm(
+          n,
+          3 * d,
+          d,
+          at("x"),
+          d,
+          at("packedQkv"),
+          d,
+          at("qkv"),
+          3 * d,
+          at("bQkv"),
+          1,
+          0,
+          tile,
+        );
         return;
       case "scores":
         for (let h = 0; h < heads; h++) {
@@ -102,10 +116,12 @@ export class CpuStages {
             at("qkv", h * dK),
             3 * d,
             at("packedKeys"),
+            dK,
             at("scores"),
             n,
             0,
             1 / Math.sqrt(dK),
+            0,
             tile,
           );
         }
@@ -123,17 +139,19 @@ export class CpuStages {
             at("scores"),
             n,
             at("packedValues"),
+            n,
             at("concat", h * dK),
             d,
             0,
             1,
+            0,
             tile,
           );
         }
         return;
       case "output_projection":
         k.packB(at("wO"), d, 0, d, d, at("packedO"));
-        k.gemm(n, d, d, at("concat"), d, at("packedO"), at("out"), d, at("bO"), 1, tile);
+        k.gemm(n, d, d, at("concat"), d, at("packedO"), d, at("out"), d, at("bO"), 1, 0, tile);
         return;
     }
   }

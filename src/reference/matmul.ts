@@ -2,8 +2,10 @@
  * The matrix product of the CPU path, as WebAssembly SIMD kernels: C = scale · (A @ B) + bias.
  *
  * B is packed once into panels of {@link NR} columns ({@link MatmulExports.packB}, GotoBLAS
- * style, blocks of {@link KC} rows); A is read in place. A micro-kernel keeps an MR × NR tile of C
- * in eight f32x4 registers while it walks the shared depth, eight k steps per loop iteration.
+ * style), walked in blocks of {@link KC} rows; A is read in place. A micro-kernel keeps an MR × NR
+ * tile of C in eight f32x4 registers while it walks the shared depth, eight k steps per loop
+ * iteration. Each panel holds all k rows, so a range of B's rows or of its panels is itself a
+ * packed matrix: masked attention multiplies by the keys it needs without packing them again.
  *
  * Versions, one thread of the 2-core Zen 5 machine (matmuls of the attention's shapes):
  * 1. scalar JavaScript on typed arrays, any register block from 1×8 to 6×4: ≤ 5.9 GFLOP/s, capped
@@ -72,14 +74,17 @@ export const TILE_FLOATS = MR * NR;
 export interface MatmulExports {
   /**
    * Pack the k × n matrix B (B[kk][j] = src[kk·ld + j], or src[j·ld + kk] when `transposed` is 1)
-   * into `dst` for {@link MatmulExports.gemm}: blocks of KC rows, each split into panels of NR
-   * columns stored [column panel][row][NR], columns past n zero.
+   * into `dst` for {@link MatmulExports.gemm}: panels of NR columns stored [column panel][row][NR]
+   * (element [kk][j] at (j − j mod NR)·k + kk·NR + j mod NR), columns past n zero. Rows
+   * r0 … r0 + k′ of a packed matrix are again a packed matrix (at dst + r0·NR, panel stride k
+   * rows), and so are columns c0 … (c0 a multiple of NR, at dst + c0·k).
    */
   packB(src: number, ld: number, transposed: number, k: number, n: number, dst: number): void;
   /**
-   * C[m × n] (leading dimension ldc) = scale · A[m × k] (lda) @ B + bias, with B packed by
-   * `packB`; bias is the address of n f32 or 0 for none; tile is scratch of {@link TILE_FLOATS}
-   * f32. Requires m, n, k ≥ 1.
+   * C[m × n] (leading dimension ldc) = scale · (C₀ + A[m × k] (lda) @ B) + bias, with B packed
+   * by `packB` and bRows its panel height (the k it was packed with; more for a range of its
+   * rows); C₀ is C's old value when `accumulate` is 1, else 0; bias is the address of n f32 or 0
+   * for none; tile is scratch of {@link TILE_FLOATS} f32. Requires m, n, k ≥ 1.
    */
   gemm(
     m: number,
@@ -88,20 +93,17 @@ export interface MatmulExports {
     a: number,
     lda: number,
     packedB: number,
+    bRows: number,
     c: number,
     ldc: number,
     bias: number,
     scale: number,
+    accumulate: number,
     tile: number,
   ): void;
 }
 
 const { I32, F32, V128 } = ValType;
-
-/** `(value + NR − 1) & −NR`: value rounded up to whole panels (NR is a power of two). */
-function roundUpToPanel(value: Code): Code {
-  return i32.and(i32.add(value, i32.constant(NR - 1)), i32.constant(-NR));
-}
 
 /** Address of element `index` (in f32) past `base`. */
 function elementAddress(base: Code, index: Code): Code {
@@ -111,7 +113,7 @@ function elementAddress(base: Code, index: Code): Code {
 function definePackB(): FunctionBuilder {
   const fn = new FunctionBuilder("packB", [I32, I32, I32, I32, I32, I32]);
   const [src, ld, transposed, k, n, dst] = fn.params as [Local, Local, Local, Local, Local, Local];
-  const nPad = fn.local(I32), pc = fn.local(I32), kb = fn.local(I32), j0 = fn.local(I32);
+  const pc = fn.local(I32), kb = fn.local(I32), j0 = fn.local(I32);
   const kk = fn.local(I32), jj = fn.local(I32), row = fn.local(I32), out = fn.local(I32);
   const column = fn.local(I32);
   const sourceElement = select(
@@ -133,7 +135,7 @@ function definePackB(): FunctionBuilder {
   );
   const rowStart = elementAddress(get(src), i32.add(i32.mul(get(row), get(ld)), get(j0)));
   return fn.body(
-    set(nPad, roundUpToPanel(get(n))),
+    // blocks of KC rows, panel by panel: the block of the source being read stays in cache
     forRange(
       pc,
       i32.constant(0),
@@ -151,15 +153,12 @@ function definePackB(): FunctionBuilder {
           get(kb),
           1,
           set(row, i32.add(get(pc), get(kk))),
-          // panel (pc, j0) starts at pc·nPad + j0·kb; row kk of it at + kk·NR
+          // panel j0 starts at j0·k; its row `row` at + row·NR
           set(
             out,
             elementAddress(
               get(dst),
-              i32.add(
-                i32.add(i32.mul(get(pc), get(nPad)), i32.mul(get(j0), get(kb))),
-                i32.mul(get(kk), i32.constant(NR)),
-              ),
+              i32.add(i32.mul(get(j0), get(k)), i32.mul(get(row), i32.constant(NR))),
             ),
           ),
           ifThen(
@@ -290,8 +289,24 @@ function defineMicroKernel(): FunctionBuilder {
 }
 
 function defineGemm(microKernel: number): FunctionBuilder {
-  const fn = new FunctionBuilder("gemm", [I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32]);
-  const [m, n, k, a, lda, packedB, c, ldc, bias, scale, tile] = fn.params as [
+  const fn = new FunctionBuilder("gemm", [
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    F32,
+    I32,
+    I32,
+  ]);
+  const [m, n, k, a, lda, packedB, bRows, c, ldc, bias, scale, accumulate, tile] = fn.params as [
+    Local,
+    Local,
     Local,
     Local,
     Local,
@@ -304,7 +319,7 @@ function defineGemm(microKernel: number): FunctionBuilder {
     Local,
     Local,
   ];
-  const nPad = fn.local(I32), pc = fn.local(I32), kb = fn.local(I32);
+  const pc = fn.local(I32), kb = fn.local(I32);
   const jr = fn.local(I32), ir = fn.local(I32), rows = fn.local(I32);
   const cols = fn.local(I32), first = fn.local(I32), last = fn.local(I32), bPanel = fn.local(I32);
   const aBlock = fn.local(I32), cTile = fn.local(I32), biasColumns = fn.local(I32);
@@ -332,25 +347,26 @@ function defineGemm(microKernel: number): FunctionBuilder {
     );
 
   return fn.body(
-    set(nPad, roundUpToPanel(get(n))),
     forRange(
       pc,
       i32.constant(0),
       get(k),
       KC,
       set(kb, i32.minS(i32.constant(KC), i32.sub(get(k), get(pc)))),
-      set(first, i32.eqz(get(pc))),
+      // the first block starts from zero, or from C's old value when accumulating
+      set(first, i32.and(i32.eqz(get(pc)), i32.eqz(get(accumulate)))),
       set(last, i32.geS(i32.add(get(pc), get(kb)), get(k))),
       forRange(
         jr,
         i32.constant(0),
         get(n),
         NR,
+        // panel jr starts at jr·bRows, row pc of it at + pc·NR
         set(
           bPanel,
           elementAddress(
             get(packedB),
-            i32.add(i32.mul(get(pc), get(nPad)), i32.mul(get(jr), get(kb))),
+            i32.add(i32.mul(get(jr), get(bRows)), i32.mul(get(pc), i32.constant(NR))),
           ),
         ),
         set(cols, i32.minS(i32.constant(NR), i32.sub(get(n), get(jr)))),

@@ -8,8 +8,14 @@
  * @module
  */
 
-import { type AttentionShape, headWidth } from "../shape.ts";
-import { packedBFloats, TILE_FLOATS } from "./matmul.ts";
+import {
+  type AttentionShape,
+  headWidth,
+  kvWidth,
+  type ResolvedShape,
+  resolveShape,
+} from "../shape.ts";
+import { NR, packedBFloats, TILE_FLOATS } from "./matmul.ts";
 
 /** Memory classes of the CPU path (DESIGN.md: weights, activations, scores). */
 export type MemoryClass = "weights" | "activations" | "scores";
@@ -38,12 +44,33 @@ export interface Region {
 
 /** Scratch one worker owns: packed matmul operands and an edge tile. */
 export interface WorkerScratch {
-  /** one head's packed Kᵀ followed by its packed V */
+  /** softmax: one kv head's packed Kᵀ followed by its packed V; linear: the packed [V | 1] */
   packedB: Region;
   tile: Region;
+  /** linear attention only */
+  linear?: LinearScratch;
 }
 
-/** The tensors of a forward. */
+/**
+ * What one linear-attention unit (one head of one sequence) keeps besides the packed [V | 1]:
+ * O(n·d_k + d_k²), no n × n matrix. The ones column appended to V makes the normaliser z the last
+ * column of S′ = φ(K)ᵀ·[V | 1], and the denominator the last column of φ(Q)·S′.
+ */
+export interface LinearScratch {
+  /** φ(K)ᵀ, [dK, seqLen] */
+  featureKeys: Region;
+  /** S′ = [S | z], [dK, dK + 1] */
+  state: Region;
+  /** S′ packed as the right operand of φ(Q)·S′ */
+  packedState: Region;
+  /** one chunk of rows' numerators and denominators, [BLOCK_ROWS, dK + 1] */
+  numerator: Region;
+  /** causal: one chunk's φ(Q)·φ(K)ᵀ, [BLOCK_ROWS, BLOCK_ROWS], and its φ(K)ᵀ packed */
+  chunkScores: Region;
+  packedChunkKeys: Region;
+}
+
+/** The tensors of a forward (rows are batch·seqLen; k and v are kvHeads·dK wide). */
 export interface TensorRegions {
   x: Region;
   wQ: Region;
@@ -57,10 +84,13 @@ export interface TensorRegions {
   q: Region;
   k: Region;
   v: Region;
-  /** heads' outputs side by side: [seqLen, dModel] */
+  /** heads' outputs side by side: [batch·seqLen, dModel] */
   concat: Region;
   out: Region;
-  /** one head's seqLen × seqLen scores, overwritten in place by its probabilities */
+  /**
+   * one head's scores, overwritten in place by its probabilities: seqLen × {@link scoreColumns}
+   * (empty for linear attention)
+   */
   scores: Region;
   /** wQ, wK, wV, wO packed for gemm (written in every forward, once, by whichever worker) */
   packedWeights: [Region, Region, Region, Region];
@@ -70,7 +100,7 @@ export interface TensorRegions {
 
 /** The memory plan of one shape and worker count. */
 export interface AttentionLayout {
-  shape: AttentionShape;
+  shape: ResolvedShape;
   workerCount: number;
   tensors: TensorRegions;
   scratch: WorkerScratch[];
@@ -94,8 +124,8 @@ export class LayoutTooLargeError extends RangeError {
 }
 
 /**
- * Plan the memory of a forward: inputs and weights, the activations, one head's score matrix
- * and each worker's packing scratch.
+ * Plan the memory of a forward: inputs and weights, the activations, one head's score matrix (or
+ * band) and each worker's scratch.
  *
  * @example
  * ```ts
@@ -104,43 +134,42 @@ export class LayoutTooLargeError extends RangeError {
  * ```
  */
 export function planLayout(shape: AttentionShape, workerCount: number): AttentionLayout {
-  const { seqLen: n, dModel: d } = shape;
-  const dK = headWidth(shape);
+  const resolved = resolveShape(shape);
+  const { seqLen: n, dModel: d, batch } = resolved;
+  const kvW = kvWidth(resolved);
   let end = ALIGNMENT_BYTES;
   const region = (floats: number, memoryClass: MemoryClass): Region => {
     const placed = { offset: end, floats, memoryClass };
     end += Math.ceil((floats * 4) / ALIGNMENT_BYTES) * ALIGNMENT_BYTES;
     return placed;
   };
-  const weight = () => region(d * d, "weights");
-  const bias = () => region(d, "weights");
-  const activation = () => region(n * d, "activations");
-  const packedWeight = () => region(packedBFloats(d, d), "weights");
+  const weight = (columns: number) => region(d * columns, "weights");
+  const bias = (columns: number) => region(columns, "weights");
+  const activation = (columns: number) => region(batch * n * columns, "activations");
+  const packedWeight = (columns: number) => region(packedBFloats(d, columns), "weights");
+  const softmax = resolved.attention === "softmax";
   // biases come before other tensors: gemm reads up to NR − 1 f32 past a bias's end (lanes it
   // never stores), which must stay inside the memory
   const tensors: TensorRegions = {
-    wQ: weight(),
-    wK: weight(),
-    wV: weight(),
-    wO: weight(),
-    bQ: bias(),
-    bK: bias(),
-    bV: bias(),
-    bO: bias(),
-    x: activation(),
-    q: activation(),
-    k: activation(),
-    v: activation(),
-    concat: activation(),
-    out: activation(),
-    scores: region(n * n, "scores"),
-    packedWeights: [packedWeight(), packedWeight(), packedWeight(), packedWeight()],
+    wQ: weight(d),
+    wK: weight(kvW),
+    wV: weight(kvW),
+    wO: weight(d),
+    bQ: bias(d),
+    bK: bias(kvW),
+    bV: bias(kvW),
+    bO: bias(d),
+    x: activation(d),
+    q: activation(d),
+    k: activation(kvW),
+    v: activation(kvW),
+    concat: activation(d),
+    out: activation(d),
+    scores: region(softmax ? n * scoreColumns(resolved) : 0, "scores"),
+    packedWeights: [packedWeight(d), packedWeight(kvW), packedWeight(kvW), packedWeight(d)],
     control: region(Control.StripHead + stripCount(n), "activations"),
   };
-  const scratch = Array.from({ length: workerCount }, () => ({
-    packedB: region(packedKFloats(shape) + packedBFloats(n, dK), "activations"),
-    tile: region(TILE_FLOATS, "activations"),
-  }));
+  const scratch = Array.from({ length: workerCount }, () => workerScratch(resolved, region));
   const pages = Math.ceil(end / WASM_PAGE_BYTES);
   if (pages > MAX_WASM_PAGES) {
     throw new LayoutTooLargeError(
@@ -148,7 +177,46 @@ export function planLayout(shape: AttentionShape, workerCount: number): Attentio
         `WebAssembly memory, more than its 4 GiB limit`,
     );
   }
-  return { shape, workerCount, tensors, scratch, totalBytes: end, pages };
+  return { shape: resolved, workerCount, tensors, scratch, totalBytes: end, pages };
+}
+
+/** One worker's scratch, placed by `region`. */
+function workerScratch(
+  shape: ResolvedShape,
+  region: (floats: number, memoryClass: MemoryClass) => Region,
+): WorkerScratch {
+  const n = shape.seqLen, dK = headWidth(shape);
+  const tile = () => region(TILE_FLOATS, "activations");
+  if (shape.attention === "softmax") {
+    return {
+      packedB: region(packedKFloats(shape) + packedBFloats(n, dK), "activations"),
+      tile: tile(),
+    };
+  }
+  const causal = shape.mask === "causal";
+  return {
+    packedB: region(packedBFloats(n, dK + 1), "activations"),
+    tile: tile(),
+    linear: {
+      featureKeys: region(dK * n, "activations"),
+      state: region(dK * (dK + 1), "activations"),
+      packedState: region(packedBFloats(dK, dK + 1), "activations"),
+      numerator: region(BLOCK_ROWS * (dK + 1), "activations"),
+      chunkScores: region(causal ? BLOCK_ROWS * BLOCK_ROWS : 0, "activations"),
+      packedChunkKeys: region(causal ? packedBFloats(dK, BLOCK_ROWS) : 0, "activations"),
+    },
+  };
+}
+
+/**
+ * Columns of one head's score rows: every key for `full` and `causal` (a causal strip fills the
+ * columns up to its diagonal), the band for `sliding`: a strip of BLOCK_ROWS queries sees at most
+ * W + BLOCK_ROWS − 1 keys, starting up to NR − 1 columns earlier so that the keys' packed panels
+ * are used whole.
+ */
+export function scoreColumns(shape: ResolvedShape): number {
+  if (shape.mask !== "sliding") return shape.seqLen;
+  return Math.min(shape.seqLen, shape.window + BLOCK_ROWS + NR - 2);
 }
 
 /** Strips of {@link BLOCK_ROWS} rows covering seqLen rows. */
@@ -165,7 +233,7 @@ export function packedKFloats(shape: AttentionShape): number {
 export function allRegions(layout: AttentionLayout): Region[] {
   return [
     ...Object.values(layout.tensors).flat(),
-    ...layout.scratch.flatMap((s) => [s.packedB, s.tile]),
+    ...layout.scratch.flatMap((s) => [s.packedB, s.tile, ...Object.values(s.linear ?? {})]),
   ];
 }
 

@@ -60,7 +60,7 @@ const EXP_POLYNOMIAL = [
  * The vector exp of one function: its constants live in v128 locals set once per call (V8 does
  * not hoist `v128.const` out of loops, and materialising one costs several instructions).
  */
-class VectorExp {
+export class VectorExp {
   readonly #constants = new Map<number, Local>();
   readonly #bias: Local;
   readonly #shifted: Local;

@@ -7,13 +7,15 @@
  * @module
  */
 
-/** A table: the first column is left-aligned (labels), the others right-aligned (numbers). */
+/** A table: the leading columns left-aligned (labels), the others right-aligned (numbers). */
 export interface TableBlock {
   kind: "table";
   /** one line above the table */
   caption?: string;
   header: string[];
   rows: string[][];
+  /** how many leading columns are labels (default 1) */
+  labelColumns?: number;
 }
 
 /** A figure of the output folder: a PNG for Markdown, its SVG inlined in HTML. */
@@ -39,12 +41,16 @@ export type ReportBlock =
   | FigureBlock;
 
 /** A table as aligned console text: a header, a dashed rule, the rows. */
-export function textTable(header: readonly string[], rows: readonly string[][]): string {
+export function textTable(
+  header: readonly string[],
+  rows: readonly string[][],
+  labelColumns = 1,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     widths.map((width, i) => {
       const cell = cells[i] ?? "";
-      return i === 0 ? cell.padEnd(width) : cell.padStart(width);
+      return i < labelColumns ? cell.padEnd(width) : cell.padStart(width);
     }).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
@@ -55,10 +61,14 @@ function markdownCell(text: string): string {
 }
 
 /** A GitHub-flavoured Markdown table (every row starts with `|`). */
-export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly string[][],
+  labelColumns = 1,
+): string {
   const line = (cells: readonly string[]) =>
     `| ${header.map((_, i) => markdownCell(cells[i] ?? "")).join(" | ")} |`;
-  const rule = `| ${header.map((_, i) => (i === 0 ? "---" : "--:")).join(" | ")} |`;
+  const rule = `| ${header.map((_, i) => (i < labelColumns ? "---" : "--:")).join(" | ")} |`;
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
@@ -69,7 +79,8 @@ function textBlock(block: ReportBlock): string {
     case "paragraph":
       return block.lines.join("\n");
     case "table":
-      return (block.caption ? `${block.caption}\n` : "") + textTable(block.header, block.rows);
+      return (block.caption ? `${block.caption}\n` : "") +
+        textTable(block.header, block.rows, block.labelColumns);
     case "list":
       return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
     case "links":
@@ -106,7 +117,7 @@ function markdownBlock(block: ReportBlock): string {
       return block.lines.join("  \n");
     case "table":
       return (block.caption ? `${block.caption}\n\n` : "") +
-        markdownTable(block.header, block.rows);
+        markdownTable(block.header, block.rows, block.labelColumns);
     case "list":
       return block.items.map((item) => `- ${item.replaceAll("\n", "\n  ")}`).join("\n");
     case "links":

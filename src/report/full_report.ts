@@ -56,7 +56,7 @@ export function environmentTable(results: ProfileResults): TableBlock {
     ["runs", `${config.runs} timed after ${config.warmup} warm-up, seed ${config.seed}`],
     ["interrupted", results.interrupted ? "yes: only the finished points are here" : "no"],
   ];
-  return { kind: "table", header: ["what", "value"], rows };
+  return { kind: "table", header: ["what", "value"], rows, labelColumns: 2 };
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { escapeXml } from "../plot/svg_document.ts";
+import { escapeXml as escapeHtml } from "../plot/svg_document.ts";
 import type { ReportBlock } from "./document.ts";
 
 /** The figures' SVG documents, inlined where the blocks place them. */
@@ -23,14 +23,10 @@ figure svg { width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; margin: 0.4em 0 1.2em; font-size: 0.85em; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
 th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+th.label, td.label { text-align: left; }
 tbody tr:nth-child(even) { background: #f7f7f7; }
 li { margin: 0.3em 0; }
 `;
-
-function escapeHtml(text: string): string {
-  return escapeXml(text);
-}
 
 /** An SVG document as markup to inline: its XML declaration dropped. */
 function inlineSvg(svg: string, alt: string): string {
@@ -48,10 +44,11 @@ function blockHtml(block: ReportBlock, figures: InlineFigures): string {
       return `<p class="setup">${block.lines.map(escapeHtml).join("<br>")}</p>`;
     case "table": {
       const caption = block.caption ? `<caption>${escapeHtml(block.caption)}</caption>` : "";
+      const labels = block.labelColumns ?? 1;
+      const cell = (text: string, tag: "th" | "td", i: number) =>
+        `<${tag}${i < labels ? ' class="label"' : ""}>${escapeHtml(text)}</${tag}>`;
       const row = (cells: readonly string[], tag: "th" | "td") =>
-        `<tr>${
-          block.header.map((_, i) => `<${tag}>${escapeHtml(cells[i] ?? "")}</${tag}>`).join("")
-        }</tr>`;
+        `<tr>${block.header.map((_, i) => cell(cells[i] ?? "", tag, i)).join("")}</tr>`;
       return `<table>${caption}<thead>${row(block.header, "th")}</thead><tbody>${
         block.rows.map((cells) => row(cells, "td")).join("")
       }</tbody></table>`;
