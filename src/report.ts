@@ -211,15 +211,24 @@ function describeScaling(series: SeriesResult): string {
   } — ${verdict}${local}.${overheadNote}`;
 }
 
-function describeMemory(series: SeriesResult): string | null {
+/** What the memory of a series should grow as, from what it stores. */
+function expectedMemoryGrowth(series: SeriesResult, configuration?: Configuration): string {
+  if (series.variant !== undefined && series.variant !== "naive") {
+    return "O(n): no n×n matrix is ever stored";
+  }
+  if ((configuration?.window ?? 0) > 0) {
+    return `O(n·W) once the band of scores outgrows the activations: W = ${configuration!.window}`;
+  }
+  return series.variant === "naive"
+    ? "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored"
+    : "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time";
+}
+
+function describeMemory(results: ProfileResults, series: SeriesResult): string | null {
   const growth = memoryGrowth(series);
   if (growth === null) return null;
   const { from: a, to: b } = growth;
-  const expected = series.variant === "fused"
-    ? "O(n): no n×n matrix is ever stored"
-    : series.variant === "naive"
-    ? "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored"
-    : "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time";
+  const expected = expectedMemoryGrowth(series, configurationOf(results, series));
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)
   } from n = ${a.seqLen} to ${b.seqLen}; the bytes that depend on n (peak minus weights) grow as n^${
@@ -391,7 +400,8 @@ export function reportTables(results: ProfileResults): TableBlock[] {
 export function analysisItems(results: ProfileResults): string[] {
   const analysis = [
     ...results.series.map(describeScaling),
-    ...results.series.map(describeMemory).filter((line): line is string => line !== null),
+    ...results.series.map((series) => describeMemory(results, series))
+      .filter((line): line is string => line !== null),
     ...describeSpeedups(results),
     ...describeAnalysis(results, analyseResults(results)),
     ...describeTimingFidelity(results),

@@ -140,13 +140,12 @@ function _compare(
         s.configurationId === compared.id && implementationOf(s) === implementationOf(b)
       );
       if (c === undefined) return [];
-      const ratios = b.points.flatMap((bp) => {
-        const cp = measuredPoint(c, bp.seqLen);
-        const bv = measuredPoint(b, bp.seqLen) && value(b, bp);
-        const cv = cp && value(c, cp);
-        return bv && cv && bv > 0 && cv > 0 && Number.isFinite(bv / cv)
-          ? [{ seqLen: bp.seqLen, ratio: cv / bv }]
-          : [];
+      const ratios = b.points.flatMap(({ seqLen }) => {
+        const [bp, cp] = [measuredPoint(b, seqLen), measuredPoint(c, seqLen)];
+        const baseValue = (bp && value(b, bp)) ?? NaN;
+        const comparedValue = (cp && value(c, cp)) ?? NaN;
+        const ratio = comparedValue / baseValue; // NaN or ∞ where a side was not measured
+        return ratio > 0 && Number.isFinite(ratio) ? [{ seqLen, ratio }] : [];
       });
       if (ratios.length === 0) return [];
       return [{
