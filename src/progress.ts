@@ -1,7 +1,9 @@
 /**
  * Progress of a long profile. On a terminal: one updating line (series, n, run k of N, elapsed,
- * ETA). In a pipe or CI: a plain line per point. Deno's timers stall while a GPU promise is
- * pending, so progress is advanced by the profile between runs, never by a timer.
+ * ETA). In a pipe or CI: a plain line per point, and between runs a plain "run k of N" line when
+ * {@link PLAIN_PROGRESS_INTERVAL_MS} have passed since the last line, so a log never goes quiet
+ * for long. Deno's timers stall while a GPU promise is pending, so progress is advanced by the
+ * profile between runs, never by a timer.
  *
  * @module
  */
@@ -35,43 +37,83 @@ function formatSeconds(ms: number): string {
     : `${seconds}s`;
 }
 
-/** Progress on stderr: an updating line on a terminal, plain lines otherwise. */
+/** Without a terminal, the longest silence between progress lines (when runs allow it). */
+export const PLAIN_PROGRESS_INTERVAL_MS = 30_000;
+
+/** Where ConsoleProgress writes and what clock it reads (injectable for tests). */
+export interface ConsoleProgressOptions {
+  /** an updating line (a terminal) or plain lines; default: whether stderr is a terminal */
+  interactive?: boolean;
+  /** the clock, ms; default performance.now */
+  nowMs?: () => number;
+  /** the sink; default stderr */
+  write?: (text: string) => void;
+}
+
+/**
+ * Progress on stderr: an updating line on a terminal, plain lines otherwise.
+ *
+ * @example
+ * ```ts
+ * let nowMs = 0;
+ * const lines: string[] = [];
+ * const progress = new ConsoleProgress({
+ *   interactive: false,
+ *   nowMs: () => nowMs,
+ *   write: (text) => lines.push(text),
+ * });
+ * progress.beginPoint("cpu", 10000, 3, 20);
+ * nowMs = 31_000;
+ * progress.runDone(1);
+ * if (!lines[1]?.startsWith("cpu n=10000: run 1 of 20")) throw new Error(lines.join(""));
+ * ```
+ */
 export class ConsoleProgress implements ProgressReporter {
   readonly #interactive: boolean;
-  readonly #startMs = performance.now();
-  readonly #encoder = new TextEncoder();
+  readonly #nowMs: () => number;
+  readonly #sink: (text: string) => void;
+  readonly #startMs: number;
   #label = "";
   #runs = 0;
   /** when the last run (or the point) ended: the last run's duration predicts the next ones */
   #lastMarkMs = 0;
+  /** when the last plain line was written */
+  #lastLineMs: number;
 
-  constructor(interactive = Deno.stderr.isTerminal()) {
-    this.#interactive = interactive;
+  /** Report on stderr (or `options.write`). */
+  constructor(options: ConsoleProgressOptions = {}) {
+    this.#interactive = options.interactive ?? Deno.stderr.isTerminal();
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+    const encoder = new TextEncoder();
+    this.#sink = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    this.#startMs = this.#nowMs();
+    this.#lastLineMs = this.#startMs;
   }
 
   #write(text: string): void {
-    Deno.stderr.writeSync(this.#encoder.encode(text));
+    if (text.endsWith("\n")) this.#lastLineMs = this.#nowMs();
+    this.#sink(text);
   }
 
   beginPoint(series: string, seqLen: number, warmup: number, runs: number): void {
     this.#label = `${series} n=${seqLen}`;
     this.#runs = runs;
-    this.#lastMarkMs = performance.now();
+    this.#lastMarkMs = this.#nowMs();
     const text = `${this.#label}: ${warmup} warm-up + ${runs} runs`;
     if (this.#interactive) this.#write(`\r\x1b[2K${text} · elapsed ${this.#elapsed()}`);
     else this.#write(`${text}\n`);
   }
 
   runDone(completed: number): void {
-    if (!this.#interactive) return;
-    const nowMs = performance.now();
+    const nowMs = this.#nowMs();
     const runMs = nowMs - this.#lastMarkMs;
     this.#lastMarkMs = nowMs;
     // the first run's interval includes the warm-up: no estimate from it
     const eta = completed >= 2 ? ` · ETA ${formatSeconds(runMs * (this.#runs - completed))}` : "";
-    this.#write(
-      `\r\x1b[2K${this.#label}: run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}${eta}`,
-    );
+    const text =
+      `${this.#label}: run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}${eta}`;
+    if (this.#interactive) this.#write(`\r\x1b[2K${text}`);
+    else if (nowMs - this.#lastLineMs >= PLAIN_PROGRESS_INTERVAL_MS) this.#write(`${text}\n`);
   }
 
   endPoint(outcome: string): void {
@@ -84,6 +126,6 @@ export class ConsoleProgress implements ProgressReporter {
   }
 
   #elapsed(): string {
-    return formatSeconds(performance.now() - this.#startMs);
+    return formatSeconds(this.#nowMs() - this.#startMs);
   }
 }

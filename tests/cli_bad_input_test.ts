@@ -54,13 +54,17 @@ const badInvocations: BadInvocation[] = [
   { script: PROFILE, args: ["--devices", "cpu,cpu"], names: "--devices" },
   { script: PROFILE, args: ["--variants", "slow"], names: "--variants" },
   { script: PROFILE, args: ["--variants", "naive,"], names: "--variants" },
-  { script: PROFILE, args: ["--seed", "-1"], names: "--seed" },
+  // Node's hint kept, with the value given
+  { script: PROFILE, args: ["--seed", "-1"], names: "use --seed=-1" },
   { script: PROFILE, args: ["--seed", "5000000000"], names: "--seed" },
   { script: PROFILE, args: ["--dump-max", "0"], names: "--dump-max" },
   { script: PROFILE, args: ["--quiet=yes"], names: "--quiet" },
   { script: PROFILE, args: ["extra"], names: "extra" },
   { script: PROFILE, args: ["--out", "FILE"], names: "--out" },
   { script: PROFILE, args: ["--out", "/proc/self/cannot_write_here"], names: "--out" },
+  { script: PROFILE, args: ["--out", "DANGLING"], names: "--out" },
+  { script: PROFILE, args: ["--out", "HOLDS_OUTPUT_FOLDER"], names: "is a folder" },
+  { script: PLOT, args: ["--from", "FIXTURE", "--out", "HOLDS_OUTPUT_FOLDER"], names: "--out" },
   { script: PLOT, args: [], names: "--from" },
   { script: PLOT, args: ["--from", "MISSING"], names: "--from" },
   { script: PLOT, args: ["--from", "TRUNCATED"], names: "--from" },
@@ -79,6 +83,10 @@ const existingFile = `${folder}/a_file`;
 await Deno.writeTextFile(existingFile, "not a folder");
 await Deno.writeTextFile(`${folder}/truncated.json`, '{"schemaVersion": 1, "series": [');
 await Deno.writeTextFile(`${folder}/not_results.json`, '{"hello": "world"}');
+// a symbolic link to a folder that does not exist, and a folder holding a folder named like an output
+await Deno.symlink(`${folder}/missing_target`, `${folder}/dangling`);
+await Deno.mkdir(`${folder}/holds_output/profiling_results.json`, { recursive: true });
+await Deno.mkdir(`${folder}/holds_output/kernel_breakdown.png`, { recursive: true });
 
 function substitute(arg: string, out: string): string {
   return ({
@@ -86,6 +94,9 @@ function substitute(arg: string, out: string): string {
     MISSING: `${folder}/missing/profiling_results.json`,
     TRUNCATED: `${folder}/truncated.json`,
     NOT_RESULTS: `${folder}/not_results.json`,
+    DANGLING: `${folder}/dangling`,
+    HOLDS_OUTPUT_FOLDER: `${folder}/holds_output`,
+    FIXTURE: fromFileUrl(new URL("./fixtures/results_cpu_only.json", import.meta.url)),
   } as Record<string, string>)[arg] ?? arg.replace("OUT", out);
 }
 
@@ -109,7 +120,7 @@ for (const [index, bad] of badInvocations.entries()) {
     assert.equal(lines.length, 1, `expected one error line, got:\n${stderr}`);
     assert.ok(lines[0]!.includes(bad.names), `"${lines[0]}" does not name ${bad.names}`);
     assert.ok(!/^\s+at /m.test(stderr), `stack trace on stderr:\n${stderr}`);
-    for (const path of [out, `${folder}/results`]) {
+    for (const path of [out, `${folder}/results`, `${folder}/missing_target`]) {
       assert.ok(!await Deno.stat(path).then(() => true, () => false), `${path} was created`);
     }
   });

@@ -10,12 +10,13 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { reportNoAdapter } from "./no_adapter.ts";
 import { openGpu } from "../gpu/device.ts";
-import { calibrate, saveCalibration } from "../gpu/calibration.ts";
+import { calibrate, type Calibration, saveCalibration } from "../gpu/calibration.ts";
+import { CACHE_DIR_ENV, cacheDir } from "../io/cache_dir.ts";
 import { applyTuning, TUNING_BUDGET_MS } from "../gpu/tuning.ts";
-import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
+import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
+import { badValue, EXIT_FAULT, runCli } from "./usage_error.ts";
 
 const USAGE = `Usage: deno task calibrate [--tune] [--budget-s S]
 
@@ -23,26 +24,49 @@ Measures the GPU adapter's matmul GFLOP/s and copy GB/s and the CPU path's matmu
 caches them (SELF_ATTENTION_PROFILER_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache,
 /self-attention-profiler/).
   --tune        first search every kernel's parameters on this adapter and cache the winners
-  --budget-s S  time budget of the search, seconds (default ${TUNING_BUDGET_MS / 1000})`;
+  --budget-s S  time budget of the search, seconds (default ${TUNING_BUDGET_MS / 1000})
+  -h, --help    this text
+  --version     the version of this tool and of Deno
+Exit codes: 0 done, 1 no calibration or it could not be cached (the numbers are printed),
+2 bad flags or no GPU adapter (1 in CI).`;
+
+/**
+ * Print the ceilings, then cache them. A cache that cannot be written (no space, a folder that is
+ * a file) loses nothing measured: the numbers are printed first, then one line says where they
+ * could not be saved; exit code 1.
+ */
+export async function reportCalibration(calibration: Calibration): Promise<number> {
+  const gpu = calibration.gpu;
+  console.log(
+    `ceilings: GPU matmul ${gpu.matmulGflops.toFixed(1)} GFLOP/s ` +
+      `(wg ${gpu.matmulParameters.workgroupSize} ${gpu.matmulParameters.layout ?? "registers"} ` +
+      `${JSON.stringify(gpu.matmulParameters.template)}), copy ${gpu.copyGBps.toFixed(1)} GB/s; ` +
+      `CPU matmul ${calibration.cpu.matmulGflops.toFixed(1)} GFLOP/s ` +
+      `(${calibration.cpu.matmulGflopsOneThread.toFixed(1)} × ${calibration.cpu.threads} threads)`,
+  );
+  try {
+    console.log(`cached: ${await saveCalibration(calibration)}`);
+    return 0;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(
+      `error: the calibration above is not cached: cannot write ${cacheDir() ?? "a cache folder"}` +
+        ` (${reason}); to cache it, set ${CACHE_DIR_ENV} to a writable folder`,
+    );
+    return EXIT_FAULT;
+  }
+}
 
 /** The command: parse, tune if asked, calibrate, print, cache. */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        tune: { type: "boolean" },
-        "budget-s": { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    throw fromParseArgsError(error);
-  }
-  if (values.help) {
-    console.log(USAGE);
+  const values = parseFlags(args, {
+    tune: { type: "boolean" },
+    "budget-s": { type: "string" },
+    ...STANDARD_FLAGS,
+  });
+  const answer = standardAnswer(values, USAGE);
+  if (answer !== null) {
+    console.log(answer);
     return 0;
   }
   const budgetText = values["budget-s"];
@@ -67,19 +91,7 @@ export async function main(args: string[]): Promise<number> {
     if (Object.keys(tuning).length === 0) console.log("kernel parameters: built-in defaults");
     console.log("calibrating:");
     const calibration = await calibrate(gpu, { log });
-    console.log(
-      `ceilings: GPU matmul ${calibration.gpu.matmulGflops.toFixed(1)} GFLOP/s ` +
-        `(wg ${calibration.gpu.matmulParameters.workgroupSize} ` +
-        `${calibration.gpu.matmulParameters.layout ?? "registers"} ` +
-        `${JSON.stringify(calibration.gpu.matmulParameters.template)}), ` +
-        `copy ${calibration.gpu.copyGBps.toFixed(1)} GB/s; CPU matmul ` +
-        `${calibration.cpu.matmulGflops.toFixed(1)} GFLOP/s ` +
-        `(${
-          calibration.cpu.matmulGflopsOneThread.toFixed(1)
-        } × ${calibration.cpu.threads} threads)`,
-    );
-    console.log(`cached: ${await saveCalibration(calibration)}`);
-    return 0;
+    return await reportCalibration(calibration);
   } finally {
     gpu.destroy();
   }

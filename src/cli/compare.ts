@@ -18,6 +18,7 @@ import { renderMarkdown, renderText } from "../report/document.ts";
 import type { ProfileResults } from "../results.ts";
 import { parseInteger } from "./flag_values.ts";
 import { RESULTS_FILE_NAME, resultsPathOf } from "../io/results_path.ts";
+import { STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
 import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.ts";
 
 /** The help text of `deno task compare --help`. */
@@ -31,7 +32,8 @@ Usage: deno task compare BASE NEW [flags]
   --markdown             print the table as GitHub-flavoured Markdown
   --seed N               seeds the bootstrap                             (default ${DEFAULT_BOOTSTRAP.seed})
   --resamples N          bootstrap resamples                             (default ${DEFAULT_BOOTSTRAP.resamples})
-  --help                 this text
+  -h, --help             this text
+  --version              the version of this tool and of Deno
 
 For every (series, configuration, n) timed in both: the ratio of medians NEW/BASE of the wall
 clock (and of the GPU stage-time sum), a 95 % bootstrap interval, and a verdict: faster, slower
@@ -39,10 +41,11 @@ or within noise (the interval holds 1, or the change is under the threshold).
 Exit codes: 0 done, 1 slower than --fail-on-slower, 2 bad input.`;
 
 const ALLOWED_FLAGS =
-  "BASE NEW, --threshold PCT, --fail-on-slower PCT, --markdown, --seed N, --resamples N, --help";
+  "BASE NEW, --threshold PCT, --fail-on-slower PCT, --markdown, --seed N, --resamples N, --help, " +
+  "--version";
 
-/** What the flags ask for. */
-export type ParsedCompareArgs = { help: true } | {
+/** What the flags ask for: a text to print (the help or the version), or a comparison. */
+export type ParsedCompareArgs = { help: true; text: string } | {
   help: false;
   base: string;
   next: string;
@@ -83,16 +86,17 @@ export function parseCompareArgs(args: string[]): ParsedCompareArgs {
         markdown: { type: "boolean" },
         seed: { type: "string" },
         resamples: { type: "string" },
-        help: { type: "boolean", short: "h" },
+        ...STANDARD_FLAGS,
       },
       strict: true,
       allowPositionals: true,
     });
   } catch (error) {
-    throw new UsageError(`${fromParseArgsError(error).message}; allowed: ${ALLOWED_FLAGS}`);
+    throw new UsageError(`${fromParseArgsError(error, args).message}; allowed: ${ALLOWED_FLAGS}`);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { help: true };
+  const answer = standardAnswer(values, COMPARE_HELP);
+  if (answer !== null) return { help: true, text: answer };
   if (positionals.length !== 2 || positionals.some((path) => path.trim() === "")) {
     throw new UsageError(
       `expected two results files, BASE and NEW, got ${positionals.length}` +
@@ -147,7 +151,7 @@ function failOnSlowerCode(comparison: Comparison, fraction: number | null): numb
 export async function main(args: string[]): Promise<number> {
   const parsed = parseCompareArgs(args);
   if (parsed.help) {
-    console.log(COMPARE_HELP);
+    console.log(parsed.text);
     return 0;
   }
   const base = await loadSide("BASE", parsed.base);

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { RESULTS_FILE_NAME, resultsPathOf } from "../io/results_path.ts";
 import { writeFigures } from "../plot/figures.ts";
@@ -16,7 +15,8 @@ import { writeReportFiles } from "../io/results_files.ts";
 import { loadResults, ResultsFileError } from "../plot/load_results.ts";
 import type { ProfileResults } from "../results.ts";
 import { checkOutDir } from "./out_dir.ts";
-import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.ts";
+import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
+import { badValue, runCli, UsageError } from "./usage_error.ts";
 
 export { RESULTS_FILE_NAME };
 
@@ -27,16 +27,21 @@ Usage: deno task plot --from DIR/${RESULTS_FILE_NAME} [--out DIR]
 
   --from FILE   the ${RESULTS_FILE_NAME} a profile wrote (a folder holding one also works)
   --out DIR     where to write the figures                (default: the folder of --from)
-  --help        this text
+  -h, --help    this text
+  --version     the version of this tool and of Deno
 
 Writes self_attention_profiling.png/.svg, kernel_breakdown.png/.svg, report.md, report.html
 and, when the results hold the GPU stages' begin times (kernelStartMs), trace.json.
 Exit codes: 0 done, 2 bad input (nothing written).`;
 
-const ALLOWED_FLAGS = "--from FILE, --out DIR, --help";
+const ALLOWED_FLAGS = "--from FILE, --out DIR, --help, --version";
 
-/** What the flags ask for. */
-export type ParsedPlotArgs = { help: true } | { help: false; from: string; outDir?: string };
+/** What the flags ask for: a text to print (the help or the version), or the figures of a file. */
+export type ParsedPlotArgs = { help: true; text: string } | {
+  help: false;
+  from: string;
+  outDir?: string;
+};
 
 /**
  * Parse the flags of `deno task plot` (strict: unknown flags and positionals are errors).
@@ -44,26 +49,23 @@ export type ParsedPlotArgs = { help: true } | { help: false; from: string; outDi
  * @example
  * ```ts
  * const parsed = parsePlotArgs(["--from", "results/profiling_results.json"]);
- * console.assert(!parsed.help && parsed.from === "results/profiling_results.json");
+ * if (parsed.help || parsed.from !== "results/profiling_results.json") throw new Error();
  * ```
  */
 export function parsePlotArgs(args: string[]): ParsedPlotArgs {
-  let values: { from?: string; out?: string; help?: boolean };
+  let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        from: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    values = parseFlags(args, {
+      from: { type: "string" },
+      out: { type: "string" },
+      ...STANDARD_FLAGS,
+    });
   } catch (error) {
-    throw new UsageError(`${fromParseArgsError(error).message}; allowed: ${ALLOWED_FLAGS}`);
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`${error.message}; allowed: ${ALLOWED_FLAGS}`);
   }
-  if (values.help) return { help: true };
+  const answer = standardAnswer(values, PLOT_HELP);
+  if (answer !== null) return { help: true, text: answer };
   if (values.from === undefined) {
     throw new UsageError(`--from is required: the path of a ${RESULTS_FILE_NAME}`);
   }
@@ -80,7 +82,7 @@ export function parsePlotArgs(args: string[]): ParsedPlotArgs {
 export async function main(args: string[]): Promise<number> {
   const parsed = parsePlotArgs(args);
   if (parsed.help) {
-    console.log(PLOT_HELP);
+    console.log(parsed.text);
     return 0;
   }
   const path = await resultsPathOf(parsed.from);

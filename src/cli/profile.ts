@@ -2,8 +2,10 @@
  * `deno task profile`: parse and check every flag, open the GPU, run the experiment, write the
  * data files after every finished point (atomically), then the figures and the console report.
  *
- * Exit codes: 0 done; 1 a point failed validation or met a device fault; 2 bad input; 130
- * interrupted (Ctrl-C / SIGTERM: the points finished so far are written first).
+ * Exit codes: 0 done; 1 a point failed validation or met a device fault, or a write failed (a full
+ * disk: one line, the files written before kept); 2 bad input, or another run writing into the
+ * same --out; 130 interrupted (SIGINT, SIGTERM or SIGHUP: every output of the points finished so
+ * far is written first, marked `"interrupted": true`).
  *
  * @module
  */
@@ -17,9 +19,6 @@ import {
 } from "../gpu/calibration.ts";
 import { applyTuning } from "../gpu/tuning.ts";
 import { GpuAttention, NO_SHADER_F16 } from "../gpu/gpu_attention.ts";
-import { writeReportFiles, writeResultsFiles } from "../io/results_files.ts";
-import { writeTensorsFile } from "../io/tensors_file.ts";
-import { writeFigures } from "../plot/figures.ts";
 import { cpuPreflight } from "../preflight.ts";
 import { expandGrid, shapeOf } from "../configuration.ts";
 import type { AttentionShape } from "../shape.ts";
@@ -29,12 +28,12 @@ import { formatReport } from "../report.ts";
 import type { ProfileConfig } from "../config.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import type { SkipRecord } from "../results.ts";
+import { EXIT_INTERRUPTED, Interrupts } from "./interrupts.ts";
 import { checkOutDir } from "./out_dir.ts";
-import { parseProfileArgs, PROFILE_HELP } from "./profile_args.ts";
+import { describeLeftovers, OutputFolder } from "./output_folder.ts";
+import { parseProfileArgs } from "./profile_args.ts";
+import { ProfileOutputs } from "./profile_outputs.ts";
 import { runCli, UsageError } from "./usage_error.ts";
-
-/** Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT). */
-export const EXIT_INTERRUPTED = 130;
 
 /**
  * A length that no requested series can run is bad input, found before any work starts; the
@@ -79,107 +78,149 @@ function _whyNothingRuns(
     reasons.join("; ");
 }
 
+/** Open the GPU when asked; null (with a skip and a warning) when no adapter is found. */
+async function openRequestedGpu(
+  config: ProfileConfig,
+  progress: ProgressReporter,
+  skips: SkipRecord[],
+): Promise<GpuContext | null> {
+  if (!config.devices.includes("gpu")) return null;
+  const gpu = await openGpu();
+  if (gpu === null) {
+    const reason =
+      "no WebGPU adapter found (on Debian, mesa-vulkan-drivers provides a software one)";
+    if (config.devicesExplicit) {
+      throw new UsageError(`--devices ${config.devices.join(",")}: ${reason}`);
+    }
+    progress.warn(`${reason}: running the CPU path alone`);
+    skips.push({ series: "gpu", reason });
+  }
+  return gpu;
+}
+
+/** Bad input the adapter reveals: f16 asked of an adapter without it, nothing that can run. */
+async function assertRunnable(
+  config: ProfileConfig,
+  gpu: GpuContext | null,
+  tune: boolean,
+  progress: ProgressReporter,
+): Promise<void> {
+  if (gpu !== null && config.precisions.includes("f16") && !gpu.device.features.has("shader-f16")) {
+    if (config.precisions.length === 1) {
+      throw new UsageError(
+        `--precision f16: the adapter ${gpu.adapter.description} has no shader-f16`,
+      );
+    }
+    progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
+  }
+  // the cached kernel parameters come before the check, which judges by them; tuning (minutes)
+  // comes after it, and is checked again
+  if (gpu !== null && !tune) await applyTuning(gpu, { warn: (line) => progress.warn(line) });
+  assertSomethingRuns(config, gpu, Deno.systemMemoryInfo().available);
+}
+
+/** Tuning (when asked) and the calibrated ceilings of the adapter. */
+async function prepareGpu(
+  gpu: GpuContext,
+  tune: boolean,
+  config: ProfileConfig,
+  progress: ProgressReporter,
+): Promise<Calibration | null> {
+  const warn = (line: string) => progress.warn(line);
+  if (!tune) return await loadCalibration(gpu.adapter, warn);
+  const log = (line: string) => {
+    if (!config.quiet) console.log(`  ${line}`);
+  };
+  if (!config.quiet) console.log("tuning the GPU kernels on this adapter:");
+  await applyTuning(gpu, { tune: true, log, warn });
+  assertSomethingRuns(config, gpu, Deno.systemMemoryInfo().available);
+  const calibration = await calibrate(gpu, { log });
+  await saveCalibration(calibration).catch((error) =>
+    progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
+  );
+  return calibration;
+}
+
+/**
+ * What an interrupt does: before the first run there is nothing to keep, so the command exits at
+ * once; from then on, the first stops after the current run (and marks the files written so far
+ * interrupted at once), a later one exits as soon as the write in progress is complete.
+ */
+function handleInterrupts(progress: ProgressReporter) {
+  let outputs: ProfileOutputs | null = null;
+  const interrupts = new Interrupts({
+    first(signal) {
+      if (outputs === null) {
+        progress.warn(`${signal}: interrupted before the first run: nothing was profiled`);
+        Deno.exit(EXIT_INTERRUPTED);
+      }
+      progress.warn(
+        `${signal}: interrupted: stopping after the current run, then writing every output of ` +
+          "the finished points (interrupt again to exit sooner)",
+      );
+      outputs.markInterrupted().catch((error) => progress.warn(error.message));
+    },
+    again(signal) {
+      progress.warn(`${signal} again: exiting once the file being written is complete`);
+      void outputs!.settled().then(() => Deno.exit(EXIT_INTERRUPTED));
+    },
+  });
+  return {
+    signal: interrupts.signal,
+    /** the runs start: from now on the finished points are kept */
+    running(into: ProfileOutputs) {
+      outputs = into;
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const parsed = parseProfileArgs(Deno.args);
   if (parsed.help) {
-    console.log(PROFILE_HELP);
+    console.log(parsed.text);
     return 0;
   }
   const config = parsed.config;
   await checkOutDir(config.outDir);
   const progress: ProgressReporter = config.quiet ? new QuietProgress() : new ConsoleProgress();
+  // installed first: an interrupt while the GPU opens or the kernels are tuned is one too
+  const interrupts = handleInterrupts(progress);
   const skips: SkipRecord[] = [];
-  let gpu: GpuContext | null = null;
-  if (config.devices.includes("gpu")) {
-    gpu = await openGpu();
-    if (gpu === null) {
-      const reason =
-        "no WebGPU adapter found (on Debian, mesa-vulkan-drivers provides a software one)";
-      if (config.devicesExplicit) {
-        throw new UsageError(`--devices ${config.devices.join(",")}: ${reason}`);
-      }
-      progress.warn(`${reason}: running the CPU path alone`);
-      skips.push({ series: "gpu", reason });
-    }
-  }
-  const availableMemoryBytes = () => Deno.systemMemoryInfo().available;
+  const gpu = await openRequestedGpu(config, progress, skips);
   try {
-    if (
-      gpu !== null && config.precisions.includes("f16") && !gpu.device.features.has("shader-f16")
-    ) {
-      if (config.precisions.length === 1) {
-        throw new UsageError(
-          `--precision f16: the adapter ${gpu.adapter.description} has no shader-f16`,
-        );
-      }
-      progress.warn(`f16 series skipped: ${NO_SHADER_F16}`);
-    }
-    const warn = (line: string) => progress.warn(line);
-    // the cached kernel parameters come before the check, which judges by them; tuning (minutes)
-    // comes after it, and is checked again
-    if (gpu !== null && !parsed.tune) await applyTuning(gpu, { warn });
-    assertSomethingRuns(config, gpu, availableMemoryBytes());
-    let calibration: Calibration | null = null;
-    if (gpu !== null) {
-      const log = (line: string) => {
-        if (!config.quiet) console.log(`  ${line}`);
-      };
-      if (parsed.tune) {
-        if (!config.quiet) console.log("tuning the GPU kernels on this adapter:");
-        await applyTuning(gpu, { tune: true, log, warn });
-        assertSomethingRuns(config, gpu, availableMemoryBytes());
-        calibration = await calibrate(gpu, { log });
-        await saveCalibration(calibration).catch((error) =>
-          progress.warn(`calibration not cached: ${error instanceof Error ? error.message : error}`)
-        );
-      } else {
-        calibration = await loadCalibration(gpu.adapter, warn);
-      }
-    }
+    await assertRunnable(config, gpu, parsed.tune, progress);
+    const { folder, leftovers } = await OutputFolder.claim(config.outDir);
+    globalThis.addEventListener("unload", () => folder.releaseSync());
+    const removed = describeLeftovers(config.outDir, leftovers);
+    if (removed !== null) progress.warn(removed);
+    const calibration = gpu === null ? null : await prepareGpu(gpu, parsed.tune, config, progress);
 
-    const interruption = new AbortController();
-    /** the file writes in progress: a second interrupt waits for them, so no write is cut off */
-    let writing: Promise<unknown> = Promise.resolve();
-    const track = <T>(write: Promise<T>): Promise<T> => {
-      writing = Promise.allSettled([writing, write]);
-      return write;
-    };
-    const onSignal = () => {
-      if (interruption.signal.aborted) {
-        void writing.finally(() => Deno.exit(EXIT_INTERRUPTED));
-        return;
-      }
-      progress.warn("interrupt: stopping after the current run (again to exit now)");
-      interruption.abort();
-    };
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-
+    const outputs = new ProfileOutputs(config.outDir);
+    interrupts.running(outputs);
     const results = await runProfile(config, {
       progress,
-      interruption: interruption.signal,
+      interruption: interrupts.signal,
       gpu,
-      availableMemoryBytes,
+      availableMemoryBytes: () => Deno.systemMemoryInfo().available,
       skips,
       calibration,
       onPointDone: async (snapshot) => {
-        await track(writeResultsFiles(snapshot, config.outDir));
+        await outputs.data(snapshot);
       },
-      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs }) => {
+      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs: out }) => {
         if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
           const named = severalConfigurations ? configuration : null;
-          const dump = { inputs, outputs, configuration: named };
-          await track(writeTensorsFile(dump, config.outDir));
+          await outputs.tensors({ inputs, outputs: out, configuration: named });
         }
       },
     });
-    const written = [
-      ...await track(writeResultsFiles(results, config.outDir)),
-      ...await track(writeFigures(results, config.outDir)),
-      ...await track(writeReportFiles(results, config.outDir)),
-    ];
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    const written = [...await outputs.data(results), ...await outputs.figures(results)];
+    // an interrupt during the final writes has queued the data files again, marked; the reports
+    // and the console say so too
+    results.interrupted ||= interrupts.signal.aborted;
+    written.push(...await outputs.reports(results));
+    await outputs.settled();
+    results.interrupted ||= interrupts.signal.aborted;
     console.log(formatReport(results));
     if (!config.quiet) console.log(`Wrote ${written.join(", ")}`);
     if (results.interrupted) return EXIT_INTERRUPTED;

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   DEFAULT_CONFIG,
   DEVICE_NAMES,
@@ -26,7 +25,8 @@ import {
 import { ATTENTION_KINDS, type AttentionKind } from "../shape.ts";
 import { SOFTMAX_VARIANT_NAMES } from "../variants/registry.ts";
 import { parseInteger, parseIntegerList, parseMaskList, parseNameList } from "./flag_values.ts";
-import { badValue, fromParseArgsError, UsageError } from "./usage_error.ts";
+import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
+import { badValue, UsageError } from "./usage_error.ts";
 
 /** Largest accepted `--seq-lens` entry; whether a length fits is decided later by preflight. */
 export const MAX_SEQ_LEN = 1_000_000;
@@ -65,13 +65,18 @@ Usage: deno task profile [flags]
   --dump-max N        largest length --dump-tensors writes    (default ${DEFAULT_CONFIG.dumpMax})
   --tune              search the GPU kernels' parameters on this adapter first (minutes on a
                       software adapter) and cache them; without it the cached or built-in ones
-  --quiet             no progress output
-  --help              this text
+  --quiet             no progress output (warnings still go to stderr)
+  -h, --help          this text
+  --version           the version of this tool and of Deno
 
-Exit codes: 0 done, 1 a point failed validation or a device fault, 2 bad input, 130 interrupted.`;
+Exit codes: 0 done, 1 a point failed validation, a device fault or a failed write (a full disk),
+2 bad input or another run writing into --out, 130 interrupted (SIGINT, SIGTERM, SIGHUP).`;
 
-/** The outcome of parsing: a configuration to run, or a request for help. */
-export type ParsedProfileArgs = { help: true } | {
+/**
+ * The outcome of parsing: a configuration to run, or a text to print before exiting 0 (the help,
+ * or the version).
+ */
+export type ParsedProfileArgs = { help: true; text: string } | {
   help: false;
   config: ProfileConfig;
   /** `--tune`: search the kernels' parameters before profiling */
@@ -150,40 +155,30 @@ function parseGrid(values: GridFlags): ConfigurationGrid {
  * ```
  */
 export function parseProfileArgs(args: string[]): ParsedProfileArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "seq-lens": { type: "string" },
-        "d-model": { type: "string" },
-        heads: { type: "string" },
-        "kv-heads": { type: "string" },
-        batch: { type: "string" },
-        mask: { type: "string" },
-        attention: { type: "string" },
-        pass: { type: "string" },
-        runs: { type: "string" },
-        warmup: { type: "string" },
-        devices: { type: "string" },
-        variants: { type: "string" },
-        precision: { type: "string" },
-        out: { type: "string" },
-        seed: { type: "string" },
-        "dump-tensors": { type: "boolean" },
-        "dump-max": { type: "string" },
-        quiet: { type: "boolean" },
-        tune: { type: "boolean" },
-        help: { type: "boolean" },
-      },
-    });
-  } catch (error) {
-    throw fromParseArgsError(error);
-  }
-  const values = parsed.values;
-  if (values.help) return { help: true };
+  const values = parseFlags(args, {
+    "seq-lens": { type: "string" },
+    "d-model": { type: "string" },
+    heads: { type: "string" },
+    "kv-heads": { type: "string" },
+    batch: { type: "string" },
+    mask: { type: "string" },
+    attention: { type: "string" },
+    pass: { type: "string" },
+    runs: { type: "string" },
+    warmup: { type: "string" },
+    devices: { type: "string" },
+    variants: { type: "string" },
+    precision: { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+    "dump-tensors": { type: "boolean" },
+    "dump-max": { type: "string" },
+    quiet: { type: "boolean" },
+    tune: { type: "boolean" },
+    ...STANDARD_FLAGS,
+  });
+  const answer = standardAnswer(values, PROFILE_HELP);
+  if (answer !== null) return { help: true, text: answer };
 
   const config: ProfileConfig = { ...DEFAULT_CONFIG, seqLens: [...DEFAULT_CONFIG.seqLens] };
   if (values["seq-lens"] !== undefined) config.seqLens = parseSeqLens(values["seq-lens"]);

@@ -9,7 +9,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { PRECISION_NAMES, type PrecisionName, VARIANT_NAMES, type VariantName } from "../config.ts";
 import { parseInteger, parseNameList } from "./flag_values.ts";
 import { reportNoAdapter } from "./no_adapter.ts";
@@ -20,7 +19,8 @@ import { GpuAttention } from "../gpu/gpu_attention.ts";
 import type { Precision, TuningName } from "../gpu/kernels.ts";
 import { compareOutputs, GPU_TOLERANCES } from "../gpu/validation.ts";
 import { applyTuning } from "../gpu/tuning.ts";
-import { badValue, fromParseArgsError, runCli } from "./usage_error.ts";
+import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
+import { badValue, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
 import { cpuAttentionForward } from "../reference/cpu_attention.ts";
 
@@ -47,6 +47,8 @@ ${GPU_TOLERANCES.f16}).
   --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
   --tuning        kernel parameters (default: software on a software adapter, else hardware)
   --precision     storage precisions to check: f32,f16 (default: f32; f16 needs shader-f16)
+  -h, --help      this text
+  --version       the version of this tool and of Deno
 Exit codes: 0 all passed, 1 a mismatch or GPU error, 2 bad flags or no GPU adapter (1 in CI).`;
 
 /** One row of the table. */
@@ -106,25 +108,16 @@ function formatRow(row: ValidationRow): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        seed: { type: "string" },
-        variants: { type: "string" },
-        tuning: { type: "string" },
-        precision: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw fromParseArgsError(error);
-  }
-  if (values.help) {
-    console.log(USAGE);
+  const values = parseFlags(args, {
+    seed: { type: "string" },
+    variants: { type: "string" },
+    tuning: { type: "string" },
+    precision: { type: "string" },
+    ...STANDARD_FLAGS,
+  });
+  const answer = standardAnswer(values, USAGE);
+  if (answer !== null) {
+    console.log(answer);
     return 0;
   }
   const seed = values.seed === undefined

@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The temporary file of an atomic write of `<name>`: `<name>.<pid>.<8 hex digits>.tmp`. */
+export const TEMPORARY_NAME: RegExp = /^(.+)\.\d+\.[0-9a-f]{8}\.tmp$/;
+
 function temporaryPathFor(path: string): string {
   return `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
 }
@@ -16,6 +19,8 @@ function temporaryPathFor(path: string): string {
  * ```ts
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * const names = [...Deno.readDirSync(dir)].map((entry) => entry.name);
+ * if (names.join() !== "a.bin") throw new Error(`left: ${names}`);
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
