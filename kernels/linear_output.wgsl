@@ -1,10 +1,10 @@
-// linear_output, after linear_common.wgsl: one vec4 column of one query's head output,
+// linear_output, after linear_common.wgsl: one query's output of one head,
 // φ(q_i)ᵀ·S / (φ(q_i)ᵀ·z) with S and z from its chunk's state slot — the whole sequence (full
 // mask), or the chunks before its own (causal), plus then the keys j ≤ i of its own chunk, each
-// weighted by φ(q_i)·φ(k_j). Writes the head's columns of concat [batch·n, d_model].
-// Grid: x over queries (all sequences), y over heads × column vec4s.
+// weighted by φ(q_i)·φ(k_j) once for all d_k columns. Writes the head's columns of concat
+// [batch·n, d_model]. Grid: x over queries (all sequences), y over heads.
 
-/** The widest head, in vec4: d_k = 128 (the fused kernel's limit too). */
+/** The widest head, in vec4: d_k = 128 (host-checked). */
 const MAX_HEAD_DIM4: u32 = 32u;
 
 @group(0) @binding(1) var<storage, read> q: array<vec4<Stored>>;
@@ -18,40 +18,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let dk4 = params.head_dim4;
   let kv_heads = params.kv_stride4 / dk4;
   let query_row = gid.x;
-  let rows = arrayLength(&concat) / params.q_stride4;
-  if (query_row >= rows) {
+  if (query_row >= arrayLength(&concat) / params.q_stride4) {
     return;
   }
   let sequence = query_row / params.n;
   let query = query_row % params.n;
-  let head = gid.y / dk4;
-  let col = gid.y % dk4;
+  let head = gid.y;
   let kv_head = head / params.group;
   let chunk = select(0u, query / params.chunk, params.causal == 1u);
   let slot = ((sequence * kv_heads + kv_head) * params.chunks + chunk) * slot_vec4();
   let q_offset = query_row * params.q_stride4 + head * dk4;
-  // φ(q_i), kept for the keys of the query's own chunk (d_k ≤ 4·MAX_HEAD_DIM4, host-checked)
-  var phi_q_all: array<vec4<f32>, MAX_HEAD_DIM4>;
-  var numerator = vec4<f32>(0.0);
+  var phi_q: array<vec4<f32>, MAX_HEAD_DIM4>;
+  var numerator: array<vec4<f32>, MAX_HEAD_DIM4>;
   var denominator = 0.0;
   for (var r4 = 0u; r4 < dk4; r4++) {
-    let phi_q = feature_map(vec4<f32>(q[q_offset + r4]));
-    phi_q_all[r4] = phi_q;
-    let row = slot + 4u * r4 * dk4 + col;
-    numerator += phi_q.x * state[row] + phi_q.y * state[row + dk4] +
-      phi_q.z * state[row + 2u * dk4] + phi_q.w * state[row + 3u * dk4];
-    denominator += dot(phi_q, state[slot + 4u * dk4 * dk4 + r4]);
+    phi_q[r4] = feature_map(vec4<f32>(q[q_offset + r4]));
+    denominator += dot(phi_q[r4], state[slot + 4u * dk4 * dk4 + r4]);
+  }
+  for (var c = 0u; c < dk4; c++) {
+    numerator[c] = vec4<f32>(0.0);
+  }
+  for (var r4 = 0u; r4 < dk4; r4++) {
+    let p = phi_q[r4];
+    let row = slot + 4u * r4 * dk4;
+    for (var c = 0u; c < dk4; c++) {
+      numerator[c] += p.x * state[row + c] + p.y * state[row + dk4 + c] +
+        p.z * state[row + 2u * dk4 + c] + p.w * state[row + 3u * dk4 + c];
+    }
   }
   if (params.causal == 1u) {
     for (var key = chunk * params.chunk; key <= query; key++) {
       let k_offset = (sequence * params.n + key) * params.kv_stride4 + kv_head * dk4;
       var weight = 0.0;
       for (var r4 = 0u; r4 < dk4; r4++) {
-        weight += dot(phi_q_all[r4], feature_map(vec4<f32>(k[k_offset + r4])));
+        weight += dot(phi_q[r4], feature_map(vec4<f32>(k[k_offset + r4])));
       }
-      numerator += weight * vec4<f32>(v[k_offset + col]);
+      for (var c = 0u; c < dk4; c++) {
+        numerator[c] += weight * vec4<f32>(v[k_offset + c]);
+      }
       denominator += weight;
     }
   }
-  concat[q_offset + col] = vec4<Stored>(numerator / denominator);
+  let inverse = 1.0 / denominator;
+  for (var c = 0u; c < dk4; c++) {
+    concat[q_offset + c] = vec4<Stored>(numerator[c] * inverse);
+  }
 }

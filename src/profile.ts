@@ -34,6 +34,7 @@ import type {
 } from "./results.ts";
 import { type AttentionInputs, resolveShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
+import { WORK_STAGES } from "./variants/registry.ts";
 import { finalizeSeries } from "./summaries.ts";
 
 export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
@@ -180,7 +181,8 @@ class ProfileRun {
     seqLen: number,
   ): Promise<void> {
     const shape = shapeOf(configuration, seqLen);
-    this.#results.flops.push({ ...attentionFlops(shape), configurationId: configuration.id });
+    const work = attentionFlops(shape, WORK_STAGES[configuration.attention]);
+    this.#results.flops.push({ ...work, configurationId: configuration.id });
     const inputs = generateInputs(shape, this.#config.seed);
     const outputs = new Map<string, Float32Array>();
     const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");

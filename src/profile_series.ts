@@ -53,7 +53,7 @@ export function planSeries(
     ...(config.devices.includes("cpu") ? [{ device: "cpu" as const }] : []),
     ...(gpu === null
       ? []
-      : config.variants.flatMap((variant) =>
+      : _variantsOf(configuration, config).flatMap((variant) =>
         config.precisions.map((precision) => ({ device: "gpu" as const, variant, precision }))
       )),
   ];

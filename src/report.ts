@@ -24,13 +24,14 @@ import {
   seriesByConfiguration,
 } from "./analysis/configurations.ts";
 import { memoryGrowth } from "./analysis/memory_growth.ts";
-import { type Configuration, shapeOf } from "./configuration.ts";
-import type { AttentionShape } from "./shape.ts";
+import type { Configuration } from "./configuration.ts";
 import { median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
+import { shapeOf } from "./configuration.ts";
+import type { AttentionShape } from "./shape.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
 export function formatBytes(bytes: number): string {
@@ -52,15 +53,24 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
-/** The work of a series' configuration at n (a version-1 file has one configuration). */
+/** The work of a series' configuration at one length (version-1 files: the one configuration). */
 function flopsAt(
   results: ProfileResults,
   series: SeriesResult,
   seqLen: number,
 ): FlopsAtLength | undefined {
   return results.flops.find((f) =>
-    f.seqLen === seqLen && f.configurationId === series.configurationId
+    f.seqLen === seqLen &&
+    (f.configurationId === undefined || f.configurationId === series.configurationId)
   );
+}
+
+/** The shape of a series' configuration at one length. */
+function shapeAt(results: ProfileResults, series: SeriesResult, seqLen: number): AttentionShape {
+  const configuration = results.configurations?.find((c) => c.id === series.configurationId);
+  return configuration === undefined
+    ? { seqLen, dModel: results.config.dModel, heads: results.config.heads }
+    : shapeOf(configuration, seqLen);
 }
 
 /** GFLOP/s of a mean time (2·MAC convention plus elementwise work, see FLOPS_CONVENTION). */
@@ -141,17 +151,14 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): TableBloc
   const stages = series.stageNames;
   const calibration = results.calibration;
   if (stages === undefined || calibration === undefined) return null;
-  const configuration = configurationOf(results, series);
-  const shapeAt = (seqLen: number): AttentionShape =>
-    configuration === undefined
-      ? { seqLen, dModel: results.config.dModel, heads: results.config.heads }
-      : shapeOf(configuration, seqLen);
+  const elementBytes = series.precision === "f16" ? 2 : 4;
   const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
+    const shape = shapeAt(results, series, point.seqLen);
     const work = flopsAt(results, series, point.seqLen)!;
     return point.kernelMsSummary!.map((summary, i) => {
       const ms = summary.mean;
       const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
-      const gbps = stageBytes(shapeAt(point.seqLen), stages[i]!) / (ms * 1e6);
+      const gbps = stageBytes(shape, stages[i]!, elementBytes) / (ms * 1e6);
       return [
         String(point.seqLen),
         stages[i]!,

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { expandGrid, parseMask, SEED_GRID, shapeOf } from "../src/configuration.ts";
-import { seriesName } from "../src/profile_series.ts";
+import { planSeries, seriesName } from "../src/profile_series.ts";
+import { DEFAULT_CONFIG } from "../src/config.ts";
+import { fakeGpuContext } from "./fake_gpu.ts";
 import { keyRange, unmaskedScores } from "../src/shape.ts";
 import { isSeriesName } from "../src/variants/registry.ts";
 
@@ -71,4 +73,17 @@ Deno.test("series names: the implementation alone, or with the configuration in 
   assert.equal(named, "gpu_fused_f16__b1_d512_h8_kv8_full_softmax_forward");
   assert.ok(isSeriesName(named) && isSeriesName("cpu"));
   assert.ok(!isSeriesName("gpu_slow") && !isSeriesName("cpu__a__b"));
+});
+
+Deno.test("planSeries(): --variants for softmax configurations, the linear variant for linear", () => {
+  const { configurations } = expandGrid({ ...SEED_GRID, attention: ["softmax", "linear"] });
+  const gpu = fakeGpuContext();
+  const names = configurations.map((configuration) =>
+    planSeries(configuration, { ...DEFAULT_CONFIG, precisions: ["f32", "f16"] }, gpu, false)
+      .map((plan) => plan.implementationName)
+  );
+  assert.deepEqual(names, [
+    ["cpu", "gpu_naive", "gpu_naive_f16", "gpu_fused", "gpu_fused_f16"],
+    ["cpu", "gpu_linear", "gpu_linear_f16"],
+  ]);
 });

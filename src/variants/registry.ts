@@ -111,6 +111,15 @@ export type VariantName = keyof typeof VARIANTS;
 /** Every variant, in report order. */
 export const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
 
+/**
+ * The stages whose work the FLOPs table of a configuration counts: the seed's five for softmax
+ * attention (a fused stage is the sum of those it covers), the linear variant's for linear.
+ */
+export const WORK_STAGES: Readonly<Record<AttentionKind, readonly string[]>> = {
+  softmax: VARIANTS.naive.stages,
+  linear: VARIANTS.linear.stages,
+};
+
 /** The softmax variants: what `--variants` chooses among. */
 export const SOFTMAX_VARIANT_NAMES = VARIANT_NAMES.filter((name) =>
   VARIANTS[name].attention === "softmax"

@@ -59,11 +59,7 @@ export function planLinear(context: PlanContext): VariantStages {
     parameters: kernels.linear_output,
     params,
     bindings: ["q", "k", "v", "linearState", "concat"],
-    grid: [
-      grid(shape.batch * shape.seqLen, kernels.linear_output.workgroupSize),
-      heads * dK4,
-      1,
-    ],
+    grid: [grid(shape.batch * shape.seqLen, kernels.linear_output.workgroupSize), heads, 1],
   };
   return {
     stages: [[state], causal ? [prefix] : [], [output]],
