@@ -96,3 +96,39 @@ export { bootstrapMedianRatio, DEFAULT_BOOTSTRAP } from "./src/compare/bootstrap
 export { decodeNpz, encodeNpz, type NpyArray } from "./src/io/npz.ts";
 export { renderFigures, writeFigures } from "./src/plot/figures.ts";
 export { loadResults } from "./src/plot/load_results.ts";
+/** Types the exports above refer to. */
+export type { ParsedProfileArgs } from "./src/cli/profile_args.ts";
+export type { BootstrapOptions, RatioInterval } from "./src/compare/bootstrap.ts";
+export type {
+  ComparedPoint,
+  CompareOptions,
+  MetricName,
+  NotCompared,
+  PointKey,
+} from "./src/compare/compare.ts";
+export type { Configuration, ConfigurationGrid, PassName } from "./src/configuration.ts";
+export { STAGE_NAMES, type StageName } from "./src/flops.ts";
+export { SEED_STAGE_NAMES } from "./src/variants/stages.ts";
+export type { BackendSource } from "./src/gpu/backends.ts";
+export type { ForwardTiming, Preflight } from "./src/gpu/gpu_attention.ts";
+export type { KernelId, KernelLayout, KernelParameters, Precision } from "./src/gpu/kernels.ts";
+export type { ScoreWindow } from "./src/gpu/plan.ts";
+export type { NpyData } from "./src/io/npz.ts";
+export type { TheoreticalMemory } from "./src/memory.ts";
+export type { RenderedFigures } from "./src/plot/figures.ts";
+export type { LengthDone } from "./src/profile.ts";
+export type { GpuForward, GpuForwardFactory } from "./src/profile_points.ts";
+export type { ForwardMemory } from "./src/reference/cpu_attention.ts";
+export type { FigureBlock, TableBlock } from "./src/report/document.ts";
+export type {
+  AdapterDescription,
+  Calibration,
+  EnvironmentDescription,
+  MemoryMeasurement,
+  PointStatus,
+  RecordedKernelParameters,
+  SkipRecord,
+} from "./src/results.ts";
+export type { AttentionKind, MaskName } from "./src/shape.ts";
+export type { Outlier } from "./src/stats.ts";
+export { type PrecisionName, VARIANTS } from "./src/variants/registry.ts";

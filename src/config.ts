@@ -23,6 +23,7 @@ export const DEVICE_NAMES: readonly DeviceName[] = ["cpu", "gpu"];
 
 /** A validated profile configuration; also recorded in the JSON so a run can be repeated. */
 export interface ProfileConfig {
+  /** the sequence lengths, ascending */
   seqLens: number[];
   /** the first of `grid.dModel` (what version-1 files recorded) */
   dModel: number;
@@ -34,17 +35,23 @@ export interface ProfileConfig {
   runs: number;
   /** untimed runs before the timed ones */
   warmup: number;
+  /** the paths to measure */
   devices: DeviceName[];
   /** true when `--devices` was given: then a missing GPU adapter is an error, not a warning */
   devicesExplicit: boolean;
+  /** the GPU kernel variants */
   variants: VariantName[];
   /** GPU storage precisions: each variant runs once per precision (series `gpu_<variant>[_f16]`) */
   precisions: PrecisionName[];
+  /** the output folder */
   outDir: string;
+  /** seeds the inputs and weights */
   seed: number;
+  /** also write `tensors_n<N>.npz` for n ≤ dumpMax */
   dumpTensors: boolean;
   /** `--dump-tensors` writes lengths up to this one */
   dumpMax: number;
+  /** no progress output (warnings still go to stderr) */
   quiet: boolean;
 }
 

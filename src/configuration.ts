@@ -1,7 +1,8 @@
 /**
  * Configurations: everything that defines the attention problem except n — batch, d_model, heads,
  * kv_heads, mask, attention, pass. Each is a flag taking a list; the profile runs the grid, every
- * combination one configuration (DESIGN.md). A series is a configuration × an implementation.
+ * combination one configuration (README.md, "Configurations and variants"). A series is a
+ * configuration × an implementation.
  *
  * @module
  */
@@ -18,29 +19,41 @@ export const PASS_NAMES: readonly PassName[] = ["forward", "backward"];
 export interface Configuration {
   /** stable and file-name safe, e.g. `b1_d512_h8_kv8_full_softmax_forward` */
   id: string;
+  /** independent sequences per forward */
   batch: number;
+  /** the model width d_model */
   dModel: number;
+  /** query heads */
   heads: number;
+  /** key/value heads (grouped-query when fewer than heads) */
   kvHeads: number;
+  /** the head width d_model / heads */
   dK: number;
   /** the flag's own text: `full`, `causal`, `sliding:256` */
   mask: string;
   /** W of `sliding:W`, else 0 */
   window: number;
+  /** softmax or linear attention */
   attention: AttentionKind;
+  /** forward, or backward (the gradients) */
   pass: PassName;
 }
 
 /** The lists of each axis, as the flags give them. */
 export interface ConfigurationGrid {
+  /** batch sizes */
   batch: number[];
+  /** model widths */
   dModel: number[];
+  /** query head counts */
   heads: number[];
   /** null: each configuration's own heads (multi-head attention) */
   kvHeads: number[] | null;
   /** flag texts: `full`, `causal`, `sliding:W` */
   mask: string[];
+  /** attention kinds */
   attention: AttentionKind[];
+  /** passes */
   pass: PassName[];
 }
 

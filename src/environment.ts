@@ -17,8 +17,9 @@ export function cpuModelName(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const environment = describeEnvironment(null);
- * console.assert(environment.cpuCores >= 1);
+ * assert(environment.cpuCores >= 1);
  * ```
  */
 export function describeEnvironment(adapter: AdapterDescription | null): EnvironmentDescription {

@@ -18,7 +18,7 @@ import type { FlopsAtLength } from "./results.ts";
 import { SEED_STAGE_NAMES, stageSpec } from "./variants/stages.ts";
 
 /** The stages of the forward, in execution order (the naive GPU variant's kernels). */
-export const STAGE_NAMES = SEED_STAGE_NAMES;
+export const STAGE_NAMES: typeof SEED_STAGE_NAMES = SEED_STAGE_NAMES;
 
 /** One stage of the forward. */
 export type StageName = typeof STAGE_NAMES[number];
@@ -26,7 +26,7 @@ export type StageName = typeof STAGE_NAMES[number];
 export { SOFTMAX_FLOPS_PER_SCORE } from "./variants/stages.ts";
 
 /** The convention in one sentence, recorded in the JSON and printed with the report. */
-export const FLOPS_CONVENTION =
+export const FLOPS_CONVENTION: string =
   "MACs: projections 3·n·d², Q·Kᵀ n²·d_k·h, A·V n²·d_k·h, output projection n·d² " +
   "(per configuration: × batch, K/V projections 2·n·d·kv_heads·d_k, n² → the unmasked scores: " +
   "n(n+1)/2 causal). FLOPs = 2·MACs + scale (1 per score) + softmax (5 per score); " +

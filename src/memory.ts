@@ -9,7 +9,9 @@ import { type AttentionShape, kvWidth, resolveShape } from "./shape.ts";
 
 /** Theoretical bytes of one forward, by class. */
 export interface TheoreticalMemory {
+  /** bytes of the weights, the activations and the scores */
   bytesByClass: { weights: number; activations: number; scores: number };
+  /** their sum */
   totalBytes: number;
 }
 

@@ -27,8 +27,9 @@ function formatGiB(bytes: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const fit = cpuPreflight({ seqLen: 100, dModel: 64, heads: 1 }, 2 ** 30);
- * console.assert(fit.fits);
+ * assert(fit.fits);
  * ```
  */
 export function cpuPreflight(

@@ -41,6 +41,7 @@ export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
 
 /** What the profile needs from its caller. */
 export interface ProfileHooks {
+  /** where progress and warnings go */
   progress: ProgressReporter;
   /** aborted by Ctrl-C / SIGTERM: the profile stops after the current run */
   interruption: AbortSignal;
@@ -63,9 +64,11 @@ export interface ProfileHooks {
 
 /** One configuration at one length, finished. */
 export interface LengthDone {
+  /** the configuration that ran */
   configuration: Configuration;
   /** whether the run holds several configurations (then files name the configuration) */
   severalConfigurations: boolean;
+  /** the inputs and weights of that length */
   inputs: AttentionInputs;
   /** each series' output, by the series' implementation name (`cpu`, `gpu_fused`, …) */
   outputs: Map<string, Float32Array>;

@@ -33,12 +33,14 @@ export type GpuForward = Pick<
 
 /** How the profile builds GPU forwards: GpuAttention by default, a stand-in in tests. */
 export interface GpuForwardFactory {
+  /** whether a variant fits this adapter and shape, and why not */
   preflight(
     gpu: GpuContext,
     variant: VariantName,
     shape: AttentionShape,
     options?: { precision?: PrecisionName },
   ): Preflight;
+  /** build a forward with its buffers */
   create(
     gpu: GpuContext,
     variant: VariantName,

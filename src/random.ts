@@ -12,13 +12,15 @@ import { kvWidth, resolveShape } from "./shape.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const a = new SeededRandom(42), b = new SeededRandom(42);
- * console.assert(a.next() === b.next());
+ * assert(a.next() === b.next());
  * ```
  */
 export class SeededRandom {
   #s = new Uint32Array(4);
 
+  /** A generator seeded with `seed` (an unsigned 32-bit integer). */
   constructor(seed: number) {
     let z = seed >>> 0;
     for (let i = 0; i < 4; i++) {
@@ -104,8 +106,9 @@ export function generateWeights(dModel: number, seed: number): AttentionWeights 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const inputs = generateInputs({ seqLen: 4, dModel: 8, heads: 2, batch: 3, kvHeads: 1 }, 42);
- * console.assert(inputs.x.length === 96 && inputs.weights.wK.length === 32);
+ * assert(inputs.x.length === 96 && inputs.weights.wK.length === 32);
  * ```
  */
 export function generateInputs(shape: AttentionShape, seed: number): AttentionInputs {
@@ -140,8 +143,9 @@ function firstColumns(matrix: Float32Array, rows: number, columns: number): Floa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const dOut = generateUpstreamGradient({ seqLen: 4, dModel: 8, heads: 2, batch: 2 }, 42);
- * console.assert(dOut.length === 64);
+ * assert(dOut.length === 64);
  * ```
  */
 export function generateUpstreamGradient(shape: AttentionShape, seed: number): Float32Array {

@@ -36,6 +36,7 @@ export interface ValidationResult {
   mismatchCount: number;
   /** the first (up to 10) mismatching element indices, row-major [n, dModel] */
   firstMismatches: number[];
+  /** within the tolerance, and every element within its bound */
   passed: boolean;
 }
 
@@ -53,12 +54,15 @@ export interface MemoryMeasurement {
 
 /** One sequence length of one series. */
 export interface PointResult {
+  /** the sequence length n */
   seqLen: number;
+  /** ok, skipped or failed */
   status: PointStatus;
   /** why a point was skipped or failed */
   reason?: string;
   /** wall clock of each timed forward, milliseconds (empty when skipped) */
   wallMs: number[];
+  /** statistics of wallMs (absent when the point did not run) */
   wallMsSummary?: SampleSummary;
   /** GPU only: per timed run, per stage, timestamp-query milliseconds */
   kernelMs?: number[][];
@@ -78,6 +82,7 @@ export interface PointResult {
   uploadMs?: number;
   /** GPU only: device → host readback of the output, milliseconds, measured apart */
   readbackMs?: number;
+  /** measured and theoretical bytes of a forward */
   memory?: MemoryMeasurement;
   /** GPU only: the output compared with the CPU path */
   validation?: ValidationResult;
@@ -85,7 +90,9 @@ export interface PointResult {
 
 /** One measured path: the CPU path or one GPU kernel variant. */
 export interface SeriesResult {
+  /** e.g. `cpu`, `gpu_fused` */
   name: SeriesName;
+  /** the path that ran it */
   device: "cpu" | "gpu";
   /** GPU kernel variant */
   variant?: VariantName;
@@ -97,6 +104,7 @@ export interface SeriesResult {
   label: string;
   /** GPU only: the stages timed by timestamp queries, in order */
   stageNames?: string[];
+  /** one per length, in the order of the lengths */
   points: PointResult[];
   /** least-squares log(time) on log(n) over points with n ≥ 1000 (absent with < 2 such points) */
   scaling?: ScalingFit;
@@ -106,6 +114,7 @@ export interface SeriesResult {
 
 /** Theoretical work of one forward at one length. */
 export interface FlopsAtLength {
+  /** the sequence length n */
   seqLen: number;
   /** the configuration (`configurations[].id`); absent in version-1 files */
   configurationId?: string;
@@ -113,22 +122,31 @@ export interface FlopsAtLength {
   macsByStage: Record<string, number>;
   /** FLOPs per stage: 2 per MAC, plus scale and softmax elementwise work */
   flopsByStage: Record<string, number>;
+  /** MACs of one forward */
   totalMacs: number;
+  /** FLOPs of one forward (2 per MAC, plus scale and softmax) */
   totalFlops: number;
 }
 
 /** A kernel's sizes as recorded: workgroup size, template values, layout (absent: registers). */
 export interface RecordedKernelParameters {
+  /** invocations per workgroup */
   workgroupSize: number;
+  /** the kernel's template values (block sizes) */
   template: Readonly<Record<string, number>>;
+  /** absent: registers */
   layout?: "registers" | "workgroup-tiles";
 }
 
 /** The GPU adapter a series ran on. */
 export interface AdapterDescription {
+  /** the adapter's own description */
   description: string;
+  /** its vendor */
   vendor: string;
+  /** its architecture */
   architecture: string;
+  /** its device */
   device: string;
   /** true for software adapters (lavapipe, llvmpipe, SwiftShader): "GPU" numbers are CPU emulation */
   isSoftware: boolean;
@@ -141,19 +159,29 @@ export interface AdapterDescription {
   backend?: string;
   /** why those backends: src/gpu/backends.ts; absent in older files */
   backendSource?: BackendSource;
+  /** the WebGPU features it offers */
   features: string[];
+  /** its WebGPU limits */
   limits: Record<string, number>;
 }
 
 /** Where the profile ran. */
 export interface EnvironmentDescription {
+  /** the Deno version */
   deno: string;
+  /** the V8 version */
   v8: string;
+  /** the TypeScript version */
   typescript: string;
+  /** the operating system */
   os: string;
+  /** the CPU architecture */
   arch: string;
+  /** the CPU model */
   cpuModel: string;
+  /** the logical CPU cores */
   cpuCores: number;
+  /** the machine's memory, bytes */
   totalMemoryBytes: number;
   /** null when no adapter was found or GPU was not requested */
   adapter: AdapterDescription | null;
@@ -165,13 +193,17 @@ export interface SkipRecord {
   series: SeriesName | "gpu" | "configuration";
   /** for an impossible cell: the id it would have had */
   configuration?: string;
+  /** the length, when one point was skipped */
   seqLen?: number;
+  /** why */
   reason: string;
 }
 
 /** The adapter's and CPU's ceilings from `deno task calibrate` (src/gpu/calibration.ts). */
 export interface Calibration {
+  /** the adapter the ceilings belong to (description, vendor, architecture, backend) */
   adapterKey: string;
+  /** the GPU adapter's ceilings */
   gpu: {
     /** best projection GFLOP/s (2 FLOPs per MAC) over the tuning candidates */
     matmulGflops: number;
@@ -181,6 +213,7 @@ export interface Calibration {
     copyGBps: number;
     timing: "timestamp-query" | "wall-clock";
   };
+  /** the CPU path's ceiling */
   cpu: {
     /** one thread's gemm GFLOP/s */
     matmulGflopsOneThread: number;
@@ -188,22 +221,31 @@ export interface Calibration {
     /** one thread's rate times the threads: the CPU path's ceiling */
     matmulGflops: number;
   };
+  /** when, ISO 8601 */
   calibratedAt: string;
 }
 
 /** Everything one profile produced: `profiling_results.json`. */
 export interface ProfileResults {
+  /** the file format's version */
   schemaVersion: 1 | 2;
+  /** the tool that wrote the file */
   tool: "self-attention-profiler";
+  /** when the profile started, ISO 8601 */
   createdAt: string;
+  /** the configuration it ran */
   config: ProfileConfig;
   /** every configuration of the grid that ran, in order (absent in version-1 files) */
   configurations?: Configuration[];
+  /** versions, OS, CPU and adapter */
   environment: EnvironmentDescription;
   /** what the FLOP numbers count, in words */
   flopsConvention: string;
+  /** theoretical work per length */
   flops: FlopsAtLength[];
+  /** every series, with its points */
   series: SeriesResult[];
+  /** series and points that did not run, with reasons */
   skips: SkipRecord[];
   /** the ceilings of this adapter, when it was calibrated (`deno task calibrate`) */
   calibration?: Calibration;

@@ -1,7 +1,8 @@
 /**
  * The shape of one multi-head self-attention forward and the tensors it reads.
  *
- * Conventions (DESIGN.md): row-major f32; `x` is [batch, seqLen, dModel]; weights are [in, out] so
+ * Conventions (README.md, "What is measured"): row-major f32; `x` is [batch, seqLen, dModel];
+ * weights are [in, out] so
  * `q = x @ wQ + bQ`; head h owns q columns h·dK … (h+1)·dK − 1 with dK = dModel / heads and reads
  * kv head ⌊h / (heads / kvHeads)⌋, whose k and v columns are kvHead·dK … (kvHead+1)·dK − 1 of
  * [batch·seqLen, kvHeads·dK].
@@ -26,8 +27,11 @@ export const ATTENTION_KINDS: readonly AttentionKind[] = ["softmax", "linear"];
 
 /** Sizes of one forward. */
 export interface AttentionShape {
+  /** the sequence length n */
   seqLen: number;
+  /** the model width d_model */
   dModel: number;
+  /** the number of query heads */
   heads: number;
   /** independent sequences in one forward (x is [batch, seqLen, dModel]); default 1 */
   batch?: number;
@@ -66,9 +70,11 @@ export interface AttentionWeights {
 
 /** Input activations and weights of one forward. */
 export interface AttentionInputs {
+  /** the shape these tensors have */
   shape: AttentionShape;
   /** [batch, seqLen, dModel] */
   x: Float32Array;
+  /** the projection weights and biases */
   weights: AttentionWeights;
 }
 

@@ -11,18 +11,25 @@ import { studentTQuantile as tQuantile } from "./student_t.ts";
 export interface Outlier {
   /** index of the sample in run order */
   index: number;
+  /** the sample */
   value: number;
+  /** beyond 1.5·IQR (mild) or 3·IQR (severe) */
   severity: "mild" | "severe";
 }
 
 /** Summary of one point's samples. */
 export interface SampleSummary {
+  /** the number of samples */
   count: number;
+  /** the arithmetic mean */
   mean: number;
   /** standard error of the mean: stddev / √count */
   sem: number;
+  /** the median */
   median: number;
+  /** the smallest sample */
   min: number;
+  /** the largest sample */
   max: number;
   /** sample standard deviation (n − 1) */
   stddev: number;
@@ -30,11 +37,13 @@ export interface SampleSummary {
   ci95: [number, number];
   /** coefficient of variation: stddev / mean */
   cv: number;
+  /** Tukey outliers (labelled, kept) */
   outliers: Outlier[];
 }
 
 /** A least-squares fit of log(time) on log(n): time ∝ n^exponent. */
 export interface ScalingFit {
+  /** the fitted slope of log(time) on log(n) */
   exponent: number;
   /** 95 % confidence interval of the exponent (Student t, points − 2 degrees of freedom); NaN with 2 points */
   ci95: [number, number];
@@ -66,8 +75,9 @@ export function median(values: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const s = summarize([1, 2, 3, 4]);
- * console.assert(s.mean === 2.5 && s.median === 2.5);
+ * assert(s.mean === 2.5 && s.median === 2.5);
  * ```
  */
 export function summarize(samples: readonly number[]): SampleSummary {
@@ -110,8 +120,9 @@ export function summarize(samples: readonly number[]): SampleSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const fit = fitScaling([1000, 2000, 4000], [1, 4, 16]);
- * console.assert(Math.abs(fit!.exponent - 2) < 1e-12);
+ * assert(Math.abs(fit!.exponent - 2) < 1e-12);
  * ```
  */
 export function fitScaling(

@@ -97,7 +97,8 @@ function studentTPdf(t: number, df: number): number {
  *
  * @example
  * ```ts
- * console.assert(Math.abs(studentTQuantile(0.975, 1) - 12.706204736174694) < 1e-9);
+ * import assert from "node:assert/strict";
+ * assert(Math.abs(studentTQuantile(0.975, 1) - 12.706204736174694) < 1e-9);
  * ```
  */
 export function studentTQuantile(p: number, df: number): number {

@@ -71,8 +71,9 @@ function parsePercent(flag: string, text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const parsed = parseCompareArgs(["a.json", "b.json", "--threshold", "10"]);
- * console.assert(!parsed.help && parsed.threshold === 0.1);
+ * assert(!parsed.help && parsed.threshold === 0.1);
  * ```
  */
 export function parseCompareArgs(args: string[]): ParsedCompareArgs {

@@ -1,8 +1,12 @@
 /**
  * Interrupts of a command: Ctrl-C (SIGINT), SIGTERM and SIGHUP. A signal sent to a process group
  * reaches the command more than once: once from the group and once more from each wrapper that
- * forwards it (`deno task`, npx). Repeats within {@link REPEAT_WINDOW_MS} of the first are that
- * same interrupt; only a later one asks to exit at once.
+ * forwards it (`deno task`, npx). Copies that arrive within {@link REPEAT_WINDOW_MS} of the first
+ * are that same interrupt; only a later one asks to exit at once.
+ *
+ * When a signal arrived is read on a Worker (src/cli/interrupt_worker.ts): the main thread's event
+ * loop stalls for seconds while a GPU wait or a figure rendering holds it, and signals that reach
+ * it then are delivered together when it resumes, whenever they arrived.
  *
  * @module
  */
@@ -10,13 +14,39 @@
 /** Exit code of a command stopped by an interrupt (128 + SIGINT), whatever the signal. */
 export const EXIT_INTERRUPTED = 130;
 
-/** Repeats of a signal within this time of the first are copies of the same interrupt. */
+/** Copies of a signal that arrive within this time of the first are the same interrupt. */
 export const REPEAT_WINDOW_MS = 1000;
 
 /** The signals that interrupt a command (Windows delivers only SIGINT and SIGBREAK). */
 export const INTERRUPT_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
   ? ["SIGINT", "SIGBREAK"]
   : ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** What one delivery of a signal is: the first interrupt, a copy of it, or a later interrupt. */
+export type InterruptKind = "first" | "copy" | "again";
+
+/**
+ * Classifies deliveries by their arrival time.
+ *
+ * @example
+ * ```ts
+ * const filter = new RepeatFilter();
+ * const kinds = [0, 5, 900, 2000].map((ms) => filter.classify(ms));
+ * if (kinds.join() !== "first,copy,copy,again") throw new Error(kinds.join());
+ * ```
+ */
+export class RepeatFilter {
+  #firstMs: number | null = null;
+
+  /** The kind of a delivery that arrived at `nowMs`. */
+  classify(nowMs: number): InterruptKind {
+    if (this.#firstMs === null) {
+      this.#firstMs = nowMs;
+      return "first";
+    }
+    return nowMs - this.#firstMs > REPEAT_WINDOW_MS ? "again" : "copy";
+  }
+}
 
 /** What a command does on an interrupt. */
 export interface InterruptHandlers {
@@ -26,47 +56,33 @@ export interface InterruptHandlers {
   again(signal: Deno.Signal): void;
 }
 
-/**
- * Listens for interrupts from construction until {@link Interrupts.dispose}.
- *
- * @example
- * ```ts
- * const seen: string[] = [];
- * let nowMs = 0;
- * const interrupts = new Interrupts({
- *   first: (signal) => seen.push(`first ${signal}`),
- *   again: (signal) => seen.push(`again ${signal}`),
- * }, () => nowMs, []);
- * interrupts.deliver("SIGINT");
- * nowMs = 5; // the copy a wrapper forwards
- * interrupts.deliver("SIGINT");
- * nowMs = 2000;
- * interrupts.deliver("SIGTERM");
- * interrupts.dispose();
- * if (seen.join(", ") !== "first SIGINT, again SIGTERM") throw new Error(seen.join(", "));
- * if (!interrupts.signal.aborted) throw new Error("not aborted");
- * ```
- */
+/** A message of the interrupt worker. */
+export type InterruptMessage = "ready" | { kind: "first" | "again"; signal: Deno.Signal };
+
+/** Listens for interrupts from construction until {@link Interrupts.dispose}. */
 export class Interrupts {
   readonly #controller = new AbortController();
   readonly #handlers: InterruptHandlers;
-  readonly #nowMs: () => number;
-  readonly #listeners: Map<Deno.Signal, () => void>;
-  #firstMs: number | null = null;
+  readonly #worker: Worker;
+  /** the main thread's own listeners, until the worker listens */
+  #listeners: Map<Deno.Signal, () => void>;
 
-  /**
-   * Install the listeners of `signals` (default {@link INTERRUPT_SIGNALS}; `nowMs` is the clock,
-   * injectable for tests).
-   */
-  constructor(
-    handlers: InterruptHandlers,
-    nowMs: () => number = () => performance.now(),
-    signals: readonly Deno.Signal[] = INTERRUPT_SIGNALS,
-  ) {
+  /** Start listening. */
+  constructor(handlers: InterruptHandlers) {
     this.#handlers = handlers;
-    this.#nowMs = nowMs;
-    this.#listeners = new Map(signals.map((signal) => [signal, () => this.deliver(signal)]));
+    const filter = new RepeatFilter();
+    this.#listeners = new Map(INTERRUPT_SIGNALS.map((signal) => [signal, () => {
+      const kind = filter.classify(performance.now());
+      if (kind !== "copy") this.#handle(kind, signal);
+    }]));
     for (const [signal, listener] of this.#listeners) Deno.addSignalListener(signal, listener);
+    this.#worker = new Worker(new URL("./interrupt_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    this.#worker.onmessage = ({ data }: MessageEvent<InterruptMessage>) => {
+      if (data === "ready") this.#removeListeners();
+      else this.#handle(data.kind, data.signal);
+    };
   }
 
   /** Aborted by the first interrupt. */
@@ -74,21 +90,22 @@ export class Interrupts {
     return this.#controller.signal;
   }
 
-  /** Handle one delivery of `signal` (what the listeners call). */
-  deliver(signal: Deno.Signal): void {
-    const nowMs = this.#nowMs();
-    if (this.#firstMs === null) {
-      this.#firstMs = nowMs;
-      this.#controller.abort();
-      this.#handlers.first(signal);
-    } else if (nowMs - this.#firstMs > REPEAT_WINDOW_MS) {
-      this.#handlers.again(signal);
-    }
+  #handle(kind: "first" | "again", signal: Deno.Signal): void {
+    if (kind === "again") return this.#handlers.again(signal);
+    // a copy the worker saw first while the main thread's listeners still ran
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort();
+    this.#handlers.first(signal);
   }
 
-  /** Remove the listeners: the signals' default actions apply again. */
-  dispose(): void {
+  #removeListeners(): void {
     for (const [signal, listener] of this.#listeners) Deno.removeSignalListener(signal, listener);
     this.#listeners.clear();
+  }
+
+  /** Stop listening (the signals are then ignored, not restored to their default). */
+  dispose(): void {
+    this.#removeListeners();
+    this.#worker.terminate();
   }
 }

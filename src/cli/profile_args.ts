@@ -150,8 +150,9 @@ function parseGrid(values: GridFlags): ConfigurationGrid {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const parsed = parseProfileArgs(["--seq-lens", "10,100", "--runs", "5"]);
- * console.assert(!parsed.help && parsed.config.runs === 5);
+ * assert(!parsed.help && parsed.config.runs === 5);
  * ```
  */
 export function parseProfileArgs(args: string[]): ParsedProfileArgs {

@@ -16,6 +16,7 @@ export interface RatioInterval {
   ratio: number;
   /** percentile interval of the resampled ratios, at `confidence` */
   ci: [number, number];
+  /** the interval's confidence, e.g. 0.95 */
   confidence: number;
 }
 
@@ -55,8 +56,9 @@ function resampledMedian(samples: readonly number[], scratch: Float64Array, rand
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const r = bootstrapMedianRatio([10, 11, 10.5], [20, 21, 20.5], DEFAULT_BOOTSTRAP);
- * console.assert(r.ratio > 1.9 && r.ci[0] > 1.8);
+ * assert(r.ratio > 1.9 && r.ci[0] > 1.8);
  * ```
  */
 export function bootstrapMedianRatio(

@@ -15,9 +15,12 @@ import { describeDifferences } from "./differences.ts";
 /** What a comparison concludes about one point and metric. */
 export type Verdict = "faster" | "slower" | "within noise";
 
+/** The timed metrics of a point: the wall clock, and the GPU stages' sum. */
+export type MetricName = "wallMs" | "kernelSumMs";
+
 /** A timed metric of a point: its raw samples, and how tables label it. */
 interface Metric {
-  name: "wallMs" | "kernelSumMs";
+  name: MetricName;
   label: string;
   samples(point: PointResult): readonly number[] | undefined;
 }
@@ -30,43 +33,59 @@ const METRICS: readonly Metric[] = [
 
 /** Identifies a point across files. */
 export interface PointKey {
+  /** the series name, e.g. `gpu_fused` */
   series: string;
   /** schemaVersion 2: the configuration the series ran; absent in version 1 files */
   configurationId?: string;
+  /** the sequence length n */
   seqLen: number;
 }
 
 /** One compared point and metric. */
 export interface ComparedPoint extends PointKey {
-  metric: Metric["name"];
+  /** which timed metric */
+  metric: MetricName;
+  /** how tables name the metric */
   metricLabel: string;
+  /** median of BASE's runs, ms */
   baseMedianMs: number;
+  /** median of NEW's runs, ms */
   newMedianMs: number;
+  /** BASE's timed runs */
   baseRuns: number;
+  /** NEW's timed runs */
   newRuns: number;
   /** median(NEW) / median(BASE) */
   ratio: number;
   /** bootstrap interval of the ratio */
   ci: [number, number];
+  /** faster, slower or within noise */
   verdict: Verdict;
 }
 
 /** A point both files have that could not be compared, and why. */
 export interface NotCompared {
+  /** the point */
   key: PointKey;
+  /** why it was not compared */
   reason: string;
 }
 
 /** Everything `deno task compare` reports. */
 export interface Comparison {
+  /** the points timed in both files */
   points: ComparedPoint[];
+  /** points only BASE has */
   onlyInBase: PointKey[];
+  /** points only NEW has */
   onlyInNew: PointKey[];
+  /** points one file could not time */
   notCompared: NotCompared[];
   /** configuration, adapter, runtime and tuning differences between the files, in words */
   differences: string[];
   /** a change smaller than this fraction is within noise */
   threshold: number;
+  /** the bootstrap's seed and resamples */
   bootstrap: BootstrapOptions;
 }
 
@@ -74,6 +93,7 @@ export interface Comparison {
 export interface CompareOptions {
   /** fraction: |ratio − 1| under it is within noise (0.05 for 5 %) */
   threshold: number;
+  /** the bootstrap's seed and resamples */
   bootstrap: BootstrapOptions;
 }
 
@@ -164,8 +184,12 @@ function comparePoint(
  *
  * @example
  * ```ts
- * const comparison = compareResults(base, next, { threshold: 0.05, bootstrap: DEFAULT_BOOTSTRAP });
- * console.log(comparison.points.filter((p) => p.verdict === "slower").length);
+ * import { loadResults } from "../plot/load_results.ts";
+ * import { DEFAULT_BOOTSTRAP } from "./bootstrap.ts";
+ *
+ * const base = await loadResults("tests/fixtures/results_full.json");
+ * const comparison = compareResults(base, base, { threshold: 0.05, bootstrap: DEFAULT_BOOTSTRAP });
+ * if (comparison.points.some((p) => p.verdict !== "within noise")) throw new Error("not the same");
  * ```
  */
 export function compareResults(

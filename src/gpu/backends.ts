@@ -134,7 +134,8 @@ const KNOWN_BACKENDS = ["vulkan", "metal", "dx12", "gl", "webgpu"];
  *
  * @example
  * ```ts
- * console.assert(backendsOn("vulkan,metal,dx12", "linux") === "vulkan");
+ * import assert from "node:assert/strict";
+ * assert(backendsOn("vulkan,metal,dx12", "linux") === "vulkan");
  * ```
  */
 export function backendsOn(backends: string, os: typeof Deno.build.os): string {
@@ -150,8 +151,9 @@ export function backendsOn(backends: string, os: typeof Deno.build.os): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const phrase = backendPhrase({ backend: "gl", backendSource: "gl-fallback" });
- * console.assert(phrase === "gl (fallback: the native backends found no adapter)");
+ * assert(phrase === "gl (fallback: the native backends found no adapter)");
  * ```
  */
 export function backendPhrase(

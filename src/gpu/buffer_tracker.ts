@@ -28,11 +28,13 @@ export type BytesByClass = Record<BufferClass, number>;
  *
  * @example
  * ```ts
+ * import { openGpu } from "./device.ts";
+ *
  * const gpu = await openGpu();
  * if (gpu) {
  *   const tracker = new BufferTracker(gpu.device);
  *   const b = tracker.create("weights", { size: 256, usage: GPUBufferUsage.STORAGE });
- *   console.assert(tracker.liveBytes === 256);
+ *   if (tracker.liveBytes !== 256) throw new Error(`${tracker.liveBytes} live bytes`);
  *   tracker.destroy(b);
  *   gpu.destroy();
  * }

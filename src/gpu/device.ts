@@ -16,7 +16,9 @@ import type { KernelId, KernelParameters } from "./kernels.ts";
 
 /** An open GPU device and what the profile needs to know about it. */
 export interface GpuContext {
+  /** the WebGPU device */
   device: GPUDevice;
+  /** what the adapter says about itself */
   adapter: AdapterDescription;
   /** true when the device has "timestamp-query": per-stage times come from the GPU */
   hasTimestamps: boolean;
@@ -34,6 +36,7 @@ export interface GpuContext {
    * tuning; absent: the built-in `software` or `hardware` parameters
    */
   kernelParameters?: Partial<Record<KernelId, KernelParameters>>;
+  /** release the device and every buffer */
   destroy(): void;
 }
 

@@ -195,7 +195,9 @@ function _encodePasses(
 
 /** The times of one forward (see {@link GpuAttention.forward}). */
 export interface ForwardTiming {
+  /** submit → done of the whole forward, ms */
   wallMs: number;
+  /** each stage's timestamp-query time, ms (null without timestamps) */
   stageMs: number[] | null;
   /** optional: stand-ins for tests may leave it out */
   stageStartMs?: number[] | null;
@@ -208,21 +210,28 @@ export interface ForwardTiming {
  *
  * @example
  * ```ts
+ * import { openGpu } from "./device.ts";
+ * import { generateInputs } from "../random.ts";
+ *
  * const gpu = await openGpu();
  * if (gpu) {
  *   const shape = { seqLen: 16, dModel: 64, heads: 4 };
  *   const attention = await GpuAttention.create(gpu, "fused", shape);
  *   await attention.upload(generateInputs(shape, 42));
- *   const { wallMs, stageMs } = await attention.forward();
+ *   const { wallMs } = await attention.forward();
  *   const { out } = await attention.readback();
+ *   if (!(wallMs > 0) || out.length !== 16 * 64) throw new Error("no forward");
  *   attention.destroy();
  *   gpu.destroy();
  * }
  * ```
  */
 export class GpuAttention {
+  /** the kernel variant */
   readonly variant: VariantName;
+  /** the shape the buffers were made for */
   readonly shape: AttentionShape;
+  /** the stages timed, in dispatch order */
   readonly stageNames: string[];
   readonly #ctx: GpuContext;
   readonly #plan: Plan;

@@ -244,7 +244,9 @@ export const KERNELS: Readonly<Record<KernelId, KernelSpec>> = {
 
 /** Sizes of one kernel: the WORKGROUP_SIZE override, its template values, and its layout. */
 export interface KernelParameters {
+  /** invocations per workgroup (the WORKGROUP_SIZE override) */
   workgroupSize: number;
+  /** the kernel's template values (block sizes) */
   template: Readonly<Record<string, number>>;
   /** absent: "registers" */
   layout?: KernelLayout;

@@ -39,9 +39,10 @@ interface HeadSlice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateInputs } from "../random.ts";
  * const out = attentionOracle(generateInputs({ seqLen: 3, dModel: 8, heads: 2, batch: 2 }, 1));
- * console.assert(out.length === 48);
+ * assert(out.length === 48);
  * ```
  */
 export function attentionOracle(inputs: AttentionInputs): Float64Array {

@@ -41,10 +41,15 @@ export type PlanLimits = Pick<
 
 /** Rows [firstRow, firstRow + rows) of heads [firstHead, firstHead + heads) of the score matrix. */
 export interface ScoreWindow {
+  /** the first head of the window */
   firstHead: number;
+  /** the number of heads */
   heads: number;
+  /** the first query row */
   firstRow: number;
+  /** the number of rows */
   rows: number;
+  /** the window's bytes */
   bytes: number;
 }
 

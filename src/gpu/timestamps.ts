@@ -28,6 +28,9 @@ export interface StageSpans {
  *
  * @example
  * ```ts
+ * import { BufferTracker } from "./buffer_tracker.ts";
+ * import { openGpu } from "./device.ts";
+ *
  * const gpu = await openGpu();
  * if (gpu) {
  *   const tracker = new BufferTracker(gpu.device);

@@ -29,8 +29,9 @@ const MISMATCHES_KEPT = 10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const result = compareOutputs(new Float32Array([1, 2]), new Float32Array([1, 2.0001]), 1e-4);
- * console.assert(result.passed && result.maxAbsError > 0);
+ * assert(result.passed && result.maxAbsError > 0);
  * ```
  */
 export function compareOutputs(

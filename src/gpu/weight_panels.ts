@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * // [[1, 2, 3], [4, 5, 6]] in panels of 2 columns: [[1, 2], [4, 5]], [[3, 0], [6, 0]]
  * const panels = packWeightPanels(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, 2);
- * console.assert(panels.join() === "1,2,4,5,3,0,6,0");
+ * assert(panels.join() === "1,2,4,5,3,0,6,0");
  * ```
  */
 export function packWeightPanels(

@@ -26,8 +26,9 @@ export class WgslTemplateError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const source = "//#unroll i N\nlet a{i} = {{SCALE}}u * {i}u;\n//#end";
- * console.assert(expandWgslTemplate(source, { N: 2, SCALE: 4 }) === "let a0 = 4u * 0u;\nlet a1 = 4u * 1u;");
+ * assert(expandWgslTemplate(source, { N: 2, SCALE: 4 }) === "let a0 = 4u * 0u;\nlet a1 = 4u * 1u;");
  * ```
  */
 export function expandWgslTemplate(source: string, values: Record<string, number>): string {

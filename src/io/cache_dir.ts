@@ -32,8 +32,9 @@ const OTHER_CACHE_ROOT = (env: Env) => env("HOME") && `${env("HOME")}/.cache`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const env = (name: string) => ({ HOME: "/Users/ada" } as Record<string, string>)[name];
- * console.assert(cacheDirFor(env, "darwin") === "/Users/ada/Library/Caches/self-attention-profiler");
+ * assert(cacheDirFor(env, "darwin") === "/Users/ada/Library/Caches/self-attention-profiler");
  * ```
  */
 export function cacheDirFor(env: Env, os: typeof Deno.build.os): string | null {

@@ -27,10 +27,11 @@ function _show(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const check = new JsonChecker();
  * const root = check.record(JSON.parse('{"n": "2"}'), "the file");
  * if (root) check.number(root.n, "n");
- * console.assert(check.problems[0] === 'n is "2", not a number');
+ * assert(check.problems[0] === 'n is "2", not a number');
  * ```
  */
 export class JsonChecker {

@@ -13,7 +13,9 @@ export type NpyData = Float64Array | Float32Array | Int32Array | BigInt64Array |
 
 /** One n-dimensional array, row-major. */
 export interface NpyArray {
+  /** the values, row-major */
   data: NpyData;
+  /** the array's dimensions */
   shape: number[];
 }
 
@@ -55,8 +57,9 @@ function elementBytes(data: NpyData, descriptor: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const bytes = encodeNpy({ data: new Float64Array([1, 2]), shape: [2] });
- * console.assert(bytes[0] === 0x93);
+ * assert(bytes[0] === 0x93);
  * ```
  */
 export function encodeNpy(array: NpyArray): Uint8Array {
@@ -126,8 +129,9 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const npz = encodeNpz({ seq_lens: { data: new BigInt64Array([10n, 100n]), shape: [2] } });
- * console.assert(decodeNpz(npz).seq_lens!.shape[0] === 2);
+ * assert(decodeNpz(npz).seq_lens!.shape[0] === 2);
  * ```
  */
 export function encodeNpz(arrays: Record<string, NpyArray>): Uint8Array {

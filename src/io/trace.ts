@@ -19,6 +19,7 @@ import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
 
 /** One Trace Event Format event (the fields this file uses). */
 export interface TraceEvent {
+  /** what the event shows */
   name: string;
   /** "X" complete, "M" metadata */
   ph: "X" | "M";
@@ -26,16 +27,23 @@ export interface TraceEvent {
   ts: number;
   /** duration, µs (X only) */
   dur?: number;
+  /** the process track */
   pid: number;
+  /** the thread track */
   tid: number;
+  /** categories, comma-separated */
   cat?: string;
+  /** details shown on selection */
   args?: Record<string, unknown>;
 }
 
 /** The whole file: the JSON object form, with the run's setup in `otherData`. */
 export interface TraceFile {
+  /** the events */
   traceEvents: TraceEvent[];
+  /** the unit the viewer shows */
   displayTimeUnit: "ms";
+  /** what produced the trace */
   otherData: Record<string, unknown>;
 }
 
@@ -165,8 +173,10 @@ function adapterText(results: ProfileResults): string {
  *
  * @example
  * ```ts
- * const trace = buildTrace(results);
- * await Deno.writeTextFile("trace.json", JSON.stringify(trace));
+ * import { loadResults } from "../plot/load_results.ts";
+ *
+ * const trace = buildTrace(await loadResults("tests/fixtures/results_full.json"));
+ * if (trace.traceEvents.length === 0) throw new Error("an empty trace");
  * ```
  */
 export function buildTrace(results: ProfileResults): TraceFile {

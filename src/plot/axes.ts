@@ -35,7 +35,8 @@ export function logDomain(values: Iterable<number>, padding = 1.6): [number, num
  *
  * @example
  * ```ts
- * console.assert(decadeTicks([5, 20000], 6).join() === "10,100,1000,10000");
+ * import assert from "node:assert/strict";
+ * assert(decadeTicks([5, 20000], 6).join() === "10,100,1000,10000");
  * ```
  */
 export function decadeTicks(domain: readonly [number, number], maxTicks = 7): number[] {

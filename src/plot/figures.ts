@@ -7,9 +7,12 @@
  *
  * @example
  * ```ts
- * import { writeFigures } from "./src/plot/figures.ts";
- * const paths = await writeFigures(results, "results");
- * // results/self_attention_profiling.png, .svg, results/kernel_breakdown.png, .svg
+ * import { loadResults } from "./load_results.ts";
+ *
+ * const results = await loadResults("tests/fixtures/results_full.json");
+ * const paths = await writeFigures(results, await Deno.makeTempDir());
+ * // self_attention_profiling.png, .svg, kernel_breakdown.png, .svg
+ * if (paths.length !== 4) throw new Error(`wrote ${paths}`);
  * ```
  *
  * @module
@@ -31,9 +34,13 @@ import { rasterizeSvg } from "./rasterize.ts";
 
 /** Both figures, as SVG text and PNG bytes. */
 export interface RenderedFigures {
+  /** the 2×2 figure, SVG */
   profilingSvg: string;
+  /** the 2×2 figure, PNG */
   profilingPng: Uint8Array;
+  /** the per-stage figure, SVG */
   kernelBreakdownSvg: string;
+  /** the per-stage figure, PNG */
   kernelBreakdownPng: Uint8Array;
   /** with several configurations: each one's own 2×2 figure (file name without extension) */
   perConfiguration: { name: string; svg: string; png: Uint8Array }[];

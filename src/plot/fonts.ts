@@ -117,8 +117,9 @@ function _cmapFormat4(view: DataView, cmap: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const fonts = await loadFigureFonts();
- * console.assert(fonts.regular.width("mm", 10) > fonts.regular.width("ii", 10));
+ * assert(fonts.regular.width("mm", 10) > fonts.regular.width("ii", 10));
  * ```
  */
 export function parseAdvanceWidths(bytes: Uint8Array): TextMeasure {

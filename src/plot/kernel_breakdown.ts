@@ -252,9 +252,14 @@ function _seriesBlock(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadFigureFonts } from "./fonts.ts";
+ * import { loadResults } from "./load_results.ts";
+ *
+ * const results = await loadResults("tests/fixtures/results_full.json");
  * const fonts = await loadFigureFonts();
  * const svg = kernelBreakdownSvg(results, fonts);
- * console.assert(svg.startsWith("<?xml"));
+ * assert(svg.startsWith("<?xml"));
  * ```
  */
 export function kernelBreakdownSvg(results: ProfileResults, fonts: FigureFonts): string {

@@ -97,11 +97,14 @@ const ITEM_GAP = 18;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadFigureFonts } from "./fonts.ts";
+ *
  * const fonts = await loadFigureFonts();
  * const legend = svgLegend([{ label: "CPU", color: "#0072b2", line: "solid" }], {
  *   x: 0, y: 0, maxWidth: 400, fontSize: 12, measure: fonts.regular,
  * });
- * console.assert(legend.markup.includes("CPU"));
+ * assert(legend.markup.includes("CPU"));
  * ```
  */
 export function svgLegend(

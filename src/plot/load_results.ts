@@ -209,10 +209,11 @@ function _oneLine(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * try {
  *   parseResults("{}", "x.json");
  * } catch (error) {
- *   console.assert(error instanceof ResultsFileError);
+ *   assert(error instanceof ResultsFileError);
  * }
  * ```
  */

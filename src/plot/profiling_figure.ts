@@ -763,9 +763,14 @@ export function panelMarkup(panel: Panel, x: number, y: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadFigureFonts } from "./fonts.ts";
+ * import { loadResults } from "./load_results.ts";
+ *
+ * const results = await loadResults("tests/fixtures/results_full.json");
  * const fonts = await loadFigureFonts();
  * const svg = profilingFigureSvg(results, fonts);
- * console.assert(svg.includes("Wall Clock Time vs Sequence Length"));
+ * assert(svg.includes("Wall Clock Time vs Sequence Length"));
  * ```
  */
 export function profilingFigureSvg(

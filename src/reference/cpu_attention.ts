@@ -20,12 +20,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateInputs } from "../random.ts";
  * const cpu = await CpuAttention.create({ workers: 2 });
  * try {
  *   cpu.load(generateInputs({ seqLen: 16, dModel: 64, heads: 4 }, 42));
  *   const { out, memory } = await cpu.forward();
- *   console.assert(out.length === 16 * 64 && memory.peakBytes > 0);
+ *   assert(out.length === 16 * 64 && memory.peakBytes > 0);
  * } finally {
  *   cpu.close();
  * }
@@ -55,6 +56,7 @@ export { LayoutTooLargeError };
  * buffer) are not counted.
  */
 export interface ForwardMemory {
+  /** the peak of typed-array bytes live during the forward */
   peakBytes: number;
   /**
    * "weights": 4 matrices and 4 biases, and the matrices' copy packed for the kernels (written
@@ -164,6 +166,7 @@ function checkInputs(inputs: AttentionInputs): void {
 
 /** The CPU path: a pool of workers and the shared memory of the loaded inputs. */
 export class CpuAttention {
+  /** the number of Workers the forward is split across */
   readonly workerCount: number;
   readonly #channels: WorkerChannel[];
   #memory: WebAssembly.Memory | undefined;
@@ -317,9 +320,10 @@ export function forwardMemory(layout: AttentionLayout): ForwardMemory {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateInputs } from "../random.ts";
  * const out = await cpuAttentionForward(generateInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1));
- * console.assert(out.length === 24);
+ * assert(out.length === 24);
  * ```
  */
 export async function cpuAttentionForward(

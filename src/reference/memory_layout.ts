@@ -17,7 +17,7 @@ import {
 } from "../shape.ts";
 import { NR, packedBFloats, TILE_FLOATS } from "./matmul.ts";
 
-/** Memory classes of the CPU path (DESIGN.md: weights, activations, scores). */
+/** Memory classes of the CPU path: weights, activations, scores (README.md, "What is measured"). */
 export type MemoryClass = "weights" | "activations" | "scores";
 
 /** Rows of one unit of work: a projection row block or an attention strip. */
@@ -129,8 +129,9 @@ export class LayoutTooLargeError extends RangeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const layout = planLayout({ seqLen: 10, dModel: 8, heads: 2 }, 2);
- * console.assert(layout.tensors.scores.floats === 100);
+ * assert(layout.tensors.scores.floats === 100);
  * ```
  */
 export function planLayout(shape: AttentionShape, workerCount: number): AttentionLayout {

@@ -2,8 +2,8 @@
  * A small WebAssembly emitter: enough of the binary format to write the CPU path's kernels
  * (scalar i32/f32 and 128-bit SIMD) as typed TypeScript expressions instead of a binary blob.
  *
- * Why WebAssembly: on the measured machine (WEBGPU_NOTES.md) V8 bounds-checks every typed-array
- * element access, which caps a scalar JavaScript matmul at ~6 GFLOP/s per core however it is
+ * Why WebAssembly: on the measured machine (README.md, "Measured here") V8 bounds-checks every
+ * typed-array element access, which caps a scalar JavaScript matmul at ~6 GFLOP/s per core however it is
  * blocked; a WebAssembly load needs no bounds-check instruction (guard pages) and an f32x4 op does
  * four lanes. The kernels still read and write typed arrays: the module's memory is a shared
  * `WebAssembly.Memory` whose buffer is a SharedArrayBuffer.

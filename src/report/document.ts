@@ -9,10 +9,13 @@
 
 /** A table: the leading columns left-aligned (labels), the others right-aligned (numbers). */
 export interface TableBlock {
+  /** a table */
   kind: "table";
   /** one line above the table */
   caption?: string;
+  /** the column titles */
   header: string[];
+  /** the cells, row by row */
   rows: string[][];
   /** how many leading columns are labels (default 1) */
   labelColumns?: number;
@@ -20,12 +23,15 @@ export interface TableBlock {
 
 /** A figure of the output folder: a PNG for Markdown, its SVG inlined in HTML. */
 export interface FigureBlock {
+  /** a figure */
   kind: "figure";
   /** which figure: the key of the inline SVGs an HTML rendering is given */
   id: "profiling" | "kernelBreakdown";
+  /** the alternative text */
   alt: string;
   /** file names in the output folder */
   png: string;
+  /** the SVG's file name */
   svg: string;
 }
 
@@ -95,8 +101,9 @@ function textBlock(block: ReportBlock): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const text = renderText([{ kind: "heading", text: "Analysis" }, { kind: "list", items: ["ok"] }]);
- * console.assert(text === "Analysis\n- ok\n");
+ * assert(text === "Analysis\n- ok\n");
  * ```
  */
 export function renderText(blocks: readonly ReportBlock[]): string {

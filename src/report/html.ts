@@ -73,8 +73,10 @@ function blockHtml(block: ReportBlock, figures: InlineFigures): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * const figures = { profiling: "<svg></svg>", kernelBreakdown: "<svg></svg>" };
  * const html = renderHtml("Report", [{ kind: "list", items: ["ok"] }], figures);
- * console.assert(html.startsWith("<!DOCTYPE html>"));
+ * assert(html.startsWith("<!DOCTYPE html>"));
  * ```
  */
 export function renderHtml(

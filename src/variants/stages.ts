@@ -4,7 +4,8 @@
  * (src/variants/registry.ts); the figures, the report, the data files and the roofline read them
  * from here. A low module: nothing of the GPU is imported.
  *
- * Work conventions (DESIGN.md), per configuration — B batch, n length, d d_model, h heads, d_k
+ * Work conventions (README.md, "What is measured"), per configuration — B batch, n length,
+ * d d_model, h heads, d_k
  * head width, kv = kv_heads·d_k, S the scores each head keeps per sequence (`unmaskedScores`: n²
  * full, n(n+1)/2 causal, the band for sliding:W):
  * - MACs: Q|K|V projection B·n·d·(d + 2·kv); Q·Kᵀ B·h·S·d_k; A·V B·h·S·d_k; output projection
