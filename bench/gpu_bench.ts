@@ -9,11 +9,17 @@
  * What `deno bench` shows is the synchronised wall clock of each case: submit until the queue
  * reports the work done, plus reading back the case's timestamp queries (one more map: on lavapipe
  * each wait costs ~11 ms, which the no-op baseline, timed the same way, shows).
- * Kernel time comes from timestamp queries and is printed after the run as a table of the fastest
- * run per case, with the GFLOP/s of the stages that do matrix work (2 FLOPs per multiply-add,
- * src/flops.ts). Pipelines are compiled and warmed before the first timed run of each shape.
+ * Kernel time comes from timestamp queries: the fastest run per case, with the GFLOP/s of the
+ * stages that do matrix work (2 FLOPs per multiply-add, src/flops.ts), goes to a JSON file
+ * (`GPU_BENCH_KERNEL_TIMES`, default results/gpu_bench_kernel_times.json), rewritten after every
+ * case, and as a table to stderr after the run: stdout is `deno bench --json`'s alone.
+ *
+ * Each variant's forward is built, run once and its output checked against the CPU path before
+ * any of its cases is timed (a mismatch fails the case: no time for an unchecked output).
+ * Pipelines are compiled and warmed by that first run.
  */
 
+import { dirname } from "node:path";
 import type { VariantName } from "../src/config.ts";
 import { openGpu } from "../src/gpu/device.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
@@ -22,9 +28,12 @@ import { kernelPipeline, KERNELS, TUNINGS } from "../src/gpu/kernels.ts";
 import { StageTimestamps } from "../src/gpu/timestamps.ts";
 import { applyTuning } from "../src/gpu/tuning.ts";
 import { BufferTracker } from "../src/gpu/buffer_tracker.ts";
-import { attentionFlops, stageFlops } from "../src/flops.ts";
+import { attentionFlops, STAGE_NAMES, stageFlops } from "../src/flops.ts";
 import { generateInputs } from "../src/random.ts";
-import type { AttentionShape } from "../src/shape.ts";
+import type { AttentionInputs, AttentionShape } from "../src/shape.ts";
+import { writeTextFileAtomic } from "../src/io/atomic.ts";
+import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
+import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 
 const SEQ_LENS = (_env("GPU_BENCH_SEQ_LENS") ?? "128,1024,4096").split(",").map(Number);
 const D_MODEL = 512;
@@ -41,21 +50,61 @@ function _env(name: string): string | undefined {
   }
 }
 
+const KERNEL_TIMES_PATH = _env("GPU_BENCH_KERNEL_TIMES") ?? "results/gpu_bench_kernel_times.json";
+
 const gpu = await openGpu();
-if (gpu === null) console.log("gpu_bench: no GPU adapter, GPU benchmarks skipped");
+if (gpu === null) console.error("gpu_bench: no GPU adapter, GPU benchmarks skipped");
 // the kernels the profile would run on this adapter: its cached tuning, else the defaults
 else await applyTuning(gpu);
 
 /** Fastest kernel time (timestamp queries) per case label. */
 const kernelMs = new Map<string, { ms: number; flops: number }>();
 
-function record(label: string, ms: number | undefined, flops: number): void {
+/** Keep a case's kernel time if it is its fastest, and rewrite the JSON file of them all. */
+async function record(label: string, ms: number | undefined, flops: number): Promise<void> {
   if (ms === undefined) return;
   const best = kernelMs.get(label);
   if (best === undefined || ms < best.ms) kernelMs.set(label, { ms, flops });
+  const cases = [...kernelMs].map(([label, { ms, flops }]) => ({
+    case: label,
+    kernelMs: ms,
+    ...(flops > 0 ? { gflops: flops / ms / 1e6 } : {}),
+  }));
+  await Deno.mkdir(dirname(KERNEL_TIMES_PATH), { recursive: true });
+  await writeTextFileAtomic(
+    KERNEL_TIMES_PATH,
+    JSON.stringify(
+      {
+        adapter: gpu!.adapter.description,
+        backend: gpu!.adapter.backend ?? null,
+        timing: "timestamp-query, fastest run per case",
+        validatedAgainst: "the CPU path, before any case of the forward was timed",
+        cases,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 }
 
-/** One GpuAttention at a time, created, uploaded and warmed on first use (lavapipe compiles then). */
+/** The CPU path's output of the bench inputs of a shape (the reference of its variants). */
+const cpuOutputs = new Map<string, { inputs: AttentionInputs; out: Float32Array }>();
+
+async function referenceFor(shape: AttentionShape) {
+  const key = JSON.stringify(shape);
+  let reference = cpuOutputs.get(key);
+  if (reference === undefined) {
+    const inputs = generateInputs(shape, 42);
+    reference = { inputs, out: await cpuAttentionForward(inputs) };
+    cpuOutputs.set(key, reference);
+  }
+  return reference;
+}
+
+/**
+ * One GpuAttention at a time, created, uploaded, run once (lavapipe compiles then) and its output
+ * checked against the CPU path on first use: a mismatch throws, so no case of it is timed.
+ */
 let current: { key: string; attention: GpuAttention } | null = null;
 
 async function attentionFor(variant: VariantName, shape: AttentionShape): Promise<GpuAttention> {
@@ -63,9 +112,18 @@ async function attentionFor(variant: VariantName, shape: AttentionShape): Promis
   if (current?.key === key) return current.attention;
   current?.attention.destroy();
   current = null;
+  const { inputs, out: expected } = await referenceFor(shape);
   const attention = await GpuAttention.create(gpu!, variant, shape);
-  await attention.upload(generateInputs(shape, 42));
+  await attention.upload(inputs);
   await attention.forward();
+  const check = compareOutputs((await attention.readback()).out, expected, GPU_TOLERANCES.f32);
+  if (!check.passed) {
+    attention.destroy();
+    throw new Error(
+      `${key}: the GPU output does not match the CPU path (relative L2 error ` +
+        `${check.relL2Error.toExponential(2)}, ${check.mismatchCount} elements out of bounds)`,
+    );
+  }
   current = { key, attention };
   return attention;
 }
@@ -92,8 +150,6 @@ async function noopRunner() {
 if (gpu !== null) {
   const noop = await noopRunner();
   for (const seqLen of SEQ_LENS) {
-    const shape = { seqLen, dModel: D_MODEL, heads: HEADS };
-    const work = attentionFlops(shape);
     const group = `n=${seqLen}`;
     const options = { group, n: runsFor(seqLen), warmup: 1 };
     Deno.bench({
@@ -105,10 +161,23 @@ if (gpu !== null) {
         b.start();
         const stageMs = await noop();
         b.end();
-        record(`noop`, stageMs?.[0], 0);
+        await record(`noop`, stageMs?.[0], 0);
       },
     });
     for (const variant of VARIANTS) {
+      // each variant on the attention it computes (softmax or linear), checked against the CPU
+      // path's output of the same
+      const shape: AttentionShape = {
+        seqLen,
+        dModel: D_MODEL,
+        heads: HEADS,
+        attention: REGISTRY[variant].attention,
+      };
+      // the seed's stage table plus the variant's own stages (flash attention covers three of
+      // the seed's, the linear stages none)
+      const stages = REGISTRY[variant].stages;
+      const work = attentionFlops(shape, [...new Set([...STAGE_NAMES, ...stages])]);
+      const forwardFlops = stages.reduce((sum, stage) => sum + stageFlops(work, stage), 0);
       const stageNames = GpuAttention.preflight(gpu, variant, shape).fits
         ? REGISTRY[variant].stages
         : [];
@@ -121,12 +190,12 @@ if (gpu !== null) {
             b.start();
             const { stageMs } = await attention.forwardStages([index]);
             b.end();
-            record(`${group} ${variant} ${stage}`, stageMs?.[0], stageFlops(work, stage));
+            await record(`${group} ${variant} ${stage}`, stageMs?.[0], stageFlops(work, stage));
           },
         });
       });
       if (stageNames.length === 0) {
-        console.log(`gpu_bench: ${variant} at n=${seqLen} skipped by the preflight`);
+        console.error(`gpu_bench: ${variant} at n=${seqLen} skipped by the preflight`);
         continue;
       }
       Deno.bench({
@@ -138,7 +207,7 @@ if (gpu !== null) {
           const { stageMs } = await attention.forward();
           b.end();
           const sum = stageMs?.reduce((a, c) => a + c, 0);
-          record(`${group} ${variant} forward (kernels)`, sum, work.totalFlops);
+          await record(`${group} ${variant} forward (kernels)`, sum, forwardFlops);
         },
       });
     }
@@ -147,12 +216,13 @@ if (gpu !== null) {
   globalThis.addEventListener("unload", () => {
     current?.attention.destroy();
     if (kernelMs.size > 0) {
-      console.log(
-        `\nkernel time from timestamp queries (fastest run) on ${gpu.adapter.description}`,
+      console.error(
+        `\nkernel time from timestamp queries (fastest run) on ${gpu.adapter.description}, ` +
+          `also in ${KERNEL_TIMES_PATH}`,
       );
       for (const [label, { ms, flops }] of kernelMs) {
         const rate = flops > 0 ? `${(flops / ms / 1e6).toFixed(1).padStart(7)} GFLOP/s` : "";
-        console.log(`${label.padEnd(44)} ${ms.toFixed(3).padStart(11)} ms ${rate}`);
+        console.error(`${label.padEnd(44)} ${ms.toFixed(3).padStart(11)} ms ${rate}`);
       }
     }
     gpu.destroy();

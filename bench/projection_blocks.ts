@@ -9,7 +9,8 @@
  *   deno run -A bench/projection_blocks.ts [n = 4096] [rounds = 12]
  *
  * Candidates: the register-layout entries of the tuning table on a software adapter, the
- * workgroup-tile ones on a real GPU (src/gpu/tuning.ts).
+ * workgroup-tile ones on a real GPU (src/gpu/tuning.ts). Each candidate's forward output is
+ * checked against the CPU path before any round is timed; a mismatch stops the run (exit 1).
  */
 
 import { openGpu } from "../src/gpu/device.ts";
@@ -18,6 +19,8 @@ import { type KernelParameters, TUNINGS } from "../src/gpu/kernels.ts";
 import { candidateTable } from "../src/gpu/tuning.ts";
 import { median } from "../src/stats.ts";
 import { generateInputs } from "../src/random.ts";
+import { cpuAttentionForward } from "../src/reference/cpu_attention.ts";
+import { compareOutputs, GPU_TOLERANCES } from "../src/gpu/validation.ts";
 
 const seqLen = Number(Deno.args[0] ?? 4096);
 const rounds = Number(Deno.args[1] ?? 12);
@@ -49,6 +52,7 @@ try {
   const others = candidateTable("projection", builtIn).slice(1)
     .filter((c) => (c.layout ?? "registers") === layout);
   const inputs = generateInputs(shape, 1);
+  const expected = await cpuAttentionForward(inputs);
   for (const parameters of [builtIn, ...others.slice(0, 3)]) {
     const attention = await GpuAttention.create(gpu, "fused", shape, {
       parameters: { projection: parameters },
@@ -56,6 +60,14 @@ try {
     runs.push({ parameters, attention, ms: [] });
     await attention.upload(inputs);
     await attention.forward(); // compiles (lavapipe: at the first dispatch)
+    const check = compareOutputs((await attention.readback()).out, expected, GPU_TOLERANCES.f32);
+    if (!check.passed) {
+      console.error(
+        `error: projection ${JSON.stringify(parameters)}: the output does not match the CPU ` +
+          `path (relative L2 error ${check.relL2Error.toExponential(2)}); nothing timed`,
+      );
+      Deno.exit(1);
+    }
   }
   const projections = [0, 2]; // the fused forward's Q|K|V and output projection stages
   for (let round = 0; round < rounds; round++) {

@@ -84,6 +84,7 @@ export async function measureCpuPoint(
     for (let i = 0; i < config.warmup; i++) {
       checkInterrupt();
       await cpu.forward();
+      progress.warmupDone(i + 1);
     }
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
@@ -147,6 +148,7 @@ export async function measureGpuPoint(
     for (let i = 0; i < Math.max(1, context.config.warmup); i++) {
       context.checkInterrupt();
       await attention.forward();
+      context.progress.warmupDone(i + 1);
     }
     const first = await attention.readback();
     const validation = compareOutputs(first.out, reference, tolerance);

@@ -12,6 +12,8 @@
 export interface ProgressReporter {
   /** a point starts: `runs` timed runs after `warmup` untimed ones */
   beginPoint(series: string, seqLen: number, warmup: number, runs: number): void;
+  /** untimed warm-up run `completed` of the current point has finished */
+  warmupDone(completed: number): void;
   /** timed run `completed` of the current point has finished */
   runDone(completed: number): void;
   /** the current point has ended (ok, skipped or failed) with a short outcome */
@@ -23,6 +25,7 @@ export interface ProgressReporter {
 /** A reporter that says nothing but warnings (`--quiet` keeps warnings on stderr). */
 export class QuietProgress implements ProgressReporter {
   beginPoint(): void {}
+  warmupDone(): void {}
   runDone(): void {}
   endPoint(): void {}
   warn(message: string): void {
@@ -74,6 +77,7 @@ export class ConsoleProgress implements ProgressReporter {
   readonly #sink: (text: string) => void;
   readonly #startMs: number;
   #label = "";
+  #warmup = 0;
   #runs = 0;
   /** when the last run (or the point) ended: the last run's duration predicts the next ones */
   #lastMarkMs = 0;
@@ -97,6 +101,7 @@ export class ConsoleProgress implements ProgressReporter {
 
   beginPoint(series: string, seqLen: number, warmup: number, runs: number): void {
     this.#label = `${series} n=${seqLen}`;
+    this.#warmup = warmup;
     this.#runs = runs;
     this.#lastMarkMs = this.#nowMs();
     const text = `${this.#label}: ${warmup} warm-up + ${runs} runs`;
@@ -104,16 +109,28 @@ export class ConsoleProgress implements ProgressReporter {
     else this.#write(`${text}\n`);
   }
 
+  warmupDone(completed: number): void {
+    this.#lastMarkMs = this.#nowMs();
+    // a GPU point runs one untimed forward even with no warm-up asked: its output is checked first
+    const total = Math.max(completed, this.#warmup);
+    this.#status(`warm-up ${completed} of ${total} · elapsed ${this.#elapsed()}`);
+  }
+
   runDone(completed: number): void {
     const nowMs = this.#nowMs();
     const runMs = nowMs - this.#lastMarkMs;
     this.#lastMarkMs = nowMs;
-    // the first run's interval includes the warm-up: no estimate from it
+    // the first run's interval includes the output's check after the warm-up: no estimate from it
     const eta = completed >= 2 ? ` · ETA ${formatSeconds(runMs * (this.#runs - completed))}` : "";
-    const text =
-      `${this.#label}: run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}${eta}`;
-    if (this.#interactive) this.#write(`\r\x1b[2K${text}`);
-    else if (nowMs - this.#lastLineMs >= PLAIN_PROGRESS_INTERVAL_MS) this.#write(`${text}\n`);
+    this.#status(`run ${completed} of ${this.#runs} · elapsed ${this.#elapsed()}${eta}`);
+  }
+
+  /** The updating line on a terminal; otherwise a plain line when the last one is old. */
+  #status(text: string): void {
+    if (this.#interactive) this.#write(`\r\x1b[2K${this.#label}: ${text}`);
+    else if (this.#nowMs() - this.#lastLineMs >= PLAIN_PROGRESS_INTERVAL_MS) {
+      this.#write(`${this.#label}: ${text}\n`);
+    }
   }
 
   endPoint(outcome: string): void {

@@ -146,30 +146,53 @@ function stageTable(results: ProfileResults, series: SeriesResult): TableBlock |
   };
 }
 
-/** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
-function rooflineTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
-  const stages = series.stageNames;
-  const calibration = results.calibration;
-  if (stages === undefined || calibration === undefined) return null;
+/** One stage of one point with its achieved rates. */
+interface StageRate {
+  series: string;
+  seqLen: number;
+  stage: string;
+  ms: number;
+  gflops: number;
+  gbps: number;
+}
+
+/** Every timed stage of a series with its GFLOP/s and GB/s (least traffic at its precision). */
+function stageRates(results: ProfileResults, series: SeriesResult): StageRate[] {
+  const stages = series.stageNames ?? [];
   const elementBytes = series.precision === "f16" ? 2 : 4;
-  const rows = series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
+  return series.points.filter((p) => p.kernelMsSummary !== undefined).flatMap((point) => {
     const shape = shapeAt(results, series, point.seqLen);
     const work = flopsAt(results, series, point.seqLen)!;
-    return point.kernelMsSummary!.map((summary, i) => {
-      const ms = summary.mean;
-      const gflops = gflopsPerSecond(stageFlops(work, stages[i]!), ms);
-      const gbps = stageBytes(shape, stages[i]!, elementBytes) / (ms * 1e6);
-      return [
-        String(point.seqLen),
-        stages[i]!,
-        formatMs(ms),
-        gflops.toFixed(1),
-        `${(100 * gflops / calibration.gpu.matmulGflops).toFixed(0)} %`,
-        gbps.toFixed(2),
-        `${(100 * gbps / calibration.gpu.copyGBps).toFixed(0)} %`,
-      ];
-    });
+    return point.kernelMsSummary!.map((summary, i) => ({
+      series: series.name,
+      seqLen: point.seqLen,
+      stage: stages[i]!,
+      ms: summary.mean,
+      gflops: gflopsPerSecond(stageFlops(work, stages[i]!), summary.mean),
+      gbps: stageBytes(shape, stages[i]!, elementBytes) / (summary.mean * 1e6),
+    }));
   });
+}
+
+/** A share of a ceiling, flagged `↑` above 100 % (explained by {@link describeCeilings}). */
+function share(rate: number, ceiling: number): string {
+  const percent = 100 * rate / ceiling;
+  return `${percent.toFixed(0)} %${percent > 100 ? " ↑" : ""}`;
+}
+
+/** Each stage's achieved GFLOP/s and GB/s as shares of the calibrated ceilings. */
+function rooflineTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
+  const calibration = results.calibration;
+  if (series.stageNames === undefined || calibration === undefined) return null;
+  const rows = stageRates(results, series).map((rate) => [
+    String(rate.seqLen),
+    rate.stage,
+    formatMs(rate.ms),
+    rate.gflops.toFixed(1),
+    share(rate.gflops, calibration.gpu.matmulGflops),
+    rate.gbps.toFixed(2),
+    share(rate.gbps, calibration.gpu.copyGBps),
+  ]);
   if (rows.length === 0) return null;
   return {
     kind: "table",
@@ -181,6 +204,36 @@ function rooflineTable(results: ProfileResults, series: SeriesResult): TableBloc
     header: ["n", "stage", "ms", "GFLOP/s", "of matmul", "GB/s", "of copy"],
     rows,
   };
+}
+
+/**
+ * The stages that ran above a calibrated ceiling (shares over 100 %, flagged ↑), and what that
+ * means: a ceiling is the best rate its measurement saw, and this run saw a better one, which
+ * becomes the ceiling to judge by.
+ */
+function describeCeilings(results: ProfileResults): string[] {
+  const calibration = results.calibration;
+  if (calibration === undefined) return [];
+  const rates = results.series.flatMap((series) => stageRates(results, series));
+  const ceilings = [
+    { name: "matmul", unit: "GFLOP/s", ceiling: calibration.gpu.matmulGflops, of: "gflops" },
+    { name: "copy", unit: "GB/s", ceiling: calibration.gpu.copyGBps, of: "gbps" },
+  ] as const;
+  return ceilings.flatMap(({ name, unit, ceiling, of }) => {
+    const above = rates.filter((rate) => rate[of] > ceiling).sort((a, b) => b[of] - a[of]);
+    if (above.length === 0) return [];
+    const best = above[0]!;
+    const where = (rate: StageRate) => `${rate.series} ${rate.stage} n=${rate.seqLen}`;
+    return [
+      `${above.length} stage time${above.length > 1 ? "s" : ""} ran above the calibrated ${name} ` +
+      `ceiling of ${ceiling.toFixed(1)} ${unit} (↑ in the tables; best: ${where(best)} at ` +
+      `${best[of].toFixed(1)} ${unit}, ${(100 * best[of] / ceiling).toFixed(0)} %). A ceiling is ` +
+      `the best rate its measurement saw (calibrated ${calibration.calibratedAt}), so these ` +
+      `kernels reach more than calibration measured — it ran while the machine was busier, or ` +
+      `its one shape suits the kernels less than these. ${best[of].toFixed(1)} ${unit} is the ` +
+      `ceiling to judge by; \`deno task calibrate\` measures it again.`,
+    ];
+  });
 }
 
 function okPoints(series: SeriesResult): PointResult[] {
@@ -410,6 +463,7 @@ export function analysisItems(results: ProfileResults): string[] {
     ...results.series.map((series) => describeMemory(results, series))
       .filter((line): line is string => line !== null),
     ...describeSpeedups(results),
+    ...describeCeilings(results),
     ...describeAnalysis(results, analyseResults(results)),
     ...describeTimingFidelity(results),
     ...describeValidation(results),

@@ -177,6 +177,6 @@ Deno.test("parseResults() checks a version-2 file's configurations", async () =>
   broken.configurations[1].kvHeads = "two";
   assert.throws(
     () => parseResults(JSON.stringify(broken), "x.json"),
-    /configurations\[1\]\.kvHeads is not a number/,
+    /configurations\[1\]\.kvHeads is "two", not a number/,
   );
 });

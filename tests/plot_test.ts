@@ -213,8 +213,8 @@ Deno.test("parseResults() rejects truncated, foreign and wrong-version files", (
     const [text, fragment] of [
       ['{"schemaVersion": 1, "config"', "not valid JSON"],
       ['{"schemaVersion": 3}', "schemaVersion is 3, expected 1 or 2"],
-      ["[]", "the file is not an object"],
-      ['{"schemaVersion": 1}', "config is not an object"],
+      ["[]", "the file is [], not an object"],
+      ['{"schemaVersion": 1}', "config is missing, not an object"],
     ]
   ) {
     assert.throws(() => parseResults(text!, "x.json"), (error: unknown) => {

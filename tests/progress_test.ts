@@ -47,3 +47,19 @@ Deno.test("ConsoleProgress without a terminal stays quiet between runs of short 
   }
   assert.equal(written.length, 6, written.join(""));
 });
+
+Deno.test("ConsoleProgress without a terminal prints a plain line during long warm-ups too", () => {
+  let nowMs = 0;
+  const written: string[] = [];
+  const progress = new ConsoleProgress({
+    interactive: false,
+    nowMs: () => nowMs,
+    write: (text) => written.push(text),
+  });
+  progress.beginPoint("gpu_naive", 10000, 3, 20);
+  for (let warmup = 1; warmup <= 3; warmup++) {
+    nowMs += 12_000;
+    progress.warmupDone(warmup);
+  }
+  assert.deepEqual(written.slice(1), ["gpu_naive n=10000: warm-up 3 of 3 · elapsed 36s\n"]);
+});

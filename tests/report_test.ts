@@ -36,3 +36,34 @@ Deno.test("formatReport() ranks a non-finite GPU output as the largest validatio
   const report = formatReport(broken);
   assert.match(report, /1 failed; largest relative L2 error NaN .* at gpu_fused n=100,/);
 });
+
+Deno.test("formatReport() flags stages above a calibrated ceiling and explains the share", () => {
+  const results: ProfileResults = structuredClone(fixture);
+  const calibratedAt = "2026-12-01T00:00:00.000Z";
+  const calibration = (matmulGflops: number, copyGBps: number) => ({
+    adapterKey: "test",
+    gpu: {
+      matmulGflops,
+      matmulParameters: { workgroupSize: 8, template: {} },
+      copyGBps,
+      timing: "timestamp-query" as const,
+    },
+    cpu: { matmulGflopsOneThread: 1, threads: 1, matmulGflops: 1 },
+    calibratedAt,
+  });
+  results.calibration = calibration(1e6, 1e6); // far above every stage
+  const below = formatReport(results);
+  assert.match(below, /gpu_fused: share of the calibrated ceilings/);
+  assert.ok(!below.includes("↑"), "nothing above a ceiling");
+  assert.doesNotMatch(below, /above the calibrated/);
+
+  results.calibration = calibration(1e-3, 1e6); // below every stage's GFLOP/s
+  const above = formatReport(results);
+  assert.match(above, /\d+ % ↑/);
+  assert.match(
+    above,
+    /\d+ stage times ran above the calibrated matmul ceiling of 0\.0 GFLOP\/s \(↑ in the tables; best: gpu_\w+ \w+ n=\d+ at [\d.]+ GFLOP\/s, \d+ %\)\. A ceiling is the best rate its measurement saw/,
+  );
+  assert.match(above, /`deno task calibrate` measures it again/);
+  assert.doesNotMatch(above, /above the calibrated copy ceiling/);
+});

@@ -67,22 +67,28 @@ export function selectWebGpuBackends(): string | undefined {
   return choice.userBackends;
 }
 
-/** Whether WebGPU in a fresh Worker (its own instance, this process's backends) finds an adapter. */
+/**
+ * Whether WebGPU in a fresh Worker (its own runtime and instance, this process's backends) finds an
+ * adapter; true when the Worker cannot say, so that the backends are not switched on a guess.
+ */
 async function _workerFindsAdapter(): Promise<boolean> {
   const source = `const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 postMessage(adapter != null);`;
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-  const worker = new Worker(url, { type: "module" });
+  let worker: Worker | undefined;
   try {
+    worker = new Worker(url, { type: "module" });
     return await new Promise<boolean>((resolve) => {
-      worker.onmessage = (event) => resolve(event.data === true);
-      worker.onerror = (event) => {
+      worker!.onmessage = (event) => resolve(event.data === true);
+      worker!.onerror = (event) => {
         event.preventDefault();
-        resolve(true); // no answer: do not switch backends on a guess
+        resolve(true);
       };
     });
+  } catch {
+    return true;
   } finally {
-    worker.terminate();
+    worker?.terminate();
     URL.revokeObjectURL(url);
   }
 }
