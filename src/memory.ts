@@ -58,6 +58,32 @@ export function theoreticalMemory(
 }
 
 /**
+ * What a backward must hold at once: everything its forward holds (with `storedScoreElements`
+ * scores: what the forward kept, P or nothing, plus what the backward materialises), dOut and the
+ * gradients of the heads' output, of q, k and v and of x ([B·n, …] each), and the gradients of
+ * the weights and biases (their sizes).
+ *
+ * @example
+ * ```ts
+ * const shape = { seqLen: 1000, dModel: 512, heads: 8 };
+ * console.assert(theoreticalBackwardBytes(shape, 0) > theoreticalMemory(shape, 0).totalBytes);
+ * ```
+ */
+export function theoreticalBackwardBytes(
+  shape: AttentionShape,
+  storedScoreElements: number,
+  bytesPerElement = 4,
+): number {
+  const forward = theoreticalMemory(shape, storedScoreElements, bytesPerElement);
+  const { seqLen: n, dModel: d, batch } = resolveShape(shape);
+  const kv = kvWidth(shape);
+  // dOut, dConcat, dx; dq, dk, dv
+  const activationGradients = batch * n * (3 * d + d + 2 * kv);
+  return forward.totalBytes + forward.bytesByClass.weights +
+    bytesPerElement * activationGradients;
+}
+
+/**
  * Samples the resident set size while work runs on other threads. Timers only fire while the main
  * thread is free, so this suits the CPU path (workers compute, the main thread waits); the final
  * sample is taken at `stop()` so a short forward still gets one.

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { PassName } from "./configuration.ts";
+import { planBackwardLayout } from "./reference/backward_layout.ts";
 import { LayoutTooLargeError, planLayout } from "./reference/memory_layout.ts";
 import type { AttentionShape, ResolvedShape } from "./shape.ts";
 
@@ -36,10 +38,13 @@ export function cpuPreflight(
   shape: AttentionShape,
   availableBytes: number,
   workerCount = navigator.hardwareConcurrency,
+  pass: PassName = "forward",
 ): CpuPreflight {
   let plannedBytes;
   try {
-    plannedBytes = planLayout(shape, workerCount).totalBytes;
+    plannedBytes = pass === "backward"
+      ? planBackwardLayout(shape, workerCount).totalBytes // the forward's plan included
+      : planLayout(shape, workerCount).totalBytes;
   } catch (error) {
     if (!(error instanceof LayoutTooLargeError)) throw error;
     return {

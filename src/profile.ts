@@ -8,22 +8,26 @@
  */
 
 import type { ProfileConfig } from "./config.ts";
-import { type Configuration, expandGrid, shapeOf } from "./configuration.ts";
+import { type Configuration, expandGrid, type PassName, shapeOf } from "./configuration.ts";
 import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention } from "./gpu/gpu_attention.ts";
+import { backwardUnsupported } from "./gpu/gpu_backward.ts";
 import { cpuPreflight, cpuUnsupported } from "./preflight.ts";
 import {
   emptyPoint,
   type GpuForwardFactory,
+  type GpuPointOutcome,
+  measureCpuBackwardPoint,
   measureCpuPoint,
+  measureGpuBackwardPoint,
   measureGpuPoint,
   type PointContext,
 } from "./profile_points.ts";
 import { type PlannedSeries, planSeries } from "./profile_series.ts";
 import type { ProgressReporter } from "./progress.ts";
-import { generateInputs } from "./random.ts";
+import { generateInputs, generateUpstreamGradient } from "./random.ts";
 import { CpuAttention } from "./reference/cpu_attention.ts";
 import type {
   Calibration,
@@ -32,10 +36,13 @@ import type {
   SeriesName,
   SkipRecord,
 } from "./results.ts";
-import { type AttentionInputs, resolveShape } from "./shape.ts";
+import { type AttentionInputs, type AttentionShape, resolveShape } from "./shape.ts";
 import { summarize } from "./stats.ts";
 import { WORK_STAGES } from "./variants/registry.ts";
 import { finalizeSeries } from "./summaries.ts";
+import { BACKWARD_STAGES } from "./variants/stages.ts";
+import { VARIANTS } from "./variants/registry.ts";
+import type { AttentionGradients } from "./gradients.ts";
 
 export type { GpuForward, GpuForwardFactory } from "./profile_points.ts";
 
@@ -72,6 +79,8 @@ export interface LengthDone {
   inputs: AttentionInputs;
   /** each series' output, by the series' implementation name (`cpu`, `gpu_fused`, …) */
   outputs: Map<string, Float32Array>;
+  /** a `backward` configuration: the upstream gradient, and each series' gradients by name */
+  backward?: { dOut: Float32Array; gradients: Map<string, AttentionGradients> };
 }
 
 /** Interrupted mid-point: thrown between runs, caught by the length loop. */
@@ -183,6 +192,10 @@ class ProfileRun {
     planned: PlannedSeries[],
     seqLen: number,
   ): Promise<void> {
+    if (configuration.pass === "backward") {
+      await this.#backwardAt(cpu, configuration, planned, seqLen);
+      return;
+    }
     const shape = shapeOf(configuration, seqLen);
     const work = attentionFlops(shape, WORK_STAGES[configuration.attention]);
     this.#results.flops.push({ ...work, configurationId: configuration.id });
@@ -205,6 +218,122 @@ class ProfileRun {
     });
   }
 
+  /**
+   * A `backward` configuration at one length: the CPU path's backward (measured when the CPU is
+   * a series: the reference), then each GPU variant's. Its FLOPs table holds the backward's
+   * stages.
+   */
+  async #backwardAt(
+    cpu: CpuAttention,
+    configuration: Configuration,
+    planned: PlannedSeries[],
+    seqLen: number,
+  ): Promise<void> {
+    const shape = shapeOf(configuration, seqLen);
+    // totals: the backward's least work, the naive variant's stages (no recomputation: a series'
+    // GFLOP/s counts useful work); per stage: every backward stage, exact (the fused one's
+    // recomputation included)
+    const least = attentionFlops(shape, VARIANTS.naive.backwardStages);
+    const everyStage = attentionFlops(shape, BACKWARD_STAGES.map((stage) => stage.name));
+    this.#results.flops.push({
+      ...least,
+      macsByStage: everyStage.macsByStage,
+      flopsByStage: everyStage.flopsByStage,
+      configurationId: configuration.id,
+    });
+    const inputs = generateInputs(shape, this.#config.seed);
+    const dOut = generateUpstreamGradient(shape, this.#config.seed);
+    const cpuSeries = planned.find((plan) => plan.implementation.device === "cpu");
+    const gpuSeries = planned.filter((plan) => plan.implementation.device === "gpu");
+    const outputs = new Map<string, Float32Array>();
+    const gradients = new Map<string, AttentionGradients>();
+    const reference = await this.#cpuBackwardReference(cpu, inputs, dOut, cpuSeries, gpuSeries);
+    if (reference !== null) {
+      outputs.set("cpu", reference.out);
+      gradients.set("cpu", reference.gradients);
+    }
+    for (const plan of gpuSeries) {
+      if (this.#hooks.interruption.aborted) throw new Interrupted();
+      const done = await this.#gpuBackwardPoint(plan, inputs, dOut, reference?.gradients ?? null);
+      if (done === null) continue;
+      outputs.set(plan.implementationName, done.out);
+      gradients.set(plan.implementationName, done.gradients);
+    }
+    await this.#hooks.onLengthDone?.({
+      configuration,
+      severalConfigurations: (this.#results.configurations?.length ?? 1) > 1,
+      inputs,
+      outputs,
+      backward: { dOut, gradients },
+    });
+  }
+
+  /**
+   * The CPU path's backward: measured when the CPU is a series, else run untimed when a GPU
+   * series needs its gradients; its forward output and gradients, or null.
+   */
+  async #cpuBackwardReference(
+    cpu: CpuAttention,
+    inputs: AttentionInputs,
+    dOut: Float32Array,
+    series: PlannedSeries | undefined,
+    gpuSeries: PlannedSeries[],
+  ): Promise<{ out: Float32Array; gradients: AttentionGradients } | null> {
+    if (!await this.#cpuFits(series, inputs.shape, "backward")) return null;
+    if (series) {
+      const { name } = series.series, { warmup, runs } = this.#config;
+      this.#hooks.progress.beginPoint(name, inputs.shape.seqLen, warmup, runs);
+      const point = await measureCpuBackwardPoint(cpu, inputs, dOut, this.#context);
+      this.#hooks.progress.endPoint(_describeOutcome(point.result));
+      await this.#addPoint(series, point.result);
+      return point;
+    }
+    if (gpuSeries.length === 0) return null;
+    cpu.load(inputs, { backward: true });
+    const { out } = await cpu.forward();
+    return { out, gradients: (await cpu.backward(dOut)).gradients };
+  }
+
+  /** One GPU series' backward at one length; its forward output and gradients, or null. */
+  async #gpuBackwardPoint(
+    plan: PlannedSeries,
+    inputs: AttentionInputs,
+    dOut: Float32Array,
+    reference: AttentionGradients | null,
+  ): Promise<{ out: Float32Array; gradients: AttentionGradients } | null> {
+    if (plan.implementation.device !== "gpu" || await this.#faulted(plan, inputs.shape)) {
+      return null;
+    }
+    const { variant, precision } = plan.implementation;
+    const gpu = this.#hooks.gpu!;
+    const unsupported = plan.unsupported ?? backwardUnsupported(variant, inputs.shape);
+    const fit = unsupported !== null
+      ? { fits: false as const, reason: unsupported }
+      : GpuAttention.preflight(gpu, variant, inputs.shape, { precision });
+    if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
+    const outcome = await this.#measureGpu(plan, inputs.shape, () =>
+      measureGpuBackwardPoint(
+        { gpu, variant, precision, inputs, dOut, reference: reference! },
+        this.#context,
+      ));
+    const { out, gradients } = outcome ?? {};
+    return out && gradients ? { out, gradients } : null;
+  }
+
+  /** Whether the CPU path runs a point of this shape and pass; records a series' skip when not. */
+  async #cpuFits(
+    series: PlannedSeries | undefined,
+    shape: AttentionShape,
+    pass: PassName,
+  ): Promise<boolean> {
+    const unsupported = cpuUnsupported(resolveShape(shape));
+    const fit = unsupported === null
+      ? cpuPreflight(shape, this.#hooks.availableMemoryBytes(), undefined, pass)
+      : { fits: false as const, reason: unsupported };
+    if (!fit.fits && series) await this.#skip(series, shape.seqLen, fit.reason);
+    return fit.fits;
+  }
+
   /** The CPU path's output: measured when the CPU is a series, else computed untimed. */
   async #cpuReference(
     cpu: CpuAttention,
@@ -213,14 +342,7 @@ class ProfileRun {
     needed: boolean,
   ): Promise<Float32Array | null> {
     const seqLen = inputs.shape.seqLen;
-    const unsupported = cpuUnsupported(resolveShape(inputs.shape));
-    const fit = unsupported === null
-      ? cpuPreflight(inputs.shape, this.#hooks.availableMemoryBytes())
-      : { fits: false as const, reason: unsupported };
-    if (!fit.fits) {
-      if (series) await this.#skip(series, seqLen, fit.reason);
-      return null;
-    }
+    if (!await this.#cpuFits(series, inputs.shape, "forward")) return null;
     if (series) {
       this.#hooks.progress.beginPoint(
         series.series.name,
@@ -244,51 +366,74 @@ class ProfileRun {
     inputs: AttentionInputs,
     reference: Float32Array | null,
   ): Promise<Float32Array | null> {
-    const { name } = plan.series;
-    const seqLen = inputs.shape.seqLen;
-    if (plan.implementation.device !== "gpu") return null;
-    const { variant, precision } = plan.implementation;
-    if (this.#deviceLost !== null && !this.#faults.has(name)) {
-      this.#faults.set(name, `device lost: ${this.#deviceLost}`);
-    }
-    const fault = this.#faults.get(name);
-    if (fault !== undefined) {
-      await this.#addPoint(plan, emptyPoint(seqLen, "failed", fault));
+    if (plan.implementation.device !== "gpu" || await this.#faulted(plan, inputs.shape)) {
       return null;
     }
+    const { variant, precision } = plan.implementation;
     const gpu = this.#hooks.gpu!;
     const fit = plan.unsupported === null
       ? this.#gpuForwards.preflight(gpu, variant, inputs.shape, { precision })
       : { fits: false as const, reason: plan.unsupported };
-    const skipReason = !fit.fits
-      ? fit.reason
-      : reference === null
-      ? "no CPU reference to validate against (the CPU point was skipped)"
-      : null;
-    if (skipReason !== null) {
-      await this.#skip(plan, seqLen, skipReason);
-      return null;
-    }
-    this.#hooks.progress.beginPoint(name, seqLen, this.#config.warmup, this.#config.runs);
-    let outcome;
-    try {
-      outcome = await measureGpuPoint(
+    if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
+    const outcome = await this.#measureGpu(plan, inputs.shape, () =>
+      measureGpuPoint(
         { gpu, gpuForwards: this.#gpuForwards, variant, precision, inputs, reference: reference! },
         this.#context,
-      );
+      ));
+    return outcome?.out ?? null;
+  }
+
+  /** Whether a GPU series met a fault (or the device was lost): the point fails with it. */
+  async #faulted(plan: PlannedSeries, shape: AttentionShape): Promise<boolean> {
+    const { name } = plan.series;
+    if (this.#deviceLost !== null && !this.#faults.has(name)) {
+      this.#faults.set(name, `device lost: ${this.#deviceLost}`);
+    }
+    const fault = this.#faults.get(name);
+    if (fault !== undefined) await this.#addPoint(plan, emptyPoint(shape.seqLen, "failed", fault));
+    return fault !== undefined;
+  }
+
+  /** Whether a GPU point runs: it fits, and there is a CPU reference; records the skip when not. */
+  async #gpuRuns(
+    plan: PlannedSeries,
+    shape: AttentionShape,
+    fit: { fits: true } | { fits: false; reason: string },
+    hasReference: boolean,
+  ): Promise<boolean> {
+    const skipReason = !fit.fits
+      ? fit.reason
+      : !hasReference
+      ? "no CPU reference to validate against (the CPU point was skipped)"
+      : null;
+    if (skipReason !== null) await this.#skip(plan, shape.seqLen, skipReason);
+    return skipReason === null;
+  }
+
+  /** Measure a GPU point; a fault fails it and the series' later points. Its outcome, or null. */
+  async #measureGpu(
+    plan: PlannedSeries,
+    shape: AttentionShape,
+    measure: () => Promise<GpuPointOutcome>,
+  ): Promise<GpuPointOutcome | null> {
+    const { name } = plan.series;
+    this.#hooks.progress.beginPoint(name, shape.seqLen, this.#config.warmup, this.#config.runs);
+    let outcome;
+    try {
+      outcome = await measure();
     } catch (error) {
       if (error instanceof Interrupted) throw error;
       // a GPU fault (validation error, lost device, pipeline failure): this series stops
       const message = error instanceof Error ? error.message : String(error);
       this.#faults.set(name, message);
       this.#hooks.progress.endPoint(`failed: ${message}`);
-      await this.#addPoint(plan, emptyPoint(seqLen, "failed", message));
+      await this.#addPoint(plan, emptyPoint(shape.seqLen, "failed", message));
       return null;
     }
     plan.series.stageNames = outcome.stageNames;
     this.#hooks.progress.endPoint(_describeOutcome(outcome.result));
     await this.#addPoint(plan, outcome.result);
-    return outcome.out;
+    return outcome;
   }
 
   async #skip(plan: PlannedSeries, seqLen: number, reason: string): Promise<void> {

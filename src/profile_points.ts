@@ -8,14 +8,22 @@
 
 import type { ProfileConfig } from "./config.ts";
 import type { GpuContext } from "./gpu/device.ts";
-import type { GpuAttention, Preflight } from "./gpu/gpu_attention.ts";
+import { GpuAttention, type Preflight } from "./gpu/gpu_attention.ts";
+import { GpuBackward } from "./gpu/gpu_backward.ts";
+import { compareGradients } from "./gpu/gradient_validation.ts";
 import { PRECISION_BYTES } from "./gpu/kernels.ts";
 import { measureSubmitOverheadMs } from "./gpu/submit_overhead.ts";
 import { compareOutputs, GPU_TOLERANCES } from "./gpu/validation.ts";
-import { RssSampler, scoreMatrixElements, theoreticalMemory } from "./memory.ts";
+import {
+  RssSampler,
+  scoreMatrixElements,
+  theoreticalBackwardBytes,
+  theoreticalMemory,
+} from "./memory.ts";
+import type { AttentionGradients } from "./gradients.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { CpuAttention } from "./reference/cpu_attention.ts";
-import type { PointResult } from "./results.ts";
+import type { PointResult, ValidationResult } from "./results.ts";
 import { type AttentionInputs, type AttentionShape, resolveShape } from "./shape.ts";
 import { type PrecisionName, type VariantName, VARIANTS } from "./variants/registry.ts";
 
@@ -111,6 +119,67 @@ export async function measureCpuPoint(
   return { result, out: last!.out };
 }
 
+/**
+ * The CPU path's backward at one length: each timed run is a forward (timed apart, as
+ * `forwardWallMs`) then the backward of L = Σ(out ⊙ dOut) (timed as `wallMs`); exact typed-array
+ * peak of the backward, the forward's buffers included, and sampled RSS.
+ */
+export async function measureCpuBackwardPoint(
+  cpu: CpuAttention,
+  inputs: AttentionInputs,
+  dOut: Float32Array,
+  context: PointContext,
+): Promise<{ result: PointResult; out: Float32Array; gradients: AttentionGradients }> {
+  const { config, progress, checkInterrupt } = context;
+  const sampler = new RssSampler(RSS_SAMPLE_INTERVAL_MS);
+  let rssPeakAboveBaselineBytes;
+  const wallMs: number[] = [], forwardWallMs: number[] = [];
+  let out = null, last = null;
+  try {
+    cpu.load(inputs, { backward: true });
+    for (let i = 0; i < config.warmup; i++) {
+      checkInterrupt();
+      await cpu.forward();
+      await cpu.backward(dOut);
+    }
+    for (let run = 1; run <= config.runs; run++) {
+      checkInterrupt();
+      let startMs = performance.now();
+      out = (await cpu.forward()).out;
+      forwardWallMs.push(performance.now() - startMs);
+      startMs = performance.now();
+      last = await cpu.backward(dOut);
+      wallMs.push(performance.now() - startMs);
+      progress.runDone(run);
+    }
+  } finally {
+    rssPeakAboveBaselineBytes = sampler.stop();
+  }
+  const result: PointResult = {
+    seqLen: inputs.shape.seqLen,
+    status: "ok",
+    wallMs,
+    forwardWallMs,
+    memory: {
+      peakBytes: last!.memory.peakBytes,
+      peakBytesByClass: last!.memory.peakBytesByClass,
+      rssPeakAboveBaselineBytes,
+      theoreticalBytes: theoreticalBackwardBytes(
+        inputs.shape,
+        2 * cpuBackwardScores(inputs.shape),
+        4,
+      ),
+    },
+  };
+  return { result, out: out!, gradients: last!.gradients };
+}
+
+/** Score elements the CPU backward holds: P (and as many dS) of one kv head's query heads. */
+function cpuBackwardScores(shape: AttentionShape): number {
+  const s = resolveShape(shape);
+  return (s.heads / s.kvHeads) * s.seqLen * s.seqLen;
+}
+
 /** What one GPU point runs. */
 export interface GpuPointRequest {
   gpu: GpuContext;
@@ -122,10 +191,11 @@ export interface GpuPointRequest {
   reference: Float32Array;
 }
 
-/** A GPU point's outcome, its last output and the stages it timed. */
+/** A GPU point's outcome, its last output (and a backward's gradients) and the stages it timed. */
 export interface GpuPointOutcome {
   result: PointResult;
   out: Float32Array | null;
+  gradients?: AttentionGradients;
   stageNames: string[];
 }
 
@@ -204,6 +274,137 @@ export async function measureGpuPoint(
   } finally {
     attention.destroy();
   }
+}
+
+/** What one GPU backward point runs. */
+export interface GpuBackwardPointRequest {
+  gpu: GpuContext;
+  variant: VariantName;
+  precision: PrecisionName;
+  inputs: AttentionInputs;
+  dOut: Float32Array;
+  /** the CPU path's gradients on the same inputs */
+  reference: AttentionGradients;
+}
+
+/**
+ * A GPU variant's backward at one length: its forward (GpuAttention) and its backward
+ * (GpuBackward, bound to the forward's buffers); every gradient checked against the CPU path
+ * before anything is timed and after; each timed run is a forward (`forwardWallMs`) then the
+ * backward (`wallMs`, per-stage `kernelMs`). Memory: the forward's buffers and the backward's.
+ */
+export async function measureGpuBackwardPoint(
+  request: GpuBackwardPointRequest,
+  context: PointContext,
+): Promise<GpuPointOutcome> {
+  const { gpu, variant, precision, inputs, dOut, reference } = request;
+  const seqLen = inputs.shape.seqLen;
+  const forward = await GpuAttention.create(gpu, variant, inputs.shape, { precision });
+  let backward: GpuBackward | undefined;
+  try {
+    backward = await GpuBackward.create(gpu, variant, inputs.shape, {
+      precision,
+      tuning: gpu.adapter.isSoftware ? "software" : "hardware",
+      forward: forward.keptBuffers(),
+    });
+    const stageNames = [...VARIANTS[variant].backwardStages!];
+    const uploadMs = await forward.upload(inputs);
+    await backward.upload(inputs, dOut);
+    for (let i = 0; i < Math.max(1, context.config.warmup); i++) {
+      context.checkInterrupt();
+      await forward.forward();
+      await backward.backward();
+    }
+    const tolerance = GPU_TOLERANCES[precision];
+    let gradients = await backward.readGradients();
+    const first = _worstGradient(gradients, reference, tolerance);
+    if (!first.passed) {
+      const reason = `gradients do not match the CPU path: relative L2 error ` +
+        `${first.relL2Error.toExponential(2)} > ${tolerance}; not timed`;
+      return {
+        result: { ...emptyPoint(seqLen, "failed", reason), validation: first },
+        out: null,
+        stageNames,
+      };
+    }
+    const wallMs: number[] = [], forwardWallMs: number[] = [], kernelMs: number[][] = [];
+    for (let run = 1; run <= context.config.runs; run++) {
+      context.checkInterrupt();
+      forwardWallMs.push((await forward.forward()).wallMs);
+      const timing = await backward.backward();
+      wallMs.push(timing.wallMs);
+      if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
+      context.progress.runDone(run);
+    }
+    gradients = await backward.readGradients();
+    const last = _worstGradient(gradients, reference, tolerance);
+    const worst = !last.passed || last.relL2Error > first.relL2Error ? last : first;
+    if (!worst.passed) {
+      const reason = "the gradients of the timed runs do not match the CPU path: relative L2 " +
+        `error ${worst.relL2Error.toExponential(2)}; its times are discarded`;
+      return {
+        result: { ...emptyPoint(seqLen, "failed", reason), validation: worst },
+        out: null,
+        stageNames,
+      };
+    }
+    const { out, readbackMs } = await forward.readback();
+    const complete = kernelMs.length === wallMs.length;
+    const result: PointResult = {
+      seqLen,
+      status: "ok",
+      wallMs,
+      forwardWallMs,
+      kernelMs: complete ? kernelMs : undefined,
+      kernelSumMs: complete
+        ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
+        : undefined,
+      kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "none",
+      uploadMs,
+      readbackMs,
+      memory: {
+        ..._sumMemory(forward.memory(), backward.memory()),
+        // the naive backward keeps its forward's P and adds dS of the same size; the fused none
+        theoreticalBytes: theoreticalBackwardBytes(
+          inputs.shape,
+          2 * VARIANTS[variant].storedScores(resolveShape(inputs.shape)),
+          PRECISION_BYTES[precision],
+        ),
+      },
+      validation: worst,
+    };
+    return { result, out, gradients, stageNames };
+  } finally {
+    backward?.destroy();
+    forward.destroy();
+  }
+}
+
+/** Every gradient compared; the worst result (a failed one first, then the largest error). */
+function _worstGradient(
+  got: AttentionGradients,
+  want: AttentionGradients,
+  tolerance: number,
+): ValidationResult {
+  const results = Object.values(compareGradients(got, want, tolerance));
+  return results.reduce((worst, r) =>
+    (!r.passed && worst.passed) ||
+      (r.passed === worst.passed && !(r.relL2Error <= worst.relL2Error))
+      ? r
+      : worst
+  );
+}
+
+/** Two trackers' peaks live at once (the forward's buffers stay live through the backward). */
+function _sumMemory(
+  a: { peakBytes: number; peakBytesByClass: Record<string, number> },
+  b: { peakBytes: number; peakBytesByClass: Record<string, number> },
+): { peakBytes: number; peakBytesByClass: Record<string, number> } {
+  const byClass = { ...a.peakBytesByClass };
+  for (const [name, bytes] of Object.entries(b.peakBytesByClass)) {
+    byClass[name] = (byClass[name] ?? 0) + bytes;
+  }
+  return { peakBytes: a.peakBytes + b.peakBytes, peakBytesByClass: byClass };
 }
 
 async function _timedGpuRuns(

@@ -22,6 +22,7 @@ import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
 import { renderText, type ReportBlock, type TableBlock } from "./report/document.ts";
 import { shapeOf } from "./configuration.ts";
+import { flashConventionFlops } from "./variants/stages.ts";
 import type { AttentionShape } from "./shape.ts";
 
 /** Bytes as B, KiB, MiB or GiB with 3 significant digits. */
@@ -105,6 +106,34 @@ function seriesTable(results: ProfileResults, series: SeriesResult): TableBlock 
     "rel L2 err",
   ];
   return { kind: "table", caption: `${series.label} [${series.name}]`, header, rows };
+}
+
+/**
+ * A `backward` series' training step per point: the forward run before each timed backward, the
+ * backward alone (the series' times), their sum, and backward ÷ forward.
+ */
+function passTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
+  const rows = series.points.filter((p) => p.forwardWallMsSummary && p.wallMsSummary).map((p) => {
+    const forward = p.forwardWallMsSummary!.mean, backward = p.wallMsSummary!.mean;
+    const convention = flashConventionFlops(shapeAt(results, series, p.seqLen));
+    return [
+      String(p.seqLen),
+      formatMs(forward),
+      formatMs(backward),
+      formatMs(forward + backward),
+      (backward / forward).toFixed(2),
+      gflopsPerSecond(convention.backward, backward).toFixed(2),
+    ];
+  });
+  if (rows.length === 0) return null;
+  return {
+    kind: "table",
+    caption: `${series.name}: training step, mean wall ms (forward: the forward run before each ` +
+      `timed backward; backward: the gradients of x and every weight and bias; GFLOP/s of the ` +
+      `backward by FlashAttention's convention: attention only, 2.5 × 4·B·h·n²·d_k, causal /2)`,
+    header: ["n", "forward", "backward", "forward + backward", "backward ÷ forward", "FA GFLOP/s"],
+    rows,
+  };
 }
 
 function stageTable(results: ProfileResults, series: SeriesResult): TableBlock | null {
@@ -267,17 +296,31 @@ function lengthDependentBytes(point: PointResult): number {
   return point.memory!.peakBytes - (point.memory!.peakBytesByClass.weights ?? 0);
 }
 
-function describeMemory(series: SeriesResult): string | null {
+/** What a path's peak memory should grow as, per pass (the CPU path under `cpu`). */
+const EXPECTED_MEMORY: Record<"forward" | "backward", Record<string, string>> = {
+  forward: {
+    fused: "O(n): no n×n matrix is ever stored",
+    naive:
+      "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored",
+    cpu: "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time",
+    linear: "O(n): per-chunk states, no scores",
+  },
+  backward: {
+    fused: "O(n): P is recomputed block by block from each row's log-sum-exp, never stored",
+    naive: "O(n²): the forward's P and the backward's dS of every head are stored",
+    cpu: "O(n²): P and dS of one kv head's query heads are stored at a time",
+  },
+};
+
+function describeMemory(results: ProfileResults, series: SeriesResult): string | null {
   const points = okPoints(series).filter((p) => p.memory !== undefined);
   if (points.length < 2) return null;
   // the largest lengths show the leading term best
   const [a, b] = points.slice(-2) as [PointResult, PointResult];
   const fit = fitScaling([a.seqLen, b.seqLen], [lengthDependentBytes(a), lengthDependentBytes(b)])!;
-  const expected = series.variant === "fused"
-    ? "O(n): no n×n matrix is ever stored"
-    : series.variant === "naive"
-    ? "O(n²) once the h·n² scores outgrow the 6·n·d activations: every head's scores are stored"
-    : "O(n²) once n² outgrows the 6·n·d activations: one head's n×n scores are stored at a time";
+  const pass = results.configurations?.find((c) => c.id === series.configurationId)?.pass;
+  const expected = EXPECTED_MEMORY[pass ?? "forward"][series.variant ?? "cpu"];
+  if (expected === undefined) return null;
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)
   } from n = ${a.seqLen} to ${b.seqLen}; the bytes that depend on n (peak minus weights) grow as n^${
@@ -420,7 +463,12 @@ export function reportTables(results: ProfileResults): TableBlock[] {
   return [
     flopsTable(results),
     ...results.series.flatMap((series) =>
-      [seriesTable(results, series), stageTable(results, series), rooflineTable(results, series)]
+      [
+        seriesTable(results, series),
+        passTable(results, series),
+        stageTable(results, series),
+        rooflineTable(results, series),
+      ]
         .filter((table): table is TableBlock => table !== null)
     ),
   ];
@@ -430,7 +478,8 @@ export function reportTables(results: ProfileResults): TableBlock[] {
 export function analysisItems(results: ProfileResults): string[] {
   const analysis = [
     ...results.series.map(describeScaling),
-    ...results.series.map(describeMemory).filter((line): line is string => line !== null),
+    ...results.series.map((series) => describeMemory(results, series))
+      .filter((line): line is string => line !== null),
     ...describeSpeedups(results),
     ...describeCeilings(results),
     ...describeTimingFidelity(results),

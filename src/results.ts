@@ -59,10 +59,19 @@ export interface PointResult {
   status: PointStatus;
   /** why a point was skipped or failed */
   reason?: string;
-  /** wall clock of each timed forward, milliseconds (empty when skipped) */
+  /**
+   * wall clock of each timed run, milliseconds (empty when skipped): the forward, or in a
+   * `backward` configuration the backward alone (its forward is `forwardWallMs`)
+   */
   wallMs: number[];
   /** statistics of wallMs (absent when the point did not run) */
   wallMsSummary?: SampleSummary;
+  /**
+   * `backward` configurations: wall clock of the forward run just before each timed backward
+   * (run by run, so forward + backward of a training step is their sum), milliseconds
+   */
+  forwardWallMs?: number[];
+  forwardWallMsSummary?: SampleSummary;
   /** GPU only: per timed run, per stage, timestamp-query milliseconds */
   kernelMs?: number[][];
   /** GPU only: per timed run, per stage, its begin in ms after the run's first stage began

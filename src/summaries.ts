@@ -20,6 +20,9 @@ export function finalizeSeries(series: SeriesResult): void {
   for (const point of series.points) {
     if (point.status !== "ok" || point.wallMs.length < 2) continue;
     point.wallMsSummary = summarize(point.wallMs);
+    if (point.forwardWallMs !== undefined && point.forwardWallMs.length >= 2) {
+      point.forwardWallMsSummary = summarize(point.forwardWallMs);
+    }
     const kernelMs = point.kernelMs;
     if (kernelMs !== undefined && kernelMs.length >= 2) {
       const stageCount = kernelMs[0]!.length;

@@ -34,6 +34,7 @@ import { describeLeftovers, OutputFolder } from "./output_folder.ts";
 import { parseProfileArgs } from "./profile_args.ts";
 import { ProfileOutputs } from "./profile_outputs.ts";
 import { runCli, UsageError } from "./usage_error.ts";
+import { TensorDumps } from "../io/tensors_file.ts";
 
 /**
  * A length that no requested series can run is bad input, found before any work starts; the
@@ -196,6 +197,7 @@ async function main(): Promise<number> {
     const calibration = gpu === null ? null : await prepareGpu(gpu, parsed.tune, config, progress);
 
     const outputs = new ProfileOutputs(config.outDir);
+    const dumps = new TensorDumps();
     interrupts.running(outputs);
     const results = await runProfile(config, {
       progress,
@@ -207,10 +209,10 @@ async function main(): Promise<number> {
       onPointDone: async (snapshot) => {
         await outputs.data(snapshot);
       },
-      onLengthDone: async ({ configuration, severalConfigurations, inputs, outputs: out }) => {
-        if (config.dumpTensors && inputs.shape.seqLen <= config.dumpMax) {
-          const named = severalConfigurations ? configuration : null;
-          await outputs.tensors({ inputs, outputs: out, configuration: named });
+      onLengthDone: async (done) => {
+        if (config.dumpTensors && done.inputs.shape.seqLen <= config.dumpMax) {
+          // both passes of a configuration share one file: the dump so far, rewritten
+          await outputs.tensors(dumps.add(done));
         }
       },
     });

@@ -1,5 +1,6 @@
 /**
- * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes.
+ * `deno task validate`: every GPU kernel variant against the CPU path over a battery of shapes,
+ * forward and (where a variant's is built) backward: every gradient against the CPU backward's.
  *
  * Fresh seeded inputs (the seed is printed, `--seed` repeats a run), GPU output buffers poisoned
  * with NaN before each forward, outputs compared with the CPU path by relative L2 error (1e-4 for
@@ -12,7 +13,7 @@
 import { PRECISION_NAMES, type PrecisionName, VARIANT_NAMES, type VariantName } from "../config.ts";
 import { parseInteger, parseNameList } from "./flag_values.ts";
 import { reportNoAdapter } from "./no_adapter.ts";
-import { generateInputs } from "../random.ts";
+import { generateInputs, generateUpstreamGradient } from "../random.ts";
 import type { AttentionInputs, AttentionShape } from "../shape.ts";
 import { type GpuContext, openGpu } from "../gpu/device.ts";
 import { GpuAttention } from "../gpu/gpu_attention.ts";
@@ -22,7 +23,24 @@ import { applyTuning } from "../gpu/tuning.ts";
 import { parseFlags, STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
 import { badValue, runCli } from "./usage_error.ts";
 import type { ValidationResult } from "../results.ts";
-import { cpuAttentionForward } from "../reference/cpu_attention.ts";
+import { CpuAttention } from "../reference/cpu_attention.ts";
+import type { AttentionGradients } from "../gradients.ts";
+import { validateBackwardPoint } from "./validate_backward.ts";
+
+/** The CPU path's forward output and backward gradients (a fresh pool, closed afterwards). */
+async function cpuBackward(
+  inputs: AttentionInputs,
+  dOut: Float32Array,
+): Promise<{ out: Float32Array; gradients: AttentionGradients }> {
+  const cpu = await CpuAttention.create();
+  try {
+    cpu.load(inputs, { backward: true });
+    const { out } = await cpu.forward();
+    return { out, gradients: (await cpu.backward(dOut)).gradients };
+  } finally {
+    cpu.close();
+  }
+}
 
 /** Sequence lengths of the battery: 1, 2, around a multiple of 64, and around 1024. */
 export const BATTERY_SEQ_LENS: readonly number[] = [1, 2, 63, 65, 1000, 1023];
@@ -41,8 +59,8 @@ const USAGE =
 Runs every GPU kernel variant over n ∈ {${BATTERY_SEQ_LENS.join(", ")}} × (d_model, heads) ∈ {${
     BATTERY_WIDTHS.map((w) => `(${w.dModel},${w.heads})`).join(", ")
   }}
-and compares each output with the CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16
-${GPU_TOLERANCES.f16}).
+and compares each output, and each backward's gradients ("bwd" rows: the worst gradient), with the
+CPU path (relative L2 tolerance ${GPU_TOLERANCES.f32}; f16 ${GPU_TOLERANCES.f16}).
   --seed N        seed of inputs and weights (default: a fresh random seed, printed)
   --variants      GPU variants to check (default: ${VARIANT_NAMES.join(",")})
   --tuning        kernel parameters (default: software on a software adapter, else hardware)
@@ -59,6 +77,8 @@ export interface ValidationRow {
   status: "passed" | "FAILED" | "skipped";
   validation?: ValidationResult;
   reason?: string;
+  /** `backward`: the worst gradient of the backward (default: the forward's output) */
+  pass?: "backward";
 }
 
 /** Run one variant at one shape and compare its output. */
@@ -95,7 +115,7 @@ function formatRow(row: ValidationRow): string {
   const error = (value: number | undefined) =>
     value === undefined ? "—" : Number.isNaN(value) ? "NaN" : value.toExponential(2);
   const cells = [
-    row.variant.padEnd(7),
+    (row.variant + (row.pass === "backward" ? " bwd" : "")).padEnd(9),
     row.precision.padEnd(4),
     String(row.shape.seqLen).padStart(5),
     String(row.shape.dModel).padStart(7),
@@ -151,17 +171,23 @@ async function main(args: string[]): Promise<number> {
           .join(", ")
       }`,
     );
-    console.log(`variant prec     n d_model heads max abs err    rel L2`);
+    console.log(`variant   prec     n d_model heads max abs err    rel L2`);
     const rows: ValidationRow[] = [];
     for (const { dModel, heads } of BATTERY_WIDTHS) {
       for (const seqLen of BATTERY_SEQ_LENS) {
         const inputs = generateInputs({ seqLen, dModel, heads }, seed);
-        const expected = await cpuAttentionForward(inputs);
+        const dOut = generateUpstreamGradient(inputs.shape, seed);
+        const { out: expected, gradients } = await cpuBackward(inputs, dOut);
         for (const variant of variants) {
           for (const precision of precisions) {
-            const row = await validatePoint(gpu, variant, inputs, expected, tuning, precision);
-            rows.push(row);
-            console.log(formatRow(row));
+            const forward = await validatePoint(gpu, variant, inputs, expected, tuning, precision);
+            const backward = await validateBackwardPoint(gpu, variant, inputs, dOut, gradients, {
+              tuning,
+              precision,
+            });
+            rows.push(forward, backward);
+            console.log(formatRow(forward));
+            console.log(formatRow(backward));
           }
         }
       }

@@ -193,6 +193,15 @@ function _encodePasses(
   return passes;
 }
 
+/** The forward's buffers a backward reads. */
+export type KeptBufferName = "x" | "q" | "k" | "v" | "concat";
+
+/** What a forward keeps for its backward: those buffers, and the naive variant's P windows. */
+export type KeptBuffers = Record<KeptBufferName, GPUBuffer> & {
+  windows?: GPUBuffer[];
+  scoreWindows?: readonly ScoreWindow[];
+};
+
 /** The times of one forward (see {@link GpuAttention.forward}). */
 export interface ForwardTiming {
   /** submit → done of the whole forward, ms */
@@ -358,6 +367,25 @@ export class GpuAttention {
       passes,
       timestamps,
     });
+  }
+
+  /**
+   * The buffers a backward reads from its forward: x and, as the last forward left them, q, k, v,
+   * the concatenated heads and the naive variant's probability windows (src/gpu/gpu_backward.ts
+   * binds them instead of copies).
+   */
+  keptBuffers(): KeptBuffers {
+    this.#checkAlive();
+    const buffer = (name: KeptBufferName) => this.#buffers.get(name)!;
+    return {
+      x: buffer("x"),
+      q: buffer("q"),
+      k: buffer("k"),
+      v: buffer("v"),
+      concat: buffer("concat"),
+      windows: [...this.#windows],
+      scoreWindows: this.#plan.windows,
+    };
   }
 
   /** Element type of the storage buffers. */

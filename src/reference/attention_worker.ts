@@ -1,7 +1,7 @@
 /**
  * Worker entry of the CPU path. It compiles the kernels once, then serves requests from
- * `CpuAttention`: `bind` instantiates the kernels on the shared memory, `forward` works through
- * the phases' units with the other workers. Between forwards it holds nothing but the instance and views on the shared
+ * `CpuAttention`: `bind` instantiates the kernels on the shared memory, `forward` (and `backward`)
+ * work through the phases' units with the other workers. Between forwards it holds nothing but the instance and views on the shared
  * memory, and the (plain-number) memory plan.
  *
  * @module
@@ -13,11 +13,15 @@ import {
   instantiateKernels,
   warmUpKernels,
 } from "./attention_kernels.ts";
+import { BackwardWorker } from "./backward_kernels.ts";
+import { compileBackwardSimdModule, instantiateBackwardSimd } from "./backward_simd.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
 
 const kernelModule = compileKernelModule();
+const backwardModule = compileBackwardSimdModule();
 warmUpKernels(kernelModule);
 let bound: AttentionWorker | undefined;
+let boundBackward: BackwardWorker | undefined;
 
 function reply(message: WorkerReply): void {
   self.postMessage(message);
@@ -25,13 +29,28 @@ function reply(message: WorkerReply): void {
 
 function handle(request: WorkerRequest): void {
   if (request.kind === "bind") {
-    bound = undefined; // if instantiation fails, later runs fail instead of using the old memory
+    // if instantiation fails, later runs fail instead of using the old memory
+    bound = boundBackward = undefined;
     const kernels = instantiateKernels(kernelModule, request.memory);
     bound = new AttentionWorker(kernels, request.memory, request.layout, request.worker);
+    if (request.backward) {
+      const backwardKernels = {
+        ...kernels,
+        ...instantiateBackwardSimd(backwardModule, request.memory),
+      };
+      boundBackward = new BackwardWorker(
+        backwardKernels,
+        request.memory,
+        request.backward,
+        request.worker,
+      );
+    }
     return;
   }
   if (!bound) throw new Error(`"${request.kind}" before "bind"`);
-  bound.forward();
+  if (request.kind === "forward") bound.forward();
+  else if (boundBackward) boundBackward.backward();
+  else throw new Error(`"backward" on a memory bound without a backward plan`);
 }
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {

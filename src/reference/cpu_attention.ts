@@ -35,7 +35,15 @@
  * @module
  */
 
+import type { AttentionGradients } from "../gradients.ts";
 import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
+import {
+  type BackwardLayout,
+  backwardMemory,
+  backwardRegions,
+  planBackwardLayout,
+  readGradients,
+} from "./backward_layout.ts";
 import {
   allRegions,
   type AttentionLayout,
@@ -171,6 +179,9 @@ export class CpuAttention {
   readonly #channels: WorkerChannel[];
   #memory: WebAssembly.Memory | undefined;
   #layout: AttentionLayout | undefined;
+  #backwardLayout: BackwardLayout | undefined;
+  /** whether a forward ran since the last load: a backward reads what it left */
+  #forwardDone = false;
   /** the workers' replies to the last load's `bind` */
   #binding: Promise<unknown> = Promise.resolve();
   #busy = false;
@@ -210,19 +221,20 @@ export class CpuAttention {
   /**
    * Copy inputs and weights into shared memory (not part of a timed forward). Activation,
    * score and scratch buffers are filled with NaN, so an element a forward fails to write shows.
-   * A new shape gets a new memory sized exactly for it.
+   * A new shape gets a new memory sized exactly for it. `backward`: plan the backward's memory
+   * too, so that {@link CpuAttention.backward} can follow each forward.
    */
-  load(inputs: AttentionInputs): void {
+  load(inputs: AttentionInputs, options: { backward?: boolean } = {}): void {
     this.#checkOpen();
     if (this.#busy) throw new Error("load() while a forward is running");
     checkInputs(inputs);
-    const layout = planLayout({ ...inputs.shape }, this.workerCount);
-    if (!this.#memory || this.#memory.buffer.byteLength !== layout.pages * 65536) {
-      this.#memory = new WebAssembly.Memory({
-        initial: layout.pages,
-        maximum: layout.pages,
-        shared: true,
-      });
+    const backward = options.backward
+      ? planBackwardLayout({ ...inputs.shape }, this.workerCount)
+      : undefined;
+    const layout = backward?.forward ?? planLayout({ ...inputs.shape }, this.workerCount);
+    const pages = backward?.pages ?? layout.pages;
+    if (!this.#memory || this.#memory.buffer.byteLength !== pages * 65536) {
+      this.#memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     }
     const buffer = this.#memory.buffer;
     const view = (region: Region) => new Float32Array(buffer, region.offset, region.floats);
@@ -239,13 +251,16 @@ export class CpuAttention {
       [t.bO, w.bO],
     ];
     const written = new Set([...copies.map(([region]) => region), t.control]);
-    for (const region of allRegions(layout)) if (!written.has(region)) view(region).fill(NaN);
+    const regions = [...allRegions(layout), ...(backward ? backwardRegions(backward) : [])];
+    for (const region of regions) if (!written.has(region)) view(region).fill(NaN);
     for (const [region, source] of copies) view(region).set(source);
     this.#layout = layout;
+    this.#backwardLayout = backward;
+    this.#forwardDone = false;
     const memory = this.#memory;
     const binding = Promise.all(
       this.#channels.map((channel, worker) =>
-        channel.request({ kind: "bind", memory, layout, worker })
+        channel.request({ kind: "bind", memory, layout, backward, worker })
       ),
     );
     binding.catch(() => {}); // reported by the next forward, which awaits it
@@ -286,7 +301,42 @@ export class CpuAttention {
       const result = new Float32Array(memory.buffer, outRegion.offset, outRegion.floats);
       const out = options.into ?? new Float32Array(outRegion.floats);
       out.set(result);
+      this.#forwardDone = true;
       return { out, memory: forwardMemory(layout) };
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * The backward of the last forward: the gradients of L = Σ(out ⊙ dOut) with respect to x and
+   * every weight and bias (copying dOut in is part of it). Needs `load(…, { backward: true })`.
+   * `memory` counts every buffer of the forward (what it kept for the backward) and of the
+   * backward, and the returned gradients.
+   */
+  async backward(
+    dOut: Float32Array,
+  ): Promise<{ gradients: AttentionGradients; memory: ForwardMemory }> {
+    this.#checkOpen();
+    const layout = this.#backwardLayout, memory = this.#memory;
+    if (!layout || !memory) throw new Error("backward() without load(…, { backward: true })");
+    if (!this.#forwardDone) throw new Error("backward() before a forward of the loaded inputs");
+    if (this.#busy) throw new Error("backward() while another pass is running");
+    const t = layout.tensors;
+    if (dOut.length !== t.dOut.floats) {
+      throw new RangeError(`dOut has ${dOut.length} elements, expected ${t.dOut.floats}`);
+    }
+    this.#busy = true;
+    try {
+      new Float32Array(memory.buffer, t.dOut.offset, t.dOut.floats).set(dOut);
+      resetControl(new Int32Array(memory.buffer, t.control.offset, t.control.floats));
+      try {
+        await Promise.all(this.#channels.map((channel) => channel.request({ kind: "backward" })));
+      } catch (error) {
+        this.close(); // the other workers may wait forever at a barrier
+        throw error;
+      }
+      return { gradients: readGradients(layout, memory.buffer), memory: backwardMemory(layout) };
     } finally {
       this.#busy = false;
     }
@@ -299,6 +349,7 @@ export class CpuAttention {
     for (const channel of this.#channels) channel.terminate();
     this.#memory = undefined;
     this.#layout = undefined;
+    this.#backwardLayout = undefined;
   }
 
   #checkOpen(): void {

@@ -37,6 +37,11 @@ export interface VariantSpec {
   attention: AttentionKind;
   /** its stages in order (names of src/variants/stages.ts): one compute pass each */
   stages: readonly string[];
+  /**
+   * its backward's stages in order (the `backward` pass: the gradients of L = Σ(out ⊙ dOut)), or
+   * null where its backward is not built
+   */
+  backwardStages: readonly string[] | null;
   /** score elements it stores per forward, all heads and sequences (the `scores` memory class) */
   storedScores(shape: ResolvedShape): number;
   /** why it does not run this configuration, or null when it does */
@@ -68,6 +73,14 @@ export const VARIANTS = {
     attention: "softmax",
     label: "five kernels; every head's scores stored (O(n²) memory)",
     stages: ["projection_qkv", "scores", "softmax", "weighted_values", "output_projection"],
+    backwardStages: [
+      "output_projection_backward",
+      "backward_row_dot",
+      "naive_backward_ds",
+      "naive_backward_dq",
+      "naive_backward_dkdv",
+      "projection_qkv_backward",
+    ],
     storedScores: (shape) => shape.batch * shape.heads * scoreMatrixElements(shape),
     unsupported: softmaxOnly,
     style: {
@@ -79,6 +92,14 @@ export const VARIANTS = {
     attention: "softmax",
     label: "flash attention: online softmax over key blocks, no score matrix (O(n) memory)",
     stages: ["projection_qkv", "flash_attention", "output_projection"],
+    backwardStages: [
+      "output_projection_backward",
+      "flash_backward_lse",
+      "backward_row_dot",
+      "flash_backward_kv",
+      "flash_backward_q",
+      "projection_qkv_backward",
+    ],
     storedScores: () => 0,
     unsupported: softmaxOnly,
     style: {
@@ -96,6 +117,7 @@ export const VARIANTS = {
       "linear_output",
       "output_projection",
     ],
+    backwardStages: null,
     storedScores: () => 0,
     unsupported: linearOnly,
     style: {

@@ -227,7 +227,189 @@ const linearOutput: StageSpec = {
   },
 };
 
-/** Every stage, in pipeline order (the order of figures and tables). */
+/*
+ * The backward's stages (issue 11), of L = Σ(out ⊙ dOut): the gradient of every weight and bias
+ * and of x. MACs exact per stage, the fused backward's recomputation included; FlashAttention's
+ * convention (attention backward = 2.5 × attention forward) is {@link flashConventionFlops}.
+ */
+
+/** FLOPs per score of the fused backward beyond its MACs: scale, exp(s − lse), dP − D, × P. */
+export const BACKWARD_FLOPS_PER_SCORE = 5;
+
+const outputProjectionBackward: StageSpec = {
+  name: "output_projection_backward",
+  label: "output projection backward (dConcat, dW_o, db_o)",
+  color: "#77aadd",
+  covers: ["output_projection_backward"],
+  work(shape) { // dConcat = dOut·w_oᵀ and dW_o = concatᵀ·dOut: B·n·d² MACs each; db_o B·n·d adds
+    const { b, n, d } = sizes(shape);
+    return matmulWork(2 * b * n * d * d, b * n * d);
+  },
+  leastBytes(shape, e) { // dOut, w_o, concat in; dConcat, dW_o, db_o out
+    const { b, n, d } = sizes(shape);
+    return e * (3 * b * n * d + 2 * d * d + d);
+  },
+};
+
+const flashBackwardLse: StageSpec = {
+  name: "flash_backward_lse",
+  label: "backward log-sum-exp (recomputed)",
+  color: "#eedd88",
+  covers: ["flash_backward_lse"],
+  work(shape) { // per kept score: s = q·k (d_k MACs), then scale, max, exp, sum
+    const { dK, scores } = sizes(shape);
+    return matmulWork(scores * dK, 4 * scores);
+  },
+  leastBytes(shape, e) { // q, k in; lse (f32) out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * b * n * (d + kv) + 4 * b * h * n;
+  },
+};
+
+const backwardRowDot: StageSpec = {
+  name: "backward_row_dot",
+  label: "backward D = rowsum(dO ⊙ O)",
+  color: "#bbcc33",
+  covers: ["backward_row_dot"],
+  work(shape) { // one multiply-add per element of dO
+    const { b, n, d } = sizes(shape);
+    return matmulWork(b * n * d);
+  },
+  leastBytes(shape, e) { // dO, O in; D (f32) out
+    const { b, n, d, h } = sizes(shape);
+    return e * 2 * b * n * d + 4 * b * h * n;
+  },
+};
+
+const flashBackwardKv: StageSpec = {
+  name: "flash_backward_kv",
+  label: "backward dK, dV (fused, recomputes P)",
+  color: "#ee8866",
+  covers: ["flash_backward_kv"],
+  work(shape) { // per kept score: s = q·k, dP = dO·v, dV += P·dO, dK += dS·q (d_k MACs each)
+    const { dK, scores } = sizes(shape);
+    return matmulWork(4 * scores * dK, BACKWARD_FLOPS_PER_SCORE * scores);
+  },
+  leastBytes(shape, e) { // q, dO, k, v in (lse, D f32); dK, dV out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * b * n * (2 * d + 4 * kv) + 8 * b * h * n;
+  },
+};
+
+const flashBackwardQ: StageSpec = {
+  name: "flash_backward_q",
+  label: "backward dQ (fused, recomputes P)",
+  color: "#ffaabb",
+  covers: ["flash_backward_q"],
+  work(shape) { // per kept score: s = q·k, dP = dO·v, dQ += dS·k (d_k MACs each); dQ scaled once
+    const { b, n, d, dK, scores } = sizes(shape);
+    return matmulWork(3 * scores * dK, BACKWARD_FLOPS_PER_SCORE * scores + b * n * d);
+  },
+  leastBytes(shape, e) { // q, dO, k, v in (lse, D f32); dQ out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * b * n * (3 * d + 2 * kv) + 8 * b * h * n;
+  },
+};
+
+const projectionQkvBackward: StageSpec = {
+  name: "projection_qkv_backward",
+  label: "Q/K/V projection backward (dx, dW, db)",
+  color: "#aaaa00",
+  covers: ["projection_qkv_backward"],
+  work(shape) { // dx = dQKV·[w_q|w_k|w_v]ᵀ and dW = xᵀ·dQKV: B·n·d·(d + 2·kv) MACs each; db adds
+    const { b, n, d, kv } = sizes(shape);
+    return matmulWork(2 * b * n * d * (d + 2 * kv), b * n * (d + 2 * kv));
+  },
+  leastBytes(shape, e) { // dQKV, x, weights in; dx, dW, db out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (b * n * (d + 2 * kv) + 2 * b * n * d + 2 * d * (d + 2 * kv) + d + 2 * kv);
+  },
+};
+
+/** Every score of every head and sequence, masked or not: what the naive backward's kernels visit. */
+function allScores(shape: AttentionShape): number {
+  const { b, n, h } = sizes(shape);
+  return b * h * n * n;
+}
+
+const naiveBackwardDs: StageSpec = {
+  name: "naive_backward_ds",
+  label: "backward dS = P ⊙ (dO·Vᵀ − D) (naive, on the stored P)",
+  color: "#994455",
+  covers: ["naive_backward_ds"],
+  work(shape) { // per score: dP = dO·v (d_k MACs), then subtract D, times P, scale
+    const { dK } = sizes(shape);
+    return matmulWork(allScores(shape) * dK, 3 * allScores(shape));
+  },
+  leastBytes(shape, e) { // P, dO, v in (D f32); dS out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * (2 * allScores(shape) + b * n * (d + kv)) + 4 * b * h * n;
+  },
+};
+
+const naiveBackwardDq: StageSpec = {
+  name: "naive_backward_dq",
+  label: "backward dQ = dS·K (naive)",
+  color: "#ee99aa",
+  covers: ["naive_backward_dq"],
+  work(shape) {
+    return matmulWork(allScores(shape) * sizes(shape).dK);
+  },
+  leastBytes(shape, e) { // dS, k in; dQ out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (allScores(shape) + b * n * (kv + d));
+  },
+};
+
+const naiveBackwardDkDv: StageSpec = {
+  name: "naive_backward_dkdv",
+  label: "backward dK = dSᵀ·Q, dV = Pᵀ·dO (naive)",
+  color: "#cc3311",
+  covers: ["naive_backward_dkdv"],
+  work(shape) {
+    return matmulWork(2 * allScores(shape) * sizes(shape).dK);
+  },
+  leastBytes(shape, e) { // P, dS, q, dO in; dK, dV out
+    const { b, n, d, kv } = sizes(shape);
+    return e * (2 * allScores(shape) + b * n * (2 * d + 2 * kv));
+  },
+};
+
+/** Every backward stage of every variant, in pipeline order. */
+export const BACKWARD_STAGES: readonly StageSpec[] = [
+  outputProjectionBackward,
+  flashBackwardLse,
+  backwardRowDot,
+  flashBackwardKv,
+  flashBackwardQ,
+  naiveBackwardDs,
+  naiveBackwardDq,
+  naiveBackwardDkDv,
+  projectionQkvBackward,
+];
+
+/**
+ * FlashAttention's FLOPs convention for the attention part (no projections), as its benchmarks
+ * count: forward 4·B·h·n²·d_k (halved when causal), backward 2.5 × forward, forward + backward
+ * 3.5 × forward. Sliding windows are counted by their kept scores, as causal is.
+ *
+ * @example
+ * ```ts
+ * console.assert(flashConventionFlops({ seqLen: 2, dModel: 4, heads: 1 }).backward === 2.5 * 64);
+ * ```
+ */
+export function flashConventionFlops(
+  shape: AttentionShape,
+): { forward: number; backward: number; forwardBackward: number } {
+  const s = resolveShape(shape), dK = s.dModel / s.heads;
+  const kept = s.mask === "full" ? 1 : unmaskedScores(shape) / (s.seqLen * s.seqLen);
+  // causal keeps n(n+1)/2 scores: FlashAttention's benchmarks round that to n²/2
+  const fraction = s.mask === "causal" ? 0.5 : kept;
+  const forward = 4 * s.batch * s.heads * s.seqLen * s.seqLen * dK * fraction;
+  return { forward, backward: 2.5 * forward, forwardBackward: 3.5 * forward };
+}
+
+/** Every stage, in pipeline order (the order of figures and tables): the forward's, then the backward's. */
 export const STAGES: readonly StageSpec[] = [
   projectionQkv,
   scores,
@@ -238,6 +420,7 @@ export const STAGES: readonly StageSpec[] = [
   linearPrefix,
   linearOutput,
   outputProjection,
+  ...BACKWARD_STAGES,
 ];
 
 /**

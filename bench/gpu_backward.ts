@@ -1,0 +1,118 @@
+/**
+ * The fused backward's targets (issue 11), in one process with forward and backward interleaved,
+ * every gradient checked against the CPU path before anything is timed:
+ *
+ * - GFLOP/s of the fused backward ÷ GFLOP/s of the fused forward at n = 4096 (d_model 512, 8
+ *   heads; exact MACs of each: src/variants/stages.ts, the backward's recomputation included);
+ *   target ≥ 0.6;
+ * - how the fused backward's peak GPU bytes grow from n = 1024 to 4096 (forward buffers included):
+ *   target n^≤1.1 (O(n) memory).
+ *
+ *   deno run -A bench/gpu_backward.ts [rounds = 5] [n = 4096]
+ *
+ * Prints a table on stderr and the numbers as JSON on stdout.
+ */
+
+import { openGpu } from "../src/gpu/device.ts";
+import { GpuAttention } from "../src/gpu/gpu_attention.ts";
+import { GpuBackward } from "../src/gpu/gpu_backward.ts";
+import { compareGradients } from "../src/gpu/gradient_validation.ts";
+import { GPU_TOLERANCES } from "../src/gpu/validation.ts";
+import { attentionFlops } from "../src/flops.ts";
+import { generateInputs, generateUpstreamGradient } from "../src/random.ts";
+import { CpuAttention } from "../src/reference/cpu_attention.ts";
+import type { AttentionShape } from "../src/shape.ts";
+import { median } from "../src/stats.ts";
+import { VARIANTS } from "../src/variants/registry.ts";
+
+const rounds = Number(Deno.args[0] ?? 5);
+const largeN = Number(Deno.args[1] ?? 4096);
+const smallN = largeN / 4;
+
+/** A fused forward and its backward at one length, checked against the CPU path. */
+async function prepare(gpu: NonNullable<Awaited<ReturnType<typeof openGpu>>>, seqLen: number) {
+  const shape: AttentionShape = { seqLen, dModel: 512, heads: 8 };
+  const inputs = generateInputs(shape, 7), dOut = generateUpstreamGradient(shape, 7);
+  const forward = await GpuAttention.create(gpu, "fused", shape);
+  const backward = await GpuBackward.create(gpu, "fused", shape, {
+    tuning: gpu.adapter.isSoftware ? "software" : "hardware",
+    forward: forward.keptBuffers(),
+  });
+  await forward.upload(inputs);
+  await backward.upload(inputs, dOut);
+  await forward.forward(); // compiles (lavapipe: at the first dispatch)
+  await backward.backward();
+  const cpu = await CpuAttention.create();
+  try {
+    cpu.load(inputs, { backward: true });
+    await cpu.forward();
+    const { gradients } = await cpu.backward(dOut);
+    const results = compareGradients(await backward.readGradients(), gradients, GPU_TOLERANCES.f32);
+    const failed = Object.entries(results).filter(([, r]) => !r.passed).map(([name]) => name);
+    if (failed.length > 0) throw new Error(`n = ${seqLen}: d${failed.join(", d")} do not match`);
+  } finally {
+    cpu.close();
+  }
+  console.error(`n = ${seqLen}: every gradient validated against the CPU path`);
+  return { shape, forward, backward };
+}
+
+const gpu = await openGpu();
+if (gpu === null || !gpu.hasTimestamps) {
+  console.error("error: no GPU adapter with timestamp-query found");
+  Deno.exit(2);
+}
+const cases = [] as Awaited<ReturnType<typeof prepare>>[];
+const forwardMs: number[] = [], backwardMs: number[] = [];
+const peakBytes: Record<number, number> = {};
+try {
+  for (const seqLen of [smallN, largeN]) cases.push(await prepare(gpu, seqLen));
+  for (const { shape, backward } of cases) {
+    await backward.backward();
+    // the forward's buffers stay live through the backward
+    peakBytes[shape.seqLen] = backward.memory().peakBytes +
+      cases.find((c) => c.shape === shape)!.forward.memory().peakBytes;
+  }
+  const large = cases[1]!;
+  for (let round = 0; round < rounds; round++) {
+    const f = await large.forward.forward(), b = await large.backward.backward();
+    forwardMs.push(f.stageMs!.reduce((sum, ms) => sum + ms, 0));
+    backwardMs.push(b.stageMs!.reduce((sum, ms) => sum + ms, 0));
+  }
+} finally {
+  for (const { forward, backward } of cases) {
+    backward.destroy();
+    forward.destroy();
+  }
+  gpu.destroy();
+}
+
+const shape = cases[1]!.shape;
+const forwardFlops = attentionFlops(shape, VARIANTS.fused.stages).totalFlops;
+const backwardFlops = attentionFlops(shape, VARIANTS.fused.backwardStages).totalFlops;
+const forwardGflops = forwardFlops / (median(forwardMs) * 1e6);
+const backwardGflops = backwardFlops / (median(backwardMs) * 1e6);
+const memoryExponent = Math.log(peakBytes[largeN]! / peakBytes[smallN]!) / Math.log(4);
+const software = gpu.adapter.isSoftware ? " (software adapter: a CPU emulation)" : "";
+console.error(`fused variant on ${gpu.adapter.description}${software}, ${rounds} rounds`);
+console.error(
+  `n = ${largeN}: forward ${forwardGflops.toFixed(1)} GFLOP/s (${median(forwardMs).toFixed(0)} ms` +
+    ` kernels), backward ${backwardGflops.toFixed(1)} GFLOP/s (${
+      median(backwardMs).toFixed(0)
+    } ms): ratio ${(backwardGflops / forwardGflops).toFixed(2)}, target ≥ 0.6`,
+);
+console.error(
+  `peak GPU bytes n = ${smallN} → ${largeN}: grows as n^${memoryExponent.toFixed(2)}, target ≤ 1.1`,
+);
+console.log(JSON.stringify(
+  {
+    adapter: gpu.adapter.description,
+    rounds,
+    forwardGflops,
+    backwardGflops,
+    peakBytes,
+    memoryExponent,
+  },
+  null,
+  2,
+));

@@ -1,0 +1,530 @@
+/**
+ * The fused backward on the GPU: the gradients of L = Σ(out ⊙ dOut) with respect to x and every
+ * weight and bias, from what a fused forward keeps (x, q, k, v, the heads' output concat), in O(n)
+ * memory. Six stages, one compute pass each:
+ *
+ * 1. `output_projection_backward`: dConcat = dOut·w_oᵀ (projection kernel), dW_o = concatᵀ·dOut
+ *    (weight_gradient), db_o = Σ_rows dOut (column_sums);
+ * 2. `flash_backward_lse` (the forward kernel does not keep each row's log-sum-exp),
+ *    3. `flash_backward_row_dot`, 4. `flash_backward_kv`, 5. `flash_backward_q`: dQ, dK, dV
+ *    (src/gpu/flash_backward.ts), side by side in `grads` [N, w3];
+ * 6. `projection_qkv_backward`: dx = grads·wCatᵀ with wCat = [w_q|w_k|w_v], [dW_q|dW_k|dW_v] =
+ *    xᵀ·grads, [db_q|db_k|db_v] = Σ_rows grads.
+ *
+ * wOᵀ and wCatᵀ are laid out on the host with the weights (as the forward lays out its weights),
+ * not in the timed backward. One backward is one submission with timestamps per stage; every
+ * buffer goes through one BufferTracker.
+ *
+ * @module
+ */
+
+import type { AttentionGradients } from "../gradients.ts";
+import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
+import { BufferTracker } from "./buffer_tracker.ts";
+import type { GpuContext } from "./device.ts";
+import type { KeptBuffers } from "./gpu_attention.ts";
+import { NaiveBackward, type NaiveBackwardBuffers } from "./naive_backward.ts";
+import { FlashBackward, type FlashBackwardBuffers } from "./flash_backward.ts";
+import {
+  colVecsPerWorkgroup,
+  createComputePipeline,
+  type KernelParameters,
+  kernelPipeline,
+  KERNELS,
+  type Precision,
+  PRECISION_BYTES,
+  PRECISION_PRELUDES,
+  rowsPerWorkgroup,
+  type TuningName,
+  TUNINGS,
+} from "./kernels.ts";
+import { StageTimestamps } from "./timestamps.ts";
+import { packWeightPanels, weightPanelsLength } from "./weight_panels.ts";
+import { expandWgslTemplate } from "./wgsl_template.ts";
+import { type VariantName, VARIANTS } from "../variants/registry.ts";
+import weightGradientWgsl from "../../kernels/weight_gradient.wgsl" with { type: "text" };
+import columnSumsWgsl from "../../kernels/column_sums.wgsl" with { type: "text" };
+
+/** What a forward keeps for the backward, f32, in the forward's layouts (tests upload these). */
+export interface ForwardActivations {
+  /** [N, dModel] */
+  q: Float32Array;
+  /** [N, kvHeads·dK] */
+  k: Float32Array;
+  v: Float32Array;
+  /** [N, dModel] */
+  concat: Float32Array;
+}
+
+/** Register blocks of weight_gradient on a software adapter: 16×32 outputs per invocation. */
+const WEIGHT_GRADIENT: KernelParameters = {
+  workgroupSize: 8,
+  template: { ROW_BLOCKS: 4, COL_BLOCKS: 8 },
+};
+
+type Name =
+  | "x"
+  | "q"
+  | "k"
+  | "v"
+  | "concat"
+  | "lse"
+  | "wOT"
+  | "wCatT"
+  | "zeros"
+  | "dOut"
+  | "dConcat"
+  | "rowDot"
+  | "grads"
+  | "dx"
+  | "dWo"
+  | "dbO"
+  | "dWCat"
+  | "dbCat";
+
+/** One dispatch: pipeline, bindings 1… (by buffer name), uniform words, grid. */
+interface Step {
+  pipeline: GPUComputePipeline;
+  bindings: Name[];
+  params: number[];
+  grid: [number, number, number];
+}
+
+/** Uniform slots are this many bytes apart (WebGPU's largest minUniformBufferOffsetAlignment). */
+const PARAMS_STRIDE = 256;
+
+/** The backward of one variant and shape: buffers, pipelines and its stages. */
+export class GpuBackward {
+  readonly shape: AttentionShape;
+  readonly precision: Precision;
+  readonly stageNames: readonly string[];
+  readonly #ctx: GpuContext;
+  readonly #tracker: BufferTracker;
+  readonly #buffers: Record<Name, GPUBuffer>;
+  readonly #stages: ((pass: GPUComputePassEncoder) => void)[];
+  readonly #timestamps: StageTimestamps;
+  readonly #weightPanelCols: number | null;
+  #lastPeak: { peakBytes: number; peakBytesByClass: Record<string, number> } | null = null;
+
+  private constructor(
+    ctx: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    precision: Precision,
+    parts: {
+      tracker: BufferTracker;
+      buffers: Record<Name, GPUBuffer>;
+      stages: ((pass: GPUComputePassEncoder) => void)[];
+      timestamps: StageTimestamps;
+      weightPanelCols: number | null;
+    },
+  ) {
+    this.#ctx = ctx;
+    this.shape = shape;
+    this.precision = precision;
+    this.stageNames = VARIANTS[variant].backwardStages ?? [];
+    this.#tracker = parts.tracker;
+    this.#buffers = parts.buffers;
+    this.#stages = parts.stages;
+    this.#timestamps = parts.timestamps;
+    this.#weightPanelCols = parts.weightPanelCols;
+  }
+
+  /**
+   * Build pipelines and buffers of a variant's backward (d_k and kvHeads·d_k multiples of 4). The
+   * naive backward needs a naive forward's buffers: its score windows hold P.
+   */
+  static async create(
+    ctx: GpuContext,
+    variant: VariantName,
+    shape: AttentionShape,
+    options: {
+      precision?: Precision;
+      tuning?: TuningName;
+      /** a forward's buffers, bound as they are (not copied, not counted here) */
+      forward?: KeptBuffers;
+    } = {},
+  ): Promise<GpuBackward> {
+    const device = ctx.device, precision = options.precision ?? "f32";
+    const tuning = options.tuning ?? "software";
+    const projection = ctx.kernelParameters?.projection ?? TUNINGS[tuning].projection;
+    const weightPanelCols = (projection.layout ?? "registers") === "registers"
+      ? 4 * projection.template.COL_BLOCKS!
+      : null;
+    const tracker = new BufferTracker(device);
+    const { windows: _, scoreWindows: __, ...borrowed } = options.forward ?? {};
+    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols, borrowed);
+    const [encodeOutput, encodeInput] = await _projectionStages(
+      { device, tracker, buffers },
+      shape,
+      precision,
+      projection,
+    );
+    const middle = await _attentionStages(
+      { device, tracker, buffers },
+      { variant, shape, precision, forward: options.forward },
+    );
+    const stages = [encodeOutput, ...middle, encodeInput];
+    const timestamps = new StageTimestamps(device, tracker, stages.length, ctx.hasTimestamps);
+    return new GpuBackward(ctx, variant, shape, precision, {
+      tracker,
+      buffers,
+      stages,
+      timestamps,
+      weightPanelCols,
+    });
+  }
+
+  /**
+   * Upload the weights (wOᵀ and wCatᵀ laid out for the projection kernel) and dOut; and x and
+   * what a forward keeps, unless a forward's buffers are bound (`kept` absent).
+   */
+  async upload(inputs: AttentionInputs, dOut: Float32Array, kept?: ForwardActivations) {
+    const s = resolveShape(this.shape), d = s.dModel, kvw = kvWidth(s), w3 = d + 2 * kvw;
+    const w = inputs.weights;
+    const wCatT = new Float32Array(w3 * d); // row c of wCatᵀ is column c of [w_q|w_k|w_v]
+    const parts: [Float32Array, number, number][] = [[w.wQ, d, 0], [w.wK, kvw, d], [
+      w.wV,
+      kvw,
+      d + kvw,
+    ]];
+    for (const [weight, width, first] of parts) {
+      for (let r = 0; r < d; r++) {
+        for (let c = 0; c < width; c++) wCatT[(first + c) * d + r] = weight[r * width + c]!;
+      }
+    }
+    const wOT = new Float32Array(d * d);
+    for (let r = 0; r < d; r++) for (let c = 0; c < d; c++) wOT[c * d + r] = w.wO[r * d + c]!;
+    const laidOut = (matrix: Float32Array, inner: number) =>
+      this.#weightPanelCols ? packWeightPanels(matrix, inner, d, this.#weightPanelCols) : matrix;
+    const stored = (values: Float32Array): Float32Array | Float16Array =>
+      this.precision === "f16" ? new Float16Array(values) : values;
+    const data: [Name, Float32Array][] = [
+      ["wOT", laidOut(wOT, d)],
+      ["wCatT", laidOut(wCatT, w3)],
+      ["dOut", dOut],
+    ];
+    if (kept) {
+      data.push(["x", inputs.x], ["q", kept.q], ["k", kept.k], ["v", kept.v], [
+        "concat",
+        kept.concat,
+      ]);
+    }
+    const queue = this.#ctx.device.queue;
+    for (const [name, values] of data) queue.writeBuffer(this.#buffers[name], 0, stored(values));
+    await queue.onSubmittedWorkDone();
+  }
+
+  /** One backward: one submission; wall time and the stages' timestamp spans (or null). */
+  async backward(): Promise<{ wallMs: number; stageMs: number[] | null }> {
+    const device = this.#ctx.device;
+    this.#tracker.resetPeak();
+    device.pushErrorScope("validation");
+    const encoder = device.createCommandEncoder({ label: "backward" });
+    this.#stages.forEach((encode, stage) => {
+      const pass = encoder.beginComputePass({
+        label: this.stageNames[stage],
+        timestampWrites: this.#timestamps.passTimestampWrites(stage),
+      });
+      encode(pass);
+      pass.end();
+    });
+    this.#timestamps.resolve(encoder);
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    const scope = device.popErrorScope();
+    await device.queue.onSubmittedWorkDone();
+    const wallMs = performance.now() - start;
+    const error = await scope;
+    if (error !== null) throw new Error(`GPU backward: ${error.message}`);
+    this.#lastPeak = {
+      peakBytes: this.#tracker.peakBytes,
+      peakBytesByClass: this.#tracker.peakBytesByClass,
+    };
+    return { wallMs, stageMs: await this.#timestamps.read() };
+  }
+
+  /** Copy every gradient back, as f32, each in its tensor's shape. */
+  async readGradients(): Promise<AttentionGradients> {
+    const s = resolveShape(this.shape), d = s.dModel, kvw = kvWidth(s), w3 = d + 2 * kvw;
+    const read = async (name: Name) => {
+      const buffer = this.#buffers[name];
+      const staging = this.#tracker.create("staging", {
+        size: buffer.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const encoder = this.#ctx.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+      this.#ctx.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = staging.getMappedRange().slice(0);
+      this.#tracker.destroy(staging);
+      return this.precision === "f16"
+        ? Float32Array.from(new Float16Array(bytes))
+        : new Float32Array(bytes);
+    };
+    const dWCat = await read("dWCat"), dbCat = await read("dbCat");
+    const columns = (first: number, width: number) => {
+      const out = new Float32Array(d * width);
+      for (let r = 0; r < d; r++) {
+        out.set(dWCat.subarray(r * w3 + first, r * w3 + first + width), r * width);
+      }
+      return out;
+    };
+    return {
+      x: (await read("dx")).subarray(0, s.batch * s.seqLen * d),
+      wQ: columns(0, d),
+      bQ: dbCat.slice(0, d),
+      wK: columns(d, kvw),
+      bK: dbCat.slice(d, d + kvw),
+      wV: columns(d + kvw, kvw),
+      bV: dbCat.slice(d + kvw, w3),
+      wO: (await read("dWo")).subarray(0, d * d),
+      bO: (await read("dbO")).subarray(0, d),
+    };
+  }
+
+  /** Exact peak of live GPU bytes during the last backward, by class. */
+  memory(): { peakBytes: number; peakBytesByClass: Record<string, number> } {
+    return this.#lastPeak ??
+      { peakBytes: this.#tracker.liveBytes, peakBytesByClass: this.#tracker.liveBytesByClass };
+  }
+
+  /** Free every buffer. */
+  destroy(): void {
+    this.#timestamps.destroy();
+    this.#tracker.destroyAll();
+  }
+}
+
+/** Every buffer of the backward, by name, at its class. */
+function _createBuffers(
+  tracker: BufferTracker,
+  shape: AttentionShape,
+  precision: Precision,
+  weightPanelCols: number | null,
+  borrowed: Partial<Record<Name, GPUBuffer>> = {},
+): Record<Name, GPUBuffer> {
+  const s = resolveShape(shape), rows = s.batch * s.seqLen, d = s.dModel, kvw = kvWidth(s);
+  const w3 = d + 2 * kvw, stats = s.batch * s.heads * s.seqLen, bytes = PRECISION_BYTES[precision];
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const panelled = (inner: number) =>
+    weightPanelCols ? weightPanelsLength(inner, d, weightPanelCols) : inner * d;
+  const sizes: [Name, number, "weights" | "activations", number?][] = [
+    ["x", rows * d, "activations"],
+    ["q", rows * d, "activations"],
+    ["k", rows * kvw, "activations"],
+    ["v", rows * kvw, "activations"],
+    ["concat", rows * d, "activations"],
+    ["lse", stats, "activations", 4],
+    ["wOT", panelled(d), "weights"],
+    ["wCatT", panelled(w3), "weights"],
+    ["zeros", w3, "weights"],
+    ["dOut", rows * d, "activations"],
+    ["dConcat", rows * d, "activations"],
+    ["rowDot", stats, "activations", 4],
+    ["grads", rows * w3, "activations"],
+    ["dx", rows * d, "activations"],
+    ["dWo", d * d, "weights"],
+    ["dbO", d, "weights"],
+    ["dWCat", d * w3, "weights"],
+    ["dbCat", w3, "weights"],
+  ];
+  const buffers = { ...borrowed } as Record<Name, GPUBuffer>;
+  for (const [name, elements, bufferClass, elementBytes = bytes] of sizes) {
+    if (name in borrowed) continue;
+    const size = Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16);
+    buffers[name] = tracker.create(bufferClass, { label: name, size, usage });
+  }
+  return buffers;
+}
+
+/**
+ * Why a variant's GPU backward does not run a configuration, or null: a variant without one, and
+ * the naive backward beyond the windows it reads (one sequence, rows of whole keys).
+ */
+export function backwardUnsupported(variant: VariantName, shape: AttentionShape): string | null {
+  const s = resolveShape(shape);
+  if (VARIANTS[variant].backwardStages === null) return `the ${variant} variant has no backward`;
+  if (variant === "naive" && (s.batch !== 1 || s.mask === "sliding")) {
+    return "the naive backward reads one sequence's full score rows: batch 1, masks full or causal";
+  }
+  return null;
+}
+
+/** What the stage builders share: the device, the tracker and the backward's buffers. */
+interface Setup {
+  device: GPUDevice;
+  tracker: BufferTracker;
+  buffers: Record<Name, GPUBuffer>;
+}
+
+/** A stage: its dispatches, recorded into its compute pass. */
+type EncodeStage = (pass: GPUComputePassEncoder) => void;
+
+/** The first and last stages: the output projection's backward, the input projections'. */
+async function _projectionStages(
+  setup: Setup,
+  shape: AttentionShape,
+  precision: Precision,
+  projection: KernelParameters,
+): Promise<[EncodeStage, EncodeStage]> {
+  const { device, tracker, buffers } = setup;
+  const steps = await _projectionSteps(device, shape, precision, projection);
+  const stepParams = steps.flat();
+  const params = tracker.create("activations", {
+    label: "backward params",
+    size: Math.max(1, stepParams.length) * PARAMS_STRIDE,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  const words = new Uint32Array(stepParams.length * PARAMS_STRIDE / 4);
+  stepParams.forEach((step, slot) => words.set(step.params, slot * PARAMS_STRIDE / 4));
+  device.queue.writeBuffer(params, 0, words);
+  const bindGroups = stepParams.map((step, slot) =>
+    device.createBindGroup({
+      layout: step.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params, offset: slot * PARAMS_STRIDE, size: 16 } },
+        ...step.bindings.map((name, i) => ({
+          binding: i + 1,
+          resource: { buffer: buffers[name] },
+        })),
+      ],
+    })
+  );
+  const encodeSteps = (first: number, count: number) => (pass: GPUComputePassEncoder) => {
+    for (let slot = first; slot < first + count; slot++) {
+      pass.setPipeline(stepParams[slot]!.pipeline);
+      pass.setBindGroup(0, bindGroups[slot]!);
+      pass.dispatchWorkgroups(...stepParams[slot]!.grid);
+    }
+  };
+  const outputCount = steps[0]!.length;
+  return [encodeSteps(0, outputCount), encodeSteps(outputCount, steps[1]!.length)];
+}
+
+/**
+ * The attention stages between them: the fused variant's flash kernels (lse, row_dot, kv, q), or
+ * the naive variant's row_dot then its window kernels (ds, dq, dkdv) on the forward's P.
+ */
+async function _attentionStages(
+  setup: Setup,
+  request: {
+    variant: VariantName;
+    shape: AttentionShape;
+    precision: Precision;
+    forward?: KeptBuffers;
+  },
+): Promise<EncodeStage[]> {
+  const { device, tracker, buffers } = setup;
+  const { variant, shape, precision } = request;
+  const createBuffer = (descriptor: GPUBufferDescriptor) =>
+    tracker.create("activations", descriptor);
+  const flashBuffers: FlashBackwardBuffers = {
+    q: buffers.q,
+    k: buffers.k,
+    v: buffers.v,
+    o: buffers.concat,
+    dO: buffers.dConcat,
+    lse: buffers.lse,
+    rowDot: buffers.rowDot,
+    grads: buffers.grads,
+  };
+  if (variant === "fused") {
+    const flash = await FlashBackward.create(device, shape, { precision, createBuffer });
+    return FlashBackward.KERNEL_NAMES.map((kernel) => (pass) =>
+      flash.dispatch(pass, kernel, flashBuffers)
+    );
+  }
+  const windows = request.forward?.scoreWindows, probabilities = request.forward?.windows;
+  if (variant !== "naive" || !windows || !probabilities) {
+    throw new RangeError(`no GPU backward for variant ${variant} (naive needs its forward's P)`);
+  }
+  const flash = await FlashBackward.create(device, shape, {
+    precision,
+    createBuffer,
+    kernels: ["row_dot"],
+  });
+  const naive = await NaiveBackward.create(device, shape, windows, { precision, createBuffer });
+  const dScores = windows.map((w, index) =>
+    tracker.create("scores", {
+      label: `dS window ${index}`,
+      size: w.bytes,
+      usage: GPUBufferUsage.STORAGE,
+    })
+  );
+  const naiveBuffers: NaiveBackwardBuffers = {
+    ...flashBuffers,
+    probabilities,
+    dScores,
+  };
+  return [
+    (pass) => flash.dispatch(pass, "row_dot", flashBuffers),
+    ...NaiveBackward.KERNEL_NAMES.map((kernel) => (pass: GPUComputePassEncoder) =>
+      naive.dispatch(pass, kernel, naiveBuffers)
+    ),
+  ];
+}
+
+/** The projection stages' dispatches: [output projection's backward, input projections']. */
+async function _projectionSteps(
+  device: GPUDevice,
+  shape: AttentionShape,
+  precision: Precision,
+  projection: KernelParameters,
+): Promise<Step[][]> {
+  const s = resolveShape(shape), rows = s.batch * s.seqLen, d = s.dModel;
+  const w3 = d + 2 * kvWidth(s);
+  const prelude = PRECISION_PRELUDES[precision];
+  const build = (label: string, source: string, parameters: KernelParameters) =>
+    createComputePipeline(device, {
+      label: `${label} ${precision} ${JSON.stringify(parameters.template)}`,
+      code: prelude + expandWgslTemplate(source, parameters.template),
+      entryPoint: "main",
+      constants: { WORKGROUP_SIZE: parameters.workgroupSize },
+    });
+  const sums: KernelParameters = { workgroupSize: 8, template: {} };
+  const [project, weightGradient, columnSums] = await Promise.all([
+    kernelPipeline(device, KERNELS.projection, projection, {}, precision),
+    build("weight_gradient", weightGradientWgsl, WEIGHT_GRADIENT),
+    build("column_sums", columnSumsWgsl, sums),
+  ]);
+  const projectionStep = (a: Name, inner: number, b: Name, out: Name): Step => ({
+    pipeline: project,
+    bindings: [a, b, "zeros", out, out, out],
+    params: [rows, inner, d, d],
+    grid: [
+      Math.ceil(d / 4 / colVecsPerWorkgroup(projection)),
+      Math.ceil(rows / rowsPerWorkgroup(projection)),
+      1,
+    ],
+  });
+  const gradientStep = (a: Name, aCols: number, b: Name, bCols: number, out: Name): Step => ({
+    pipeline: weightGradient,
+    bindings: [a, b, out],
+    params: [rows, aCols, bCols],
+    grid: [
+      Math.ceil(bCols / 4 / WEIGHT_GRADIENT.template.COL_BLOCKS!),
+      Math.ceil(aCols / (rowsPerWorkgroup(WEIGHT_GRADIENT))),
+      1,
+    ],
+  });
+  const sumStep = (m: Name, cols: number, out: Name): Step => ({
+    pipeline: columnSums,
+    bindings: [m, out],
+    params: [rows, cols],
+    grid: [Math.ceil(cols / 4 / sums.workgroupSize), 1, 1],
+  });
+  return [
+    [
+      projectionStep("dOut", d, "wOT", "dConcat"),
+      gradientStep("concat", d, "dOut", d, "dWo"),
+      sumStep("dOut", d, "dbO"),
+    ],
+    [
+      projectionStep("grads", w3, "wCatT", "dx"),
+      gradientStep("x", d, "grads", w3, "dWCat"),
+      sumStep("grads", w3, "dbCat"),
+    ],
+  ];
+}
