@@ -6,10 +6,12 @@
  * points exists.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import {
   assertInterruptedOutputs,
   listNames,
   readResultsJson,
+  REPO_ROOT,
   startProfileTask,
   startTask,
   waitUntil,
@@ -93,6 +95,38 @@ Deno.test("deno task profile: SIGINT while the figures are rendered marks the re
     await task.exited;
     await Deno.remove(out, { recursive: true });
   }
+});
+
+const HAS_SCRIPT = Deno.build.os === "linux" &&
+  await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((result) => result.success, () => false);
+
+Deno.test({
+  name: "deno task profile in a terminal: Ctrl-C typed into the terminal is one interrupt",
+  ignore: !HAS_SCRIPT,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "interrupt_tty_" });
+    // script(1) runs the task on a pseudo-terminal; ^C written to it is the terminal's Ctrl-C,
+    // which the line discipline sends as SIGINT to the foreground process group
+    const command = [Deno.execPath(), "task", "profile", ...RUN_ARGS, `--out=${out}`].join(" ");
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      cwd: REPO_ROOT,
+      env: { ...Deno.env.toObject(), NO_COLOR: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let transcript = "";
+    child.stdout!.on("data", (chunk) => transcript += chunk);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      await waitUntil(async () => (await readResultsJson(out)) !== null, "the first point");
+      child.stdin!.write("\x03");
+      assert.equal(await exited, 130, transcript);
+      await assertInterruptedOutputs(out, transcript);
+    } finally {
+      child.kill("SIGKILL");
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });
 
 const IN_CI = Deno.env.get("CI") === "true";

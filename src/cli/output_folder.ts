@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { isOutputName, isOutputTemporary } from "../io/output_names.ts";
-import { UsageError } from "./usage_error.ts";
+import { FaultError, UsageError } from "./usage_error.ts";
 
 /** The lock file inside the output folder while a run writes there. */
 export const LOCK_FILE_NAME = ".self-attention-profiler.lock";
@@ -85,6 +85,22 @@ export class OutputFolder {
     path: string,
     flag = "out",
   ): Promise<{ folder: OutputFolder; leftovers: Leftovers }> {
+    try {
+      return await OutputFolder.#claim(path, flag);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      // a full disk, a folder removed or made read-only since it was checked
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new FaultError(
+        `--${flag} ${JSON.stringify(path)}: cannot prepare the folder: ${reason}`,
+      );
+    }
+  }
+
+  static async #claim(
+    path: string,
+    flag: string,
+  ): Promise<{ folder: OutputFolder; leftovers: Leftovers }> {
     const created = !await existingFolder(path);
     await Deno.mkdir(path, { recursive: true });
     const { file, staleLockPid } = await takeLock(join(path, LOCK_FILE_NAME), path, flag);
@@ -104,11 +120,18 @@ export class OutputFolder {
    */
   releaseSync(): void {
     if (this.#lock === null) return;
-    // removed while still locked: a run waiting on this file finds it replaced and retries
-    Deno.removeSync(this.#lockPath);
-    this.#lock.close();
-    this.#lock = null;
-    if (this.#created && [...Deno.readDirSync(this.path)].length === 0) Deno.removeSync(this.path);
+    try {
+      // removed while still locked: a run waiting on this file finds it replaced and retries
+      Deno.removeSync(this.#lockPath);
+      if (this.#created && [...Deno.readDirSync(this.path)].length === 0) {
+        Deno.removeSync(this.path);
+      }
+    } catch {
+      // the folder was moved or removed meanwhile: nothing of ours is left to remove
+    } finally {
+      this.#lock.close();
+      this.#lock = null;
+    }
   }
 }
 
