@@ -5,8 +5,9 @@
  * - GFLOP/s of the fused backward ÷ GFLOP/s of the fused forward at n = 4096 (d_model 512, 8
  *   heads; exact MACs of each: src/variants/stages.ts, the backward's recomputation included);
  *   target ≥ 0.6;
- * - how the fused backward's peak GPU bytes grow from n = 1024 to 4096 (forward buffers included):
- *   target n^≤1.1 (O(n) memory).
+ * - how the peak GPU bytes grow from n = 1024 to 4096 (forward buffers included): the fused
+ *   backward's, target n^≤1.1 (O(n) memory); the naive backward's, target n^≥1.6, its `scores`
+ *   class (P and dS) n^≈2.
  *
  *   deno run -A bench/gpu_backward.ts [rounds = 5] [n = 4096]
  *
@@ -29,12 +30,16 @@ const rounds = Number(Deno.args[0] ?? 5);
 const largeN = Number(Deno.args[1] ?? 4096);
 const smallN = largeN / 4;
 
-/** A fused forward and its backward at one length, checked against the CPU path. */
-async function prepare(gpu: NonNullable<Awaited<ReturnType<typeof openGpu>>>, seqLen: number) {
+/** A variant's forward and backward at one length, checked against the CPU path. */
+async function prepare(
+  gpu: NonNullable<Awaited<ReturnType<typeof openGpu>>>,
+  variant: "naive" | "fused",
+  seqLen: number,
+) {
   const shape: AttentionShape = { seqLen, dModel: 512, heads: 8 };
   const inputs = generateInputs(shape, 7), dOut = generateUpstreamGradient(shape, 7);
-  const forward = await GpuAttention.create(gpu, "fused", shape);
-  const backward = await GpuBackward.create(gpu, "fused", shape, {
+  const forward = await GpuAttention.create(gpu, variant, shape);
+  const backward = await GpuBackward.create(gpu, variant, shape, {
     tuning: gpu.adapter.isSoftware ? "software" : "hardware",
     forward: forward.keptBuffers(),
   });
@@ -53,8 +58,20 @@ async function prepare(gpu: NonNullable<Awaited<ReturnType<typeof openGpu>>>, se
   } finally {
     cpu.close();
   }
-  console.error(`n = ${seqLen}: every gradient validated against the CPU path`);
-  return { shape, forward, backward };
+  console.error(`${variant} n = ${seqLen}: every gradient validated against the CPU path`);
+  // the forward's buffers stay live through the backward
+  const peak = await peakOf(forward, backward);
+  return { shape, forward, backward, peak };
+}
+
+/** Peak GPU bytes (and of the `scores` class) of one backward, the forward's buffers included. */
+async function peakOf(forward: GpuAttention, backward: GpuBackward) {
+  await backward.backward();
+  const f = forward.memory(), b = backward.memory();
+  return {
+    bytes: f.peakBytes + b.peakBytes,
+    scores: (f.peakBytesByClass.scores ?? 0) + (b.peakBytesByClass.scores ?? 0),
+  };
 }
 
 const gpu = await openGpu();
@@ -63,15 +80,20 @@ if (gpu === null || !gpu.hasTimestamps) {
   Deno.exit(2);
 }
 const cases = [] as Awaited<ReturnType<typeof prepare>>[];
+const peaks: Record<string, { bytes: number; scores: number }> = {};
 const forwardMs: number[] = [], backwardMs: number[] = [];
-const peakBytes: Record<number, number> = {};
 try {
-  for (const seqLen of [smallN, largeN]) cases.push(await prepare(gpu, seqLen));
-  for (const { shape, backward } of cases) {
-    await backward.backward();
-    // the forward's buffers stay live through the backward
-    peakBytes[shape.seqLen] = backward.memory().peakBytes +
-      cases.find((c) => c.shape === shape)!.forward.memory().peakBytes;
+  for (const variant of ["naive", "fused"] as const) {
+    for (const seqLen of [smallN, largeN]) {
+      const prepared = await prepare(gpu, variant, seqLen);
+      peaks[`${variant}_n${seqLen}`] = prepared.peak;
+      if (variant === "fused") {
+        cases.push(prepared);
+      } else {
+        prepared.backward.destroy();
+        prepared.forward.destroy();
+      }
+    }
   }
   const large = cases[1]!;
   for (let round = 0; round < rounds; round++) {
@@ -92,7 +114,15 @@ const forwardFlops = attentionFlops(shape, VARIANTS.fused.stages).totalFlops;
 const backwardFlops = attentionFlops(shape, VARIANTS.fused.backwardStages).totalFlops;
 const forwardGflops = forwardFlops / (median(forwardMs) * 1e6);
 const backwardGflops = backwardFlops / (median(backwardMs) * 1e6);
-const memoryExponent = Math.log(peakBytes[largeN]! / peakBytes[smallN]!) / Math.log(4);
+/** log(growth) / log(n ratio) of a peak between the two lengths. */
+const exponent = (variant: string, of: "bytes" | "scores") =>
+  Math.log(peaks[`${variant}_n${largeN}`]![of] / peaks[`${variant}_n${smallN}`]![of]) /
+  Math.log(largeN / smallN);
+const memoryExponents = {
+  fused: exponent("fused", "bytes"),
+  naive: exponent("naive", "bytes"),
+  naiveScores: exponent("naive", "scores"),
+};
 const software = gpu.adapter.isSoftware ? " (software adapter: a CPU emulation)" : "";
 console.error(`fused variant on ${gpu.adapter.description}${software}, ${rounds} rounds`);
 console.error(
@@ -102,7 +132,9 @@ console.error(
     } ms): ratio ${(backwardGflops / forwardGflops).toFixed(2)}, target ≥ 0.6`,
 );
 console.error(
-  `peak GPU bytes n = ${smallN} → ${largeN}: grows as n^${memoryExponent.toFixed(2)}, target ≤ 1.1`,
+  `peak GPU bytes n = ${smallN} → ${largeN}: fused n^${memoryExponents.fused.toFixed(2)} ` +
+    `(target ≤ 1.1), naive n^${memoryExponents.naive.toFixed(2)} (target ≥ 1.6), its scores ` +
+    `n^${memoryExponents.naiveScores.toFixed(2)} (≈ 2)`,
 );
 console.log(JSON.stringify(
   {
@@ -110,8 +142,8 @@ console.log(JSON.stringify(
     rounds,
     forwardGflops,
     backwardGflops,
-    peakBytes,
-    memoryExponent,
+    peaks,
+    memoryExponents,
   },
   null,
   2,

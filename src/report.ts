@@ -16,7 +16,16 @@ import type {
   SeriesResult,
   ValidationResult,
 } from "./results.ts";
-import { fitScaling, median } from "./stats.ts";
+import { analyseResults, describeAnalysis } from "./analysis/analysis.ts";
+import {
+  configurationLabel,
+  configurationOf,
+  hasSeveralConfigurations,
+  seriesByConfiguration,
+} from "./analysis/configurations.ts";
+import { memoryGrowth } from "./analysis/memory_growth.ts";
+import type { Configuration } from "./configuration.ts";
+import { median } from "./stats.ts";
 import { SCALING_FIT_MIN_SEQ_LEN } from "./summaries.ts";
 import { stageBytes } from "./roofline.ts";
 import { backendPhrase } from "./gpu/backends.ts";
@@ -291,11 +300,6 @@ function describeScaling(series: SeriesResult): string {
   } — ${verdict}${local}.${overheadNote}`;
 }
 
-/** Bytes of a forward that depend on n: the measured peak minus the weights, which do not. */
-function lengthDependentBytes(point: PointResult): number {
-  return point.memory!.peakBytes - (point.memory!.peakBytesByClass.weights ?? 0);
-}
-
 /** What a path's peak memory should grow as, per pass (the CPU path under `cpu`). */
 const EXPECTED_MEMORY: Record<"forward" | "backward", Record<string, string>> = {
   forward: {
@@ -313,35 +317,41 @@ const EXPECTED_MEMORY: Record<"forward" | "backward", Record<string, string>> = 
 };
 
 function describeMemory(results: ProfileResults, series: SeriesResult): string | null {
-  const points = okPoints(series).filter((p) => p.memory !== undefined);
-  if (points.length < 2) return null;
-  // the largest lengths show the leading term best
-  const [a, b] = points.slice(-2) as [PointResult, PointResult];
-  const fit = fitScaling([a.seqLen, b.seqLen], [lengthDependentBytes(a), lengthDependentBytes(b)])!;
-  const pass = results.configurations?.find((c) => c.id === series.configurationId)?.pass;
-  const expected = EXPECTED_MEMORY[pass ?? "forward"][series.variant ?? "cpu"];
+  const growth = memoryGrowth(series);
+  if (growth === null) return null;
+  const { from: a, to: b } = growth;
+  const configuration = configurationOf(results, series);
+  // a sliding window keeps a band of scores, not n×n, wherever scores are stored
+  const expected = (configuration?.window ?? 0) > 0 && series.variant !== "fused"
+    ? `O(n·W) once the band of scores outgrows the activations (W = ${configuration!.window})`
+    : EXPECTED_MEMORY[configuration?.pass ?? "forward"][series.variant ?? "cpu"];
   if (expected === undefined) return null;
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)
   } from n = ${a.seqLen} to ${b.seqLen}; the bytes that depend on n (peak minus weights) grow as n^${
-    fit.exponent.toFixed(2)
+    growth.exponent.toFixed(2)
   }; expected ${expected}.`;
 }
 
 function describeSpeedups(results: ProfileResults): string[] {
-  const cpu = results.series.find((s) => s.name === "cpu");
   const gpuSeries = results.series.filter((s) => s.device === "gpu");
-  if (cpu === undefined || gpuSeries.length === 0) return [];
-  const lines = gpuSeries.map((gpu) => {
+  const cpuOf = (gpu: SeriesResult) =>
+    results.series.find((s) => s.device === "cpu" && s.configurationId === gpu.configurationId);
+  if (gpuSeries.every((gpu) => cpuOf(gpu) === undefined)) return [];
+  const lines = gpuSeries.flatMap((gpu) => {
+    const cpu = cpuOf(gpu);
+    if (cpu === undefined) return [];
     const ratios = okPoints(gpu).flatMap((point) => {
       const cpuPoint = okPoints(cpu).find((p) => p.seqLen === point.seqLen);
       if (cpuPoint === undefined) return [];
       const ratio = cpuPoint.wallMsSummary!.mean / point.wallMsSummary!.mean;
       return [`n=${point.seqLen}: ${ratio.toFixed(2)}×`];
     });
-    return `${gpu.name} speedup over cpu (wall clock): ${
-      ratios.join(", ") || "no common lengths"
-    }.`;
+    return [
+      `${gpu.name} speedup over ${cpu.name} (wall clock): ${
+        ratios.join(", ") || "no common lengths"
+      }.`,
+    ];
   });
   const adapter = results.environment.adapter;
   if (adapter?.isSoftware) {
@@ -437,7 +447,11 @@ export function setupLines(results: ProfileResults): string[] {
     })${backend ? `, WebGPU backend ${backend}` : ""}`
     : "none";
   return [
-    `Self-attention profile: d_model ${config.dModel}, ${config.heads} heads, ${config.runs} runs per point ` +
+    `Self-attention profile: ${
+      hasSeveralConfigurations(results)
+        ? `${results.configurations!.length} configurations`
+        : `d_model ${config.dModel}, ${config.heads} heads`
+    }, ${config.runs} runs per point ` +
     `(+${config.warmup} warm-up), seed ${config.seed}`,
     `Environment: Deno ${env.deno} (V8 ${env.v8}), ${env.os} ${env.arch}, ${env.cpuModel}, ${env.cpuCores} cores`,
     `GPU adapter: ${adapter}`,
@@ -445,12 +459,19 @@ export function setupLines(results: ProfileResults): string[] {
   ];
 }
 
-/** The theoretical work at each length. */
-function flopsTable(results: ProfileResults): TableBlock {
+/**
+ * The theoretical work of a configuration at each length; with several configurations captioned
+ * with the configuration in words, heading its series' tables.
+ */
+function flopsTable(results: ProfileResults, configuration: Configuration | undefined): TableBlock {
+  const several = hasSeveralConfigurations(results) && configuration !== undefined;
   return {
     kind: "table",
+    ...(several
+      ? { caption: `Configuration: ${configurationLabel(configuration)} [${configuration.id}]` }
+      : {}),
     header: ["n", "MACs", "FLOPs"],
-    rows: results.flops.map((f) => [
+    rows: results.flops.filter((f) => f.configurationId === configuration?.id).map((f) => [
       String(f.seqLen),
       f.totalMacs.toExponential(3),
       f.totalFlops.toExponential(3),
@@ -458,20 +479,23 @@ function flopsTable(results: ProfileResults): TableBlock {
   };
 }
 
-/** Every table of the report: the work, then per series its times, stages and ceilings. */
+/**
+ * Every table of the report, per configuration: its work, then per series its times, stages and
+ * ceilings.
+ */
 export function reportTables(results: ProfileResults): TableBlock[] {
-  return [
-    flopsTable(results),
-    ...results.series.flatMap((series) =>
+  return seriesByConfiguration(results).flatMap(({ configuration, series }) => [
+    flopsTable(results, configuration),
+    ...series.flatMap((one) =>
       [
-        seriesTable(results, series),
-        passTable(results, series),
-        stageTable(results, series),
-        rooflineTable(results, series),
+        seriesTable(results, one),
+        passTable(results, one),
+        stageTable(results, one),
+        rooflineTable(results, one),
       ]
         .filter((table): table is TableBlock => table !== null)
     ),
-  ];
+  ]);
 }
 
 /** The analysis: one item per finding. */
@@ -482,6 +506,7 @@ export function analysisItems(results: ProfileResults): string[] {
       .filter((line): line is string => line !== null),
     ...describeSpeedups(results),
     ...describeCeilings(results),
+    ...describeAnalysis(results, analyseResults(results)),
     ...describeTimingFidelity(results),
     ...describeValidation(results),
   ];

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ResultsAnalysis } from "./analysis/analysis.ts";
 import type { ProfileConfig } from "./config.ts";
 import type { Configuration } from "./configuration.ts";
 import type { PrecisionName, VariantName } from "./variants/registry.ts";
@@ -259,6 +260,11 @@ export interface ProfileResults {
   calibration?: Calibration;
   /** GPU: the kernel parameters in use, per kernel, where tuning chose them (else the defaults) */
   tunedKernelParameters?: Record<string, RecordedKernelParameters>;
+  /**
+   * Derived, written with several configurations only: comparisons between configurations and the
+   * crossovers of sub-quadratic attention (src/analysis/analysis.ts); readers recompute it
+   */
+  analysis?: ResultsAnalysis;
   /** true when Ctrl-C / SIGTERM stopped the run early. Every point present is complete; a file
    * written while the profile runs lacks the points still to come. */
   interrupted: boolean;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { childEnv } from "./test_gpu.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -15,7 +16,8 @@ Deno.test("deno bench -P --json bench/gpu_bench.ts prints JSON on stdout and ker
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["bench", "-P", "--json", "bench/gpu_bench.ts"],
       cwd: ROOT,
-      env: { NO_COLOR: "1", GPU_BENCH_SEQ_LENS: "16", GPU_BENCH_KERNEL_TIMES: kernelTimes },
+      clearEnv: true,
+      env: childEnv({ GPU_BENCH_SEQ_LENS: "16", GPU_BENCH_KERNEL_TIMES: kernelTimes }),
     }).output();
     const text = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));

@@ -111,6 +111,15 @@ Deno.test("BackwardWorker.backward() matches the float64 oracle at awkward shape
         }
       }
     }
+    // a sliding window narrower than a strip, and one wider
+    for (const window of [5, 70]) {
+      for (const kvHeads of [1, 4]) {
+        checkAgainstOracle(
+          { seqLen, dModel: 32, heads: 4, kvHeads, mask: "sliding", window },
+          seed,
+        );
+      }
+    }
   }
 });
 

@@ -91,7 +91,18 @@ Deno.test("plot --from accepts a schema-2 file as the profile writes it", async 
   try {
     const path = await brokenFixture(dir, (r) => {
       r.schemaVersion = 2;
-      r.configurations = [{ id: "b1_d512_h8_kv8_full_softmax_forward" }];
+      r.configurations = [{
+        id: "b1_d512_h8_kv8_full_softmax_forward",
+        batch: 1,
+        dModel: 512,
+        heads: 8,
+        kvHeads: 8,
+        dK: 64,
+        mask: "full",
+        window: 0,
+        attention: "softmax",
+        pass: "forward",
+      }];
     });
     const { code, stderr } = await plotFrom(path, `${dir}/out`);
     assert.equal(code, 0, stderr);

@@ -1,12 +1,13 @@
 /**
  * A damaged tuning or calibration cache through the user's path: `profile` ignores what breaks the
  * rules with one warning line per cache file (its path and the fix), runs the GPU series with the
- * built-in parameters and exits 0. The GPU runs in child processes (one WebGPU instance each);
- * skipped, with a line, where WebGPU finds no adapter, unless CI=true.
+ * built-in parameters and exits 0. The GPU runs in child processes (one WebGPU instance each, the
+ * GL fallback allowed); skipped, with a line, where WebGPU finds no adapter, unless CI=true.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { ProfileResults } from "../src/results.ts";
+import { childEnv } from "./test_gpu.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const PROFILE = fileURLToPath(new URL("../src/cli/profile.ts", import.meta.url));
@@ -23,7 +24,8 @@ console.log(JSON.stringify(gpu ? adapterKey(gpu.adapter) : null));
 gpu?.destroy();`;
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
-    env: { NO_COLOR: "1" },
+    clearEnv: true,
+    env: childEnv(),
     stderr: "null",
   }).output();
   return code === 0 ? JSON.parse(new TextDecoder().decode(stdout)) : null;
@@ -82,7 +84,8 @@ Deno.test({
           "--quiet",
           `--out=${out}`,
         ],
-        env: { NO_COLOR: "1", SELF_ATTENTION_PROFILER_CACHE_DIR: dir },
+        clearEnv: true,
+        env: childEnv({ SELF_ATTENTION_PROFILER_CACHE_DIR: dir }),
       }).output();
       const stderr = new TextDecoder().decode(result.stderr);
       const stdout = new TextDecoder().decode(result.stdout);

@@ -5,6 +5,7 @@
  * (tests/gl_fallback_test.ts); here a machine without a native adapter skips the GPU tests.
  */
 import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import { NATIVE_WEBGPU_BACKENDS } from "../src/gpu/backends.ts";
 
 /** Whether a missing adapter fails the GPU tests (CI) instead of skipping them. */
 export const IN_CI = Deno.env.get("CI") === "true";
@@ -21,4 +22,16 @@ export async function openTestGpu(what: string): Promise<GpuContext | null> {
   const gpu = await openGpu({ glFallback: false }).catch(() => null);
   if (gpu === null && !IN_CI) console.log(skippedLine(what));
   return gpu;
+}
+
+/**
+ * The environment for a child process (pass with `clearEnv: true`): this one's, without the
+ * native-backend DENO_WEBGPU_BACKEND that the test process sets itself where the user did not (a
+ * test module that opens WebGPU sets it for the whole process): a child that inherited it would
+ * take it for the user's choice and never fall back to GL.
+ */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Deno.env.toObject();
+  if (env.DENO_WEBGPU_BACKEND === NATIVE_WEBGPU_BACKENDS) delete env.DENO_WEBGPU_BACKEND;
+  return { ...env, NO_COLOR: "1", ...extra };
 }

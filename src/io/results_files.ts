@@ -8,6 +8,8 @@
  */
 
 import { join } from "node:path";
+import { analyseResults } from "../analysis/analysis.ts";
+import { hasSeveralConfigurations } from "../analysis/configurations.ts";
 import type { PointResult, ProfileResults, SeriesName } from "../results.ts";
 import {
   ALL_IMPLEMENTATIONS,
@@ -23,9 +25,15 @@ import { fullReportBlocks, REPORT_TITLE } from "../report/full_report.ts";
 import { renderHtml } from "../report/html.ts";
 import { buildTrace, hasTraceData } from "./trace.ts";
 
-/** JSON has no NaN or Infinity: they are written as null. */
+/**
+ * JSON has no NaN or Infinity: they are written as null. With several configurations the file
+ * also gets the derived `analysis` (src/analysis/analysis.ts), for readers other than this tool.
+ */
 export function resultsToJson(results: ProfileResults): string {
-  return JSON.stringify(results, (_key, value) => {
+  const written = hasSeveralConfigurations(results)
+    ? { ...results, analysis: analyseResults(results) }
+    : results;
+  return JSON.stringify(written, (_key, value) => {
     if (typeof value === "number" && !Number.isFinite(value)) return null;
     return value;
   }, 2) + "\n";

@@ -1,7 +1,9 @@
 /**
  * The figures of a profile, rendered headless from the results object: the 2×2
  * `self_attention_profiling` and the per-stage `kernel_breakdown`, each as SVG and PNG (2×, white
- * background, DejaVu Sans from npm). The same results give the same SVG bytes.
+ * background, DejaVu Sans from npm). With several configurations the main figure is one row per
+ * configuration and each configuration also gets its own 2×2, `self_attention_profiling_<id>`
+ * (src/plot/configuration_figures.ts). The same results give the same SVG bytes.
  *
  * @example
  * ```ts
@@ -19,7 +21,13 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { ProfileResults } from "../results.ts";
-import { loadFigureFonts } from "./fonts.ts";
+import { hasSeveralConfigurations } from "../analysis/configurations.ts";
+import {
+  configurationFigureName,
+  configurationFigureSvg,
+  configurationsFigureSvg,
+} from "./configuration_figures.ts";
+import { type FigureFonts, loadFigureFonts } from "./fonts.ts";
 import { kernelBreakdownSvg } from "./kernel_breakdown.ts";
 import { type ProfilingFigureOptions, profilingFigureSvg } from "./profiling_figure.ts";
 import { rasterizeSvg } from "./rasterize.ts";
@@ -34,6 +42,15 @@ export interface RenderedFigures {
   kernelBreakdownSvg: string;
   /** the per-stage figure, PNG */
   kernelBreakdownPng: Uint8Array;
+  /** with several configurations: each one's own 2×2 figure (file name without extension) */
+  perConfiguration: { name: string; svg: string; png: Uint8Array }[];
+}
+
+/** The SVG documents of a run: the main figures, and each configuration's with several. */
+interface FigureSvgs {
+  profilingSvg: string;
+  kernelBreakdownSvg: string;
+  perConfiguration: { name: string; svg: string }[];
 }
 
 /** File names of the figures inside the output folder. */
@@ -51,24 +68,44 @@ export const FIGURE_FILE_NAMES = {
 export async function renderFigureSvgs(
   results: ProfileResults,
   options: ProfilingFigureOptions = {},
-): Promise<{ profilingSvg: string; kernelBreakdownSvg: string }> {
-  const fonts = await loadFigureFonts();
+): Promise<FigureSvgs> {
+  return _svgs(results, await loadFigureFonts(), options);
+}
+
+function _svgs(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  options: ProfilingFigureOptions = {},
+): FigureSvgs {
+  const several = hasSeveralConfigurations(results);
   return {
-    profilingSvg: profilingFigureSvg(results, fonts, options),
+    profilingSvg: several
+      ? configurationsFigureSvg(results, fonts, options)
+      : profilingFigureSvg(results, fonts, options),
     kernelBreakdownSvg: kernelBreakdownSvg(results, fonts),
+    perConfiguration: several
+      ? results.configurations!.map((configuration) => ({
+        name: configurationFigureName(configuration),
+        svg: configurationFigureSvg(results, configuration, fonts),
+      }))
+      : [],
   };
 }
 
 /** Render both figures to SVG and PNG. */
 export async function renderFigures(results: ProfileResults): Promise<RenderedFigures> {
   const fonts = await loadFigureFonts();
-  const profilingSvg = profilingFigureSvg(results, fonts);
-  const kernelSvg = kernelBreakdownSvg(results, fonts);
+  const svgs = _svgs(results, fonts);
+  const perConfiguration = [];
+  for (const { name, svg } of svgs.perConfiguration) {
+    perConfiguration.push({ name, svg, png: await rasterizeSvg(svg, fonts) });
+  }
   return {
-    profilingSvg,
-    profilingPng: await rasterizeSvg(profilingSvg, fonts),
-    kernelBreakdownSvg: kernelSvg,
-    kernelBreakdownPng: await rasterizeSvg(kernelSvg, fonts),
+    profilingSvg: svgs.profilingSvg,
+    profilingPng: await rasterizeSvg(svgs.profilingSvg, fonts),
+    kernelBreakdownSvg: svgs.kernelBreakdownSvg,
+    kernelBreakdownPng: await rasterizeSvg(svgs.kernelBreakdownSvg, fonts),
+    perConfiguration,
   };
 }
 
@@ -84,6 +121,10 @@ export async function writeFigures(results: ProfileResults, outDir: string): Pro
     [FIGURE_FILE_NAMES.profilingSvg, encoder.encode(figures.profilingSvg)],
     [FIGURE_FILE_NAMES.kernelBreakdownPng, figures.kernelBreakdownPng],
     [FIGURE_FILE_NAMES.kernelBreakdownSvg, encoder.encode(figures.kernelBreakdownSvg)],
+    ...figures.perConfiguration.flatMap(({ name, svg, png }): [string, Uint8Array][] => [
+      [`${name}.png`, png],
+      [`${name}.svg`, encoder.encode(svg)],
+    ]),
   ];
   const paths: string[] = [];
   for (const [name, bytes] of files) {

@@ -1,5 +1,6 @@
 /**
- * `kernel_breakdown`: where the GPU time goes. One block per GPU variant, one bar per sequence
+ * `kernel_breakdown`: where the GPU time goes. One block per GPU series (with several
+ * configurations, each headed by its configuration in words), one bar per sequence
  * length: the bar is the summed kernel time of a forward normalised to 100 %, split into stages in
  * pipeline order, each segment labelled with its mean milliseconds; the sum and the wall clock are
  * written beside the bar. Without GPU series the figure says so.
@@ -8,6 +9,13 @@
  */
 
 import * as Plot from "@observablehq/plot";
+import {
+  configurationLabel,
+  configurationOf,
+  hasSeveralConfigurations,
+  seriesByConfiguration,
+} from "../analysis/configurations.ts";
+import type { Configuration } from "../configuration.ts";
 import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
 import { formatMs, formatSeqLen } from "./axes.ts";
 import { adapterLine, environmentLine, orderedSeries } from "./figure_data.ts";
@@ -118,6 +126,8 @@ function _meanWallMs(point: PointResult): number {
 /** The block of one GPU series: header text and a Plot of its bars; returns markup and height. */
 function _seriesBlock(
   series: SeriesResult,
+  /** with several configurations, the one the series measures (named in its header) */
+  configuration: Configuration | undefined,
   y: number,
   fonts: FigureFonts,
   marginRight: number,
@@ -162,6 +172,9 @@ function _seriesBlock(
 
   const header = textElement([
     { text: series.label, fill: seriesStyle(series).color, fontWeight: "bold" },
+    ...(configuration
+      ? [{ text: ` · ${configurationLabel(configuration)}`, fill: TEXT_COLORS.main }]
+      : []),
   ], { x: OUTER_MARGIN, y: y + 14, "font-size": 13 });
   const timing = points.some((point) => point.kernelTiming === "none")
     ? "no per-stage times (the adapter has no timestamp queries)"
@@ -252,7 +265,10 @@ function _seriesBlock(
 export function kernelBreakdownSvg(results: ProfileResults, fonts: FigureFonts): string {
   const width = KERNEL_FIGURE_WIDTH;
   const contentWidth = width - 2 * OUTER_MARGIN;
-  const gpuSeries = orderedSeries(results).filter((series) => series.device === "gpu");
+  // per configuration, then in legend order within each
+  const gpuSeries = seriesByConfiguration(results)
+    .flatMap((group) => orderedSeries({ ...results, series: group.series }))
+    .filter((series) => series.device === "gpu");
   const parts: string[] = [];
   parts.push(textElement("Where the GPU time goes: per-stage kernel time", {
     x: OUTER_MARGIN,
@@ -294,8 +310,10 @@ export function kernelBreakdownSvg(results: ProfileResults, fonts: FigureFonts):
     parts.push(legend.markup);
     y = 66 + legend.height + 14;
     const marginRight = _marginRight(gpuSeries, fonts.regular);
+    const several = hasSeveralConfigurations(results);
     for (const series of gpuSeries) {
-      const block = _seriesBlock(series, y, fonts, marginRight);
+      const configuration = several ? configurationOf(results, series) : undefined;
+      const block = _seriesBlock(series, configuration, y, fonts, marginRight);
       parts.push(block.markup);
       y += block.height + BLOCK_GAP;
     }

@@ -123,6 +123,43 @@ function _checkCalibration(check: JsonChecker, value: Json): void {
   }
 }
 
+/** Fields of a version-2 configuration, by type. */
+const CONFIGURATION_FIELDS = {
+  number: ["batch", "dModel", "heads", "kvHeads", "dK", "window"],
+  string: ["id", "mask", "attention", "pass"],
+} as const;
+
+/**
+ * A version-2 file's `configurations` (a file without the list reads as one configuration): each
+ * one's fields, and that every series and work entry names one of them.
+ */
+function _checkConfigurations(check: JsonChecker, root: Record<string, Json>): void {
+  if (root.configurations === undefined) return;
+  const ids = new Set<Json>();
+  check.array(root.configurations, "configurations")?.forEach((item, i) => {
+    const configuration = check.record(item, `configurations[${i}]`);
+    if (!configuration) return;
+    for (const key of CONFIGURATION_FIELDS.number) {
+      check.number(configuration[key], `configurations[${i}].${key}`);
+    }
+    for (const key of CONFIGURATION_FIELDS.string) {
+      check.string(configuration[key], `configurations[${i}].${key}`);
+    }
+    ids.add(configuration.id);
+  });
+  for (const list of ["series", "flops"] as const) {
+    if (!Array.isArray(root[list])) continue;
+    (root[list] as Json[]).forEach((item, i) => {
+      const id = (item as Record<string, Json> | null)?.configurationId;
+      if (id !== undefined && !ids.has(id)) {
+        check.problems.push(
+          `${list}[${i}].configurationId is ${JSON.stringify(id)}, not a configuration`,
+        );
+      }
+    });
+  }
+}
+
 /**
  * Check every field of a parsed results object that the figures read; a list of problems, each
  * naming the field and its value (empty when it is usable).
@@ -142,12 +179,7 @@ export function resultsProblems(value: Json): string[] {
     }
     check.strings(config.devices, "config.devices");
   }
-  if (root.configurations !== undefined) {
-    check.array(root.configurations, "configurations")?.forEach((item, i) => {
-      const configuration = check.record(item, `configurations[${i}]`);
-      if (configuration) check.string(configuration.id, `configurations[${i}].id`);
-    });
-  }
+  _checkConfigurations(check, root);
   _checkEnvironment(check, root.environment);
   check.string(root.flopsConvention, "flopsConvention");
   check.array(root.flops, "flops")?.forEach((item, i) => {

@@ -39,6 +39,7 @@ import {
   seriesPoints,
   shortName,
 } from "./figure_data.ts";
+import { crossoverMarks, crossoverSentences, type DrawnCrossover } from "./crossover_marks.ts";
 import type { FigureFonts } from "./fonts.ts";
 import { DASH_PATTERN, type LegendItem, MARKER_RADIUS, svgLegend, wrapText } from "./legend.ts";
 import { element, plotSvgMarkup, svgDocument, textElement, type TextRun } from "./svg_document.ts";
@@ -54,12 +55,17 @@ import {
 /** Width of the figure in SVG pixels (the PNG is twice this). */
 export const PROFILING_FIGURE_WIDTH = 1200;
 
-const OUTER_MARGIN = 24;
-const COLUMN_GAP = 32;
-const PANEL_WIDTH = (PROFILING_FIGURE_WIDTH - 2 * OUTER_MARGIN - COLUMN_GAP) / 2;
+/** Margin around the figure's content, px. */
+export const OUTER_MARGIN = 24;
+/** Space between the two columns of panels, px. */
+export const COLUMN_GAP = 32;
+/** Width of one panel, px. */
+export const PANEL_WIDTH = (PROFILING_FIGURE_WIDTH - 2 * OUTER_MARGIN - COLUMN_GAP) / 2;
 const PANEL_KEY_TOP = 26;
 const PANEL_HEADER_HEIGHT = 62;
 const PLOT_HEIGHT = 340;
+/** Height of one panel with its title and key, px. */
+export const PANEL_HEIGHT = PANEL_HEADER_HEIGHT + PLOT_HEIGHT;
 const ROW_GAP = 26;
 const MARGINS = { top: 12, right: 24, bottom: 44, left: 76 } as const;
 const FRAME_WIDTH = PANEL_WIDTH - MARGINS.left - MARGINS.right;
@@ -78,7 +84,7 @@ const CAP_HALF_WIDTH = 4;
 const DODGE_STEP = 5;
 
 /** One panel: its title, the key under it and the Plot that draws it. */
-interface Panel {
+export interface Panel {
   title: string;
   /** key markup laid out at (x, y) within `width` */
   key(x: number, y: number, width: number): string;
@@ -164,6 +170,10 @@ function _pointTitle(series: SeriesResult): (row: Row) => string {
 export interface ProfilingFigureOptions {
   /** hover texts (`<title>`) on the points of the time panel: for the HTML report */
   pointTitles?: boolean;
+  /** the line under the title (default: the run's configuration, `configurationLine`) */
+  subtitle?: string;
+  /** crossovers to mark on the time panel (a configuration's own figure) */
+  crossovers?: readonly DrawnCrossover[];
 }
 
 /** Sideways offset of the i-th of `count` series, px. */
@@ -240,11 +250,32 @@ function _formatExponent(series: SeriesResult): string {
   return `${shortName(series)} ∝ n^${fit.exponent.toFixed(2)}${ci}`;
 }
 
-function _timePanel(results: ProfileResults, fonts: FigureFonts, pointTitles: boolean): Panel {
+/** What a time panel draws besides its own series. */
+export interface TimePanelOptions {
+  /** results whose lengths and times set the axes (shared by small multiples); default: its own */
+  domainFrom?: ProfileResults;
+  /** crossovers of its series with reference series of other configurations, marked on it */
+  crossovers?: readonly DrawnCrossover[];
+  /** hover texts (`<title>`) on its points: for the HTML report */
+  pointTitles?: boolean;
+}
+
+/** The time panel: every series' mean ± SEM against n, fitted exponents and crossovers in its key. */
+export function timePanel(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  options: TimePanelOptions = {},
+): Panel {
+  const domainFrom = options.domainFrom ?? results;
+  const crossovers = options.crossovers ?? [];
+  const pointTitles = options.pointTitles ?? false;
   const seriesList = orderedSeries(results);
-  const seqLens = allSeqLens(results);
+  const seqLens = allSeqLens(domainFrom);
   const xDomain = logDomain(seqLens);
-  const floorRows = seriesList.map((series) => _rows(results, series, 0));
+  const references = crossovers.map((drawn) => drawn.reference);
+  const floorRows = [...orderedSeries(domainFrom), ...references].map((series) =>
+    _rows(domainFrom, series, 0)
+  );
   const yDomain = _timeDomain(floorRows);
   const rows = seriesList.map((series) => _rows(results, series, yDomain[0]));
   const fitted = seriesList.filter((series) => series.scaling !== undefined);
@@ -274,6 +305,11 @@ function _timePanel(results: ProfileResults, fonts: FigureFonts, pointTitles: bo
       y: _logAxis(yDomain, decadeTicks(yDomain), formatLogTick, "time per forward (ms)"),
       marks: [
         Plot.frame({ stroke: "#cccccc" }),
+        ...crossoverMarks(
+          crossovers,
+          (series) => _rows(domainFrom, series, yDomain[0]),
+          xDomain,
+        ),
         ...seriesList.flatMap((series, i) =>
           _seriesMarks(
             series,
@@ -289,13 +325,19 @@ function _timePanel(results: ProfileResults, fonts: FigureFonts, pointTitles: bo
   };
 }
 
-function _memoryPanel(results: ProfileResults, fonts: FigureFonts): Panel {
+/** The memory panel: measured peak and theoretical bytes against n, axes from `domainFrom`. */
+export function memoryPanel(
+  results: ProfileResults,
+  fonts: FigureFonts,
+  domainFrom: ProfileResults = results,
+): Panel {
   const seriesList = orderedSeries(results);
-  const seqLens = allSeqLens(results);
+  const seqLens = allSeqLens(domainFrom);
   const xDomain = logDomain(seqLens);
   const pointsBySeries = seriesList.map((series) => seriesPoints(results, series));
   const yDomain = logDomain(
-    pointsBySeries.flat().flatMap((point) => [point.peakBytes, point.theoreticalBytes]),
+    orderedSeries(domainFrom).flatMap((series) => seriesPoints(domainFrom, series))
+      .flatMap((point) => [point.peakBytes, point.theoreticalBytes]),
     2,
   );
   // A log2 transform on a linear scale: Plot's log scale would drop labels of 4 MiB, 64 MiB, …
@@ -691,7 +733,8 @@ function _complexityPanel(results: ProfileResults, fonts: FigureFonts): Panel {
   };
 }
 
-function _panelMarkup(panel: Panel, x: number, y: number): string {
+/** A panel's title, key and plot, its top-left corner at (x, y). */
+export function panelMarkup(panel: Panel, x: number, y: number): string {
   const title = textElement(panel.title, {
     x: x + MARGINS.left,
     y: y + FONT_SIZES.panelTitle,
@@ -746,7 +789,7 @@ export function profilingFigureSvg(
       "font-weight": "bold",
     }),
   );
-  parts.push(textElement(configurationLine(results), {
+  parts.push(textElement(options.subtitle ?? configurationLine(results), {
     x: OUTER_MARGIN,
     y: 54,
     "font-size": FONT_SIZES.subtitle,
@@ -767,10 +810,10 @@ export function profilingFigureSvg(
   });
   parts.push(legend.markup);
   const gridTop = 66 + Math.max(legend.height, 18) + 16;
-  const panelHeight = PANEL_HEADER_HEIGHT + PLOT_HEIGHT;
+  const panelHeight = PANEL_HEIGHT;
   const panels = [
-    _timePanel(results, fonts, options.pointTitles ?? false),
-    _memoryPanel(results, fonts),
+    timePanel(results, fonts, { crossovers: options.crossovers, pointTitles: options.pointTitles }),
+    memoryPanel(results, fonts),
     _flopsPanel(results, fonts),
     _complexityPanel(results, fonts),
   ];
@@ -778,7 +821,7 @@ export function profilingFigureSvg(
     const column = i % 2, row = Math.floor(i / 2);
     const x = OUTER_MARGIN + column * (PANEL_WIDTH + COLUMN_GAP);
     const y = gridTop + row * (panelHeight + ROW_GAP);
-    parts.push(_panelMarkup(panel, x, y));
+    parts.push(panelMarkup(panel, x, y));
   });
 
   const footerSize = FONT_SIZES.footer;
@@ -788,6 +831,7 @@ export function profilingFigureSvg(
     environmentLine(results),
     adapterLine(results),
     `FLOPs: ${results.flopsConvention}`,
+    ...crossoverSentences(options.crossovers ?? []),
     ...(notDrawn.length > 0 ? [`Not drawn (no measurement): ${notDrawn.join("; ")}`] : []),
   ];
   let footerY = gridTop + 2 * panelHeight + ROW_GAP + 4 + footerSize;

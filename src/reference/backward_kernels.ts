@@ -10,16 +10,19 @@
  *    query rows): P = softmax(q_h·k_gᵀ/√d_k), masked, recomputed (the forward keeps no P);
  *    dP = dO_h·v_gᵀ; dS = P ⊙ (dP − rowsum(dO_h ⊙ O_h)); dQ_h = dS·k_g/√d_k. P and dS rows are
  *    kept in the group's [G·n, n] buffers.
- * 4. per b and g, `keys`: units (block of keys): dV_gᵀ = dO_groupᵀ·P_group[:, block] and
- *    dK_gᵀ = q_groupᵀ·dS_group[:, block]/√d_k, one matmul each whose depth runs over the G query
- *    heads' rows stacked, so the sum over the heads sharing g is the matmul's own sum; stored
- *    transposed into dQkv.
+ * 4. per b and g, `keys`: units (block of keys): dV_gᵀ = Σ_h dO_hᵀ·P_h[:, block] and
+ *    dK_gᵀ = Σ_h q_hᵀ·dS_h[:, block]/√d_k over the G query heads of g (the matmul accumulates);
+ *    stored transposed into dQkv.
  * 5. `gather`: pack dQkv; [db_q|db_k|db_v] = Σ_rows dQkv by column block.
  * 6. `weights`: dx = dQkv·wCatᵀ by row block; [dW_q|dW_k|dW_v] = xᵀ·dQkv by row block.
  *
+ * Causal and sliding masks skip the masked work as the forward does: a strip computes only the
+ * keys its rows see (from the packed keys' panel of the first), and a key block only the rows
+ * that see it; keys a row does not see get P = dS = 0 exactly. dS holds 1/√d_k, so dQ and dK are
+ * plain sums (the keys phase accumulates them head by head).
+ *
  * Every element is computed by the same arithmetic whatever worker takes its unit, so gradients
- * are byte-identical for any worker count. Masked scores are computed and then hidden (−∞ before
- * the softmax, 0 after): the CPU backward does not skip the masked half.
+ * are byte-identical for any worker count.
  *
  * @module
  */
@@ -29,6 +32,7 @@ import type { AttentionKernels } from "./attention_kernels.ts";
 import { BackwardControl, type BackwardLayout, type BackwardScratch } from "./backward_layout.ts";
 import type { BackwardSimdExports } from "./backward_simd.ts";
 
+import { NR } from "./matmul.ts";
 import { BLOCK_ROWS, type Region } from "./memory_layout.ts";
 import { barrier, runPhase, type Task } from "./phase_barrier.ts";
 
@@ -169,15 +173,19 @@ export class BackwardWorker {
     ];
   }
 
-  /** C = scale·A·B with A and C given as (region, first element, leading dimension). */
+  /**
+   * C = scale·(C₀ + A·B) with A and C given as (region, first element, leading dimension); B packed,
+   * `bOffset` f32 into its region (a range of its rows or columns, packB's layout), `bRows` its
+   * panel height (default: `depth`, what it was packed with); C₀ = C when `accumulate`, else 0.
+   */
   #gemm(
     m: number,
     n: number,
     depth: number,
-    [a, aIndex, lda]: [Region, number, number],
+    [a, aIndex, lda]: readonly [Region, number, number],
     packedB: Region,
-    [c, cIndex, ldc]: [Region, number, number],
-    scale = 1,
+    [c, cIndex, ldc]: readonly [Region, number, number],
+    options: { scale?: number; bOffset?: number; bRows?: number; accumulate?: boolean } = {},
   ): void {
     this.#k.gemm(
       m,
@@ -185,13 +193,13 @@ export class BackwardWorker {
       depth,
       address(a, aIndex),
       lda,
-      address(packedB),
-      depth, // every B here is packed with exactly the depth it is used with
+      address(packedB, options.bOffset ?? 0),
+      options.bRows ?? depth,
       address(c, cIndex),
       ldc,
       0,
-      scale,
-      0,
+      options.scale ?? 1,
+      options.accumulate ? 1 : 0,
       address(this.#scratch.tile),
     );
   }
@@ -267,7 +275,8 @@ export class BackwardWorker {
 
   /**
    * Rows [start, start + count) of the group's stacked rows (query head g·G + start / n): P, dS
-   * and dQ of those rows.
+   * and dQ of those rows, over the keys they see only ([lo8, hi): causal and sliding skip the
+   * masked rest); dS holds 1/√d_k, so that dQ and dK are plain sums.
    */
   #rows(b: number, g: number, start: number, count: number): void {
     const { seqLen: n, dModel: d, heads, kvHeads } = this.#shape;
@@ -284,45 +293,86 @@ export class BackwardWorker {
     const h = g * (heads / kvHeads) + localHead, i0 = start - localHead * n;
     const t = this.#layout.tensors, f = this.#layout.forward.tensors, s = this.#scratch;
     const headRow = (b * n + i0) * d + h * dK;
-    this.#gemm(count, n, dK, [f.q, headRow, d], s.packedKT, [t.probabilities, start * n, n], scale);
-    this.#maskedSoftmax(start * n, i0, count);
-    this.#gemm(count, n, dK, [t.dConcat, headRow, d], s.packedVT, [t.dScores, start * n, n]);
-    const dConcat = this.#view(t.dConcat), concat = this.#view(f.concat);
-    const rowDots = this.#view(s.rowDots);
+    // the strip's keys, from the packed keys' panel of its first one
+    const lo = keyRange(this.#shape, i0)[0], hi = keyRange(this.#shape, i0 + count - 1)[1];
+    const lo8 = lo - lo % NR, width = hi - lo8;
+    const strip = (region: Region) => [region, start * n + lo8, n] as const;
+    const keyColumns = { bOffset: lo8 * dK, scale };
+    this.#gemm(count, width, dK, [f.q, headRow, d], s.packedKT, strip(t.probabilities), keyColumns);
+    this.#maskedSoftmax(start, i0, count, [lo8, hi]);
+    // 1/√d_k·dP, less 1/√d_k·D, times P: 1/√d_k·dS
+    this.#gemm(count, width, dK, [t.dConcat, headRow, d], s.packedVT, strip(t.dScores), keyColumns);
+    this.#rowDots(headRow, count, scale);
+    this.#k.softmaxBackwardRows(
+      address(t.probabilities, start * n + lo8),
+      address(t.dScores, start * n + lo8),
+      address(s.rowDots),
+      count,
+      width,
+      n,
+    );
+    this.#zeroOutside(t.dScores, start, count, () => [lo8, hi]);
+    const dQ = [t.dQkv, (b * n + i0) * w3 + h * dK, w3] as const;
+    this.#gemm(count, dK, width, strip(t.dScores), s.packedK, dQ, {
+      bOffset: lo8 * NR, // rows lo8… of the packed k
+      bRows: n,
+    });
+  }
+
+  /** rowDots[r] = scale·rowsum(dO ⊙ O) of `count` rows of one head from element `headRow`. */
+  #rowDots(headRow: number, count: number, scale: number): void {
+    const d = this.#shape.dModel, dK = headWidth(this.#shape);
+    const dConcat = this.#view(this.#layout.tensors.dConcat);
+    const concat = this.#view(this.#layout.forward.tensors.concat);
+    const rowDots = this.#view(this.#scratch.rowDots);
     for (let r = 0; r < count; r++) {
       let dot = 0;
       for (let c = 0; c < dK; c++) {
         dot += dConcat[headRow + r * d + c]! * concat[headRow + r * d + c]!;
       }
-      rowDots[r] = dot;
+      rowDots[r] = scale * dot;
     }
-    this.#k.softmaxBackwardRows(
-      address(t.probabilities, start * n),
-      address(t.dScores, start * n),
-      address(s.rowDots),
-      count,
-      n,
-      n,
-    );
-    const dQ: [Region, number, number] = [t.dQkv, (b * n + i0) * w3 + h * dK, w3];
-    this.#gemm(count, dK, n, [t.dScores, start * n, n], s.packedK, dQ, scale);
   }
 
-  /** Softmax of `count` score rows at element `first` of P, queries i0…: masked keys get P = 0. */
-  #maskedSoftmax(first: number, i0: number, count: number): void {
+  /**
+   * Softmax of the strip's score rows over their computed keys [lo8, hi): keys a query does not
+   * see get −∞ first and exactly 0 after (the softmax's exp clamps −∞ to 1.2e−38), and every key
+   * outside [lo8, hi) 0, so the keys phase reads whole columns.
+   */
+  #maskedSoftmax(start: number, i0: number, count: number, [lo8, hi]: [number, number]): void {
     const n = this.#shape.seqLen, p = this.#view(this.#layout.tensors.probabilities);
-    const masked = this.#shape.mask !== "full";
-    const hide = (value: number) => {
-      for (let r = 0; r < count; r++) {
-        const [keyFirst, keyEnd] = keyRange(this.#shape, i0 + r);
-        p.fill(value, first + r * n, first + r * n + keyFirst);
-        p.fill(value, first + r * n + keyEnd, first + (r + 1) * n);
-      }
-    };
-    if (masked) hide(-Infinity);
-    this.#k.softmaxRows(address(this.#layout.tensors.probabilities, first), count, n, n);
-    // the softmax weighs a −∞ score 1.2e−38, not 0 (its exp clamps): make it exactly 0
-    if (masked) hide(0);
+    for (let r = 0; r < count; r++) {
+      const [first, end] = keyRange(this.#shape, i0 + r), row = (start + r) * n;
+      p.fill(-Infinity, row + lo8, row + first);
+      p.fill(-Infinity, row + end, row + hi);
+    }
+    this.#k.softmaxRows(
+      address(this.#layout.tensors.probabilities, start * n + lo8),
+      count,
+      hi - lo8,
+      n,
+    );
+    this.#zeroOutside(
+      this.#layout.tensors.probabilities,
+      start,
+      count,
+      (r) => keyRange(this.#shape, i0 + r),
+    );
+  }
+
+  /** Zero rows start… of a [·, n] buffer outside the key range `kept(r)` of each. */
+  #zeroOutside(
+    region: Region,
+    start: number,
+    count: number,
+    kept: (r: number) => [number, number],
+  ): void {
+    const n = this.#shape.seqLen, view = this.#view(region);
+    for (let r = 0; r < count; r++) {
+      const [first, end] = kept(r), row = (start + r) * n;
+      view.fill(0, row, row + first);
+      view.fill(0, row + end, row + n);
+    }
   }
 
   /** Stack qᵀ and dOᵀ of the group's query heads in sequence b unless the scratch holds them. */
@@ -341,24 +391,40 @@ export class BackwardWorker {
     this.#stackedGroup = group;
   }
 
-  /** dV and dK of keys [start, start + count) of kv head g in sequence b. */
+  /**
+   * dV and dK of keys [start, start + count) of kv head g in sequence b, over the rows of each of
+   * its query heads that see those keys (causal and sliding skip the rest), summed by accumulating.
+   */
   #keys(b: number, g: number, start: number, count: number): void {
     this.#stackGroup(b, g);
-    const { seqLen: n, dModel: d, heads, kvHeads } = this.#shape;
+    const { seqLen: n, dModel: d, heads, kvHeads, mask, window } = this.#shape;
     const dK = headWidth(this.#shape), kvw = kvWidth(this.#shape), w3 = d + 2 * kvw;
-    const stacked = (heads / kvHeads) * n;
+    const groupSize = heads / kvHeads, stacked = groupSize * n;
+    // queries i that see a key j of the block: full all; causal j ≤ i; sliding j ≤ i < j + W
+    const first = mask === "full" ? 0 : start;
+    const end = mask === "sliding" ? Math.min(n, start + count - 1 + window) : n;
     const t = this.#layout.tensors, s = this.#scratch;
-    const parts: [Region, Region, number, number][] = [
-      [t.probabilities, s.groupDOT, d + kvw, 1],
-      [t.dScores, s.groupQT, d, 1 / Math.sqrt(dK)],
+    const parts: [Region, Region, number][] = [
+      [t.probabilities, s.groupDOT, d + kvw],
+      [t.dScores, s.groupQT, d], // dS holds 1/√d_k
     ];
-    for (const [columnsOf, stackedT, column, scale] of parts) {
-      this.#k.packB(address(columnsOf, start), n, 0, stacked, count, address(s.packedColumns));
-      this.#gemm(dK, count, stacked, [stackedT, 0, stacked], s.packedColumns, [
-        s.resultT,
-        0,
-        BLOCK_ROWS,
-      ], scale);
+    for (const [columnsOf, stackedT, column] of parts) {
+      for (let local = 0; local < groupSize; local++) {
+        const row = local * n + first;
+        this.#k.packB(
+          address(columnsOf, row * n + start),
+          n,
+          0,
+          end - first,
+          count,
+          address(s.packedColumns),
+        );
+        this.#gemm(dK, count, end - first, [stackedT, row, stacked], s.packedColumns, [
+          s.resultT,
+          0,
+          BLOCK_ROWS,
+        ], { accumulate: local > 0 });
+      }
       const target = address(t.dQkv, (b * n + start) * w3 + column + g * dK);
       this.#k.transpose(address(s.resultT), BLOCK_ROWS, dK, count, target, w3);
     }
