@@ -113,6 +113,10 @@ Deno.test("plot CLI: renders a version-2 file of several configurations", async 
     const main = await Deno.readTextFile(join(dir, FIGURE_FILE_NAMES.profilingSvg));
     assert.equal(_count(main, 'aria-label="configuration '), 2);
     assert.ok(main.includes("n≈300"), "the crossover is marked on the sliding row");
+    const markdown = await Deno.readTextFile(join(dir, "report.md"));
+    for (const c of results.configurations!) {
+      assert.ok(markdown.includes(`${configurationFigureName(c)}.png`), "report.md links it");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
