@@ -324,7 +324,9 @@ function describeMemory(results: ProfileResults, series: SeriesResult): string |
   // a sliding window keeps a band of scores, not n×n, wherever scores are stored
   const expected = (configuration?.window ?? 0) > 0 && series.variant !== "fused"
     ? `O(n·W) once the band of scores outgrows the activations (W = ${configuration!.window})`
-    : EXPECTED_MEMORY[configuration?.pass ?? "forward"][series.variant ?? "cpu"];
+    : EXPECTED_MEMORY[configuration?.pass ?? "forward"][
+      configuration?.attention === "linear" ? "linear" : series.variant ?? "cpu"
+    ];
   if (expected === undefined) return null;
   return `${series.name}: peak memory ${formatBytes(a.memory!.peakBytes)} → ${
     formatBytes(b.memory!.peakBytes)

@@ -142,6 +142,13 @@ Deno.test("formatReport() groups tables per configuration and compares configura
     report,
     new RegExp(`Crossover: cpu__${CONFIGURATIONS.linear.id} .* faster at every measured length`),
   );
+  // linear attention keeps no scores, on the CPU path too
+  assert.match(
+    report,
+    new RegExp(
+      `cpu__${CONFIGURATIONS.linear.id}: peak memory .* expected O\\(n\\): per-chunk states`,
+    ),
+  );
   assert.ok(!report.includes("NaN"), "no NaN in the report");
 });
 

@@ -1,7 +1,7 @@
 /**
  * Figures of several configurations: one row of panels per configuration, each configuration's own
- * 2×2, crossovers marked on the time panel, kernel blocks headed by their configuration, and
- * `plot --from` on a version-2 file.
+ * 2×2, crossovers marked on the time panel, kernel blocks headed by their configuration,
+ * `plot --from` on a version-2 file, and a recorded run of two configurations.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +13,8 @@ import {
   restrictToConfiguration,
 } from "../src/plot/configuration_figures.ts";
 import { FIGURE_FILE_NAMES, renderFigureSvgs } from "../src/plot/figures.ts";
+import { loadResults } from "../src/plot/load_results.ts";
+import { formatReport } from "../src/report.ts";
 import type { ProfileResults } from "../src/results.ts";
 import { CONFIGURATIONS, multiConfigurationResults } from "./multi_configuration_fixture.ts";
 
@@ -111,7 +113,40 @@ Deno.test("plot CLI: renders a version-2 file of several configurations", async 
     const main = await Deno.readTextFile(join(dir, FIGURE_FILE_NAMES.profilingSvg));
     assert.equal(_count(main, 'aria-label="configuration '), 2);
     assert.ok(main.includes("n≈300"), "the crossover is marked on the sliding row");
+    const markdown = await Deno.readTextFile(join(dir, "report.md"));
+    for (const c of results.configurations!) {
+      assert.ok(markdown.includes(`${configurationFigureName(c)}.png`), "report.md links it");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a recorded run of two configurations reads back, renders a row each and reports causal ÷ full", async () => {
+  // `deno task profile --devices cpu --seq-lens 10,100 --runs 2 --mask full,causal`
+  const results = await loadResults(
+    join(import.meta.dirname!, "fixtures", "results_configurations_cpu.json"),
+  );
+  assert.equal(results.schemaVersion, 2);
+  const { profilingSvg } = await renderFigureSvgs(results);
+  assert.equal(_count(profilingSvg, 'aria-label="configuration '), 2);
+  const [full, causal] = ["full", "causal"].map((mask) =>
+    results.series.find((s) =>
+      results.configurations!.find((c) => c.id === s.configurationId)!.mask === mask
+    )!
+  );
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const ratios = results.config.seqLens.map((n) => {
+    const at = (series: typeof full) => mean(series!.points.find((p) => p.seqLen === n)!.wallMs);
+    return `n=${n}: ${(at(causal) / at(full)).toFixed(2)}`;
+  });
+  const report = formatReport(results);
+  assert.ok(
+    report.includes(
+      `cpu causal ÷ full wall time (d_model 512 · 8 heads · batch 1 · forward): ${
+        ratios.join(", ")
+      }`,
+    ),
+    ratios.join(", "),
+  );
 });

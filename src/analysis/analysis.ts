@@ -59,13 +59,21 @@ function _ratios(ratios: readonly RatioPoint[]): string {
   return ratios.map((r) => `n=${r.seqLen}: ${r.ratio.toFixed(2)}`).join(", ");
 }
 
+/** What a causal ÷ full ratio should approach, per attention kind. */
+const CAUSAL_EXPECTATION = {
+  softmax: "half the scores are masked, so → 0.5 where the score work dominates and masked " +
+    "blocks are skipped",
+  linear: "no scores to skip: causal linear attention keeps prefix sums over key chunks instead " +
+    "of one sum, so the ratio need not fall to 0.5",
+} as const;
+
 function _describeCausal(results: ProfileResults, analysis: ResultsAnalysis): string[] {
-  return analysis.causalOverFull.map((c) =>
-    `${c.implementation} causal ÷ full wall time (${
-      configurationLabel(_byId(results, c.base), "mask")
-    }): ${_ratios(c.ratios)} — half the scores are masked, so → 0.5 where the score work ` +
-    "dominates and masked blocks are skipped."
-  );
+  return analysis.causalOverFull.map((c) => {
+    const base = _byId(results, c.base);
+    return `${c.implementation} causal ÷ full wall time (${configurationLabel(base, "mask")}): ${
+      _ratios(c.ratios)
+    } — ${CAUSAL_EXPECTATION[base.attention]}.`;
+  });
 }
 
 function _describeGqa(results: ProfileResults, analysis: ResultsAnalysis): string[] {

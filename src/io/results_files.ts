@@ -19,7 +19,11 @@ import {
 } from "../variants/registry.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic.ts";
 import { encodeNpz, type NpyArray } from "./npz.ts";
-import { FIGURE_FILE_NAMES, renderFigureSvgs } from "../plot/figures.ts";
+import {
+  configurationFigureFileNames,
+  FIGURE_FILE_NAMES,
+  renderFigureSvgs,
+} from "../plot/figures.ts";
 import { renderMarkdown } from "../report/document.ts";
 import { fullReportBlocks, REPORT_TITLE } from "../report/full_report.ts";
 import { renderHtml } from "../report/html.ts";
@@ -236,7 +240,11 @@ export async function writeReportFiles(
   if (hasTraceData(results)) {
     outputs.push([REPORT_FILES.trace, JSON.stringify(buildTrace(results)) + "\n"]);
   }
-  const others = [...Object.values(DATA_FILES), ...Object.values(FIGURE_FILE_NAMES)];
+  const others = [
+    ...Object.values(DATA_FILES),
+    ...Object.values(FIGURE_FILE_NAMES),
+    ...configurationFigureFileNames(results),
+  ];
   const present = [];
   for (const name of others) if (await exists(join(outDir, name))) present.push(name);
   const blocks = fullReportBlocks(results, [...present, ...outputs.map(([name]) => name)]);

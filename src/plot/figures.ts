@@ -61,6 +61,15 @@ export const FIGURE_FILE_NAMES = {
   kernelBreakdownPng: "kernel_breakdown.png",
 } as const;
 
+/** File names of the per-configuration figures a run of several configurations adds. */
+export function configurationFigureFileNames(results: ProfileResults): string[] {
+  if (!hasSeveralConfigurations(results)) return [];
+  return results.configurations!.flatMap((configuration) => {
+    const name = configurationFigureName(configuration);
+    return [`${name}.png`, `${name}.svg`];
+  });
+}
+
 /**
  * Only the SVG documents (no rasterising): what the snapshot tests compare, and what the HTML
  * report inlines (with hover texts on the time panel's points).
