@@ -130,5 +130,14 @@ export type {
   SkipRecord,
 } from "./src/results.ts";
 export type { AttentionKind, MaskName } from "./src/shape.ts";
+export type { ResultsAnalysis } from "./src/analysis/analysis.ts";
+export type {
+  ConfigurationComparison,
+  RatioPoint,
+  Throughput,
+} from "./src/analysis/configurations.ts";
+export type { Crossover, CrossoverOutcome, CrossoverPoint } from "./src/analysis/crossover.ts";
+export type { AttentionGradients, GradientName } from "./src/gradients.ts";
+export type { KeptBufferName, KeptBuffers } from "./src/gpu/gpu_attention.ts";
 export type { Outlier } from "./src/stats.ts";
 export { type PrecisionName, VARIANTS } from "./src/variants/registry.ts";

@@ -65,8 +65,9 @@ export function theoreticalMemory(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const shape = { seqLen: 1000, dModel: 512, heads: 8 };
- * console.assert(theoreticalBackwardBytes(shape, 0) > theoreticalMemory(shape, 0).totalBytes);
+ * assert.ok(theoreticalBackwardBytes(shape, 0) > theoreticalMemory(shape, 0).totalBytes);
  * ```
  */
 export function theoreticalBackwardBytes(

@@ -72,6 +72,7 @@ export interface PointResult {
    * (run by run, so forward + backward of a training step is their sum), milliseconds
    */
   forwardWallMs?: number[];
+  /** `backward` configurations: the summary of `forwardWallMs` */
   forwardWallMsSummary?: SampleSummary;
   /** GPU only: per timed run, per stage, timestamp-query milliseconds */
   kernelMs?: number[][];

@@ -33,6 +33,7 @@ export interface ResultsAnalysis {
   gqaProjection: ConfigurationComparison[];
   /** B·n / mean wall seconds, per series */
   tokensPerSecond: Throughput[];
+  /** where each sub-quadratic series overtakes fused softmax attention */
   crossovers: Crossover[];
 }
 

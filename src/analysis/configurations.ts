@@ -13,6 +13,7 @@ import type { PointResult, ProfileResults, SeriesResult } from "../results.ts";
 
 /** A series' measured value at one length. */
 export interface RatioPoint {
+  /** the length */
   seqLen: number;
   /** the compared configuration's value ÷ the base configuration's */
   ratio: number;
@@ -26,14 +27,19 @@ export interface ConfigurationComparison {
   base: string;
   /** the compared configuration's id (causal mask; kv_heads < heads) */
   compared: string;
+  /** compared ÷ base per length both measured */
   ratios: RatioPoint[];
 }
 
 /** Tokens per second of one series: B·n sequences' tokens over the mean wall time of a forward. */
 export interface Throughput {
+  /** `cpu`, `gpu_fused`, …: the series name without the configuration */
   implementation: string;
+  /** the series' configuration */
   configurationId: string;
+  /** sequences per forward */
   batch: number;
+  /** tokens per second at each measured length */
   points: { seqLen: number; tokensPerSecond: number }[];
 }
 
@@ -42,10 +48,10 @@ export interface Throughput {
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  * const c = { id: "x", batch: 3, dModel: 512, heads: 8, kvHeads: 2, dK: 64, mask: "causal",
  *   window: 0, attention: "softmax", pass: "forward" } as const;
- * assertEquals(configurationLabel(c), "d_model 512 · 8 heads (kv 2) · batch 3 · causal · forward");
+ * assert.deepEqual(configurationLabel(c), "d_model 512 · 8 heads (kv 2) · batch 3 · causal · forward");
  * ```
  */
 export function configurationLabel(c: Configuration, omit?: "mask" | "kvHeads" | "batch"): string {

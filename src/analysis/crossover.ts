@@ -29,6 +29,7 @@ export type CrossoverOutcome =
 
 /** A crossing of two timed series. */
 export interface CrossoverPoint {
+  /** how the two series compare over their common lengths */
   outcome: CrossoverOutcome;
   /** the interpolated length, when `crossed` */
   seqLen: number | null;
@@ -38,10 +39,13 @@ export interface CrossoverPoint {
 export interface Crossover {
   /** the sub-quadratic series */
   series: string;
+  /** the sub-quadratic series' configuration */
   configurationId: string;
   /** the softmax series it is compared with */
   reference: string;
+  /** the reference series' configuration */
   referenceConfigurationId: string;
+  /** how the two compare over their common lengths */
   outcome: CrossoverOutcome;
   /** from the means; null unless `crossed` */
   seqLen: number | null;
@@ -63,10 +67,10 @@ export interface Crossover {
  *
  * @example
  * ```ts
- * import { assertAlmostEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  * // t ∝ n against t ∝ n²/1000: equal at n = 1000
  * const at = crossoverLength([100, 10000], [100, 10000], [10, 100000]);
- * assertAlmostEquals(at.seqLen!, 1000, 1e-9);
+ * assert.ok(Math.abs(at.seqLen! - 1000) < 1e-9);
  * ```
  */
 export function crossoverLength(

@@ -61,9 +61,10 @@ function linear(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateInputs } from "../random.ts";
  * const { out } = oracleActivations(generateInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1));
- * console.assert(out.length === 24);
+ * assert.ok(out.length === 24);
  * ```
  */
 export function oracleActivations(inputs: AttentionInputs): OracleActivations {
@@ -229,10 +230,11 @@ export function oracleBackward(inputs: AttentionInputs, dOut: ArrayLike<number>)
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateInputs } from "../random.ts";
  * const inputs = generateInputs({ seqLen: 3, dModel: 8, heads: 2 }, 1);
  * const gradients = attentionBackwardOracle(inputs, new Float64Array(24).fill(1));
- * console.assert(gradients.x.length === 24 && gradients.bO[0] === 3);
+ * assert.ok(gradients.x.length === 24 && gradients.bO[0] === 3);
  * ```
  */
 export function attentionBackwardOracle(

@@ -110,8 +110,9 @@ export function backwardPhaseCount(shape: AttentionShape): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const layout = planBackwardLayout({ seqLen: 10, dModel: 8, heads: 2 }, 2);
- * console.assert(layout.tensors.probabilities.floats === 100);
+ * assert.ok(layout.tensors.probabilities.floats === 100);
  * ```
  */
 export function planBackwardLayout(shape: AttentionShape, workerCount: number): BackwardLayout {

@@ -395,7 +395,8 @@ export const BACKWARD_STAGES: readonly StageSpec[] = [
  *
  * @example
  * ```ts
- * console.assert(flashConventionFlops({ seqLen: 2, dModel: 4, heads: 1 }).backward === 2.5 * 64);
+ * import assert from "node:assert/strict";
+ * assert.ok(flashConventionFlops({ seqLen: 2, dModel: 4, heads: 1 }).backward === 2.5 * 64);
  * ```
  */
 export function flashConventionFlops(
