@@ -21,6 +21,7 @@
 
 // `Stored` (f32 or f16) and, for f16, `enable f16;` come from the precision prelude that
 // src/gpu/kernels.ts puts before this file: storage holds Stored, arithmetic is f32.
+//#include mask.wgsl
 override WORKGROUP_SIZE: u32 = 8u;
 const HEAD_BLOCKS: u32 = {{HEAD_BLOCKS}}u;
 
@@ -33,10 +34,9 @@ struct Params {
   kv_width4: u32,
   grad_width4: u32,
   scale: f32,
-  /** 1: query i sees keys j ≤ i */
-  causal: u32,
-  /** W > 0: query i sees only keys j > i − W (sliding, with causal = 1); 0: no window */
-  window: u32,
+  /** the mask's bounds (mask.wgsl): key < query + ahead, key > query − behind */
+  ahead: u32,
+  behind: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -57,16 +57,9 @@ fn clamped_rows(first_row: u32) -> vec4<u32> {
   return min(vec4<u32>(first_row) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
 }
 
-/** Which of four keys query `query` sees: the key exists and the mask keeps it. */
+/** Which of four keys query `query` sees: the query exists and the mask keeps the key. */
 fn visible(query: u32, keys: vec4<u32>) -> vec4<bool> {
-  var seen = keys < vec4<u32>(params.n) & vec4<bool>(query < params.n);
-  if (params.causal != 0u) {
-    seen = seen & (keys <= vec4<u32>(query));
-  }
-  if (params.window != 0u) {
-    seen = seen & (keys + vec4<u32>(params.window) > vec4<u32>(query));
-  }
-  return seen;
+  return key_mask(query, keys) & vec4<bool>(query < params.n);
 }
 
 /** Four vec4 of a storage array at `offsets`, as the columns of a matrix. */

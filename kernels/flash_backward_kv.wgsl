@@ -26,14 +26,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   //#end
   //#end
   let last_key = min(first_key + 4u * KEY_BLOCKS, params.n) - 1u;
-  var query_begin = 0u;
-  if (params.causal != 0u) {
-    query_begin = first_key;
-  }
-  var query_end = params.n;
-  if (params.window != 0u) {
-    query_end = min(query_end, last_key + params.window);
-  }
+  // the queries that see any of the invocation's keys: key > query − ahead, key < query + behind
+  let query_begin = first_key + 1u - min(first_key + 1u, params.ahead);
+  let query_end = min(params.n, last_key + params.behind);
   for (var local = 0u; local < params.group; local++) {
     let h = (g * params.group + local);
     let q_col = h * HEAD_BLOCKS;

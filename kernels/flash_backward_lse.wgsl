@@ -25,15 +25,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var l_{i} = vec4<f32>(0.0);
   //#end
   let last_query = min(first_query + 4u * QUERY_BLOCKS, params.n) - 1u;
-  var key_begin = 0u;
-  if (params.window != 0u && first_query + 1u > params.window) {
-    key_begin = first_query + 1u - params.window;
-  }
-  var key_end = params.n;
-  if (params.causal != 0u) {
-    key_end = min(key_end, last_query + 1u);
-  }
-  for (var first_key = key_begin; first_key < key_end; first_key += 4u * KEY_BLOCKS) {
+  // the keys any of the invocation's queries sees (mask.wgsl)
+  let keys_begin = key_start(first_query);
+  let keys_end = key_end(last_query);
+  for (var first_key = keys_begin; first_key < keys_end; first_key += 4u * KEY_BLOCKS) {
     //#unroll j KEY_BLOCKS
     let keys_{j} = vec4<u32>(first_key + {j}u * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
     let k_rows_{j} = (vec4<u32>(seq_row) + min(keys_{j}, vec4<u32>(params.n - 1u))) * params.kv_width4 + vec4<u32>(k_col);

@@ -1,70 +1,68 @@
 // naive_backward dkdv, after naive_backward_common.wgsl: dV = Pᵀ·dO and dK = dSᵀ·Q for four keys
-// of one kv head per invocation over one window's rows of every query head of that kv head in the
-// window. The window that first holds a kv head's rows (its first query head, row 0) stores; later
-// windows add to what is there (dispatches in one pass see each other's writes).
-// Grid: x = blocks of four keys, WORKGROUP_SIZE per workgroup; y = kv heads.
+// of one kv head of one sequence per invocation, over one window's rows of every slab of that kv
+// head in the window. The window that first holds the kv head's rows (the slab of its first query
+// head, row 0) stores; later windows add to what is there (dispatches in one pass see each
+// other's writes).
+// Grid: x = blocks of four keys, WORKGROUP_SIZE per workgroup; y = kv heads; z = sequences.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let g = wid.y;
-  let key_vec = min(gid.x, params.n_pad4 - 1u);
+  let sequence = wid.z;
+  let key_vec = gid.x;
   //#unroll d HEAD_BLOCKS
   var dk_{d} = mat4x4<f32>();
   var dv_{d} = mat4x4<f32>();
   //#end
   var touched = false;
-  let zero = vec4<f32>(0.0);
-  for (var z = 0u; z < params.window_heads; z++) {
-    let h = params.first_head + z;
-    if (h / params.group != g) {
+  for (var z = 0u; z < params.window_slabs; z++) {
+    let slab = params.first_slab + z;
+    if (slab / params.heads != sequence || (slab % params.heads) / params.group != g) {
       continue;
     }
     touched = true;
     for (var r0 = 0u; r0 < params.window_rows; r0 += 4u) {
-      let seen = vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.window_rows);
-      let local_rows = clamped(r0, params.window_rows - 1u);
-      let at = (vec4<u32>(z * params.window_rows) + local_rows) * params.n_pad4 + vec4<u32>(key_vec);
-      // columns: the four rows' probabilities (dS) of the four keys; rows past the window are 0
-      let p = mat4x4<f32>(
-        select(zero, vec4<f32>(probabilities[at.x]), seen.x),
-        select(zero, vec4<f32>(probabilities[at.y]), seen.y),
-        select(zero, vec4<f32>(probabilities[at.z]), seen.z),
-        select(zero, vec4<f32>(probabilities[at.w]), seen.w),
-      );
-      let ds = mat4x4<f32>(
-        select(zero, vec4<f32>(d_scores[at.x]), seen.x),
-        select(zero, vec4<f32>(d_scores[at.y]), seen.y),
-        select(zero, vec4<f32>(d_scores[at.z]), seen.z),
-        select(zero, vec4<f32>(d_scores[at.w]), seen.w),
-      );
-      let pt = transpose(p);
-      let dst = transpose(ds);
-      let q_rows = (vec4<u32>(params.first_row) + local_rows) * params.d_model4 + vec4<u32>(h * HEAD_BLOCKS);
+      // columns: four rows' P (dS) of the four keys; masked, unstored and past-window rows read 0
+      let pt = transpose(mat4x4<f32>(
+        masked_load(false, z, r0, key_vec),
+        masked_load(false, z, r0 + 1u, key_vec),
+        masked_load(false, z, r0 + 2u, key_vec),
+        masked_load(false, z, r0 + 3u, key_vec),
+      ));
+      let dst = transpose(mat4x4<f32>(
+        masked_load(true, z, r0, key_vec),
+        masked_load(true, z, r0 + 1u, key_vec),
+        masked_load(true, z, r0 + 2u, key_vec),
+        masked_load(true, z, r0 + 3u, key_vec),
+      ));
+      //#unroll c 4
+      let q_row_{c} = query_offset(slab, params.first_row + r0 + {c}u);
+      //#end
       //#unroll d HEAD_BLOCKS
-      dv_{d} += load_rows(D_O, q_rows + vec4<u32>({d}u)) * pt;
-      dk_{d} += load_rows(Q, q_rows + vec4<u32>({d}u)) * dst;
+      dv_{d} += mat4x4<f32>(vec4<f32>(d_o[q_row_0 + {d}u]), vec4<f32>(d_o[q_row_1 + {d}u]), vec4<f32>(d_o[q_row_2 + {d}u]), vec4<f32>(d_o[q_row_3 + {d}u])) * pt;
+      dk_{d} += mat4x4<f32>(vec4<f32>(q[q_row_0 + {d}u]), vec4<f32>(q[q_row_1 + {d}u]), vec4<f32>(q[q_row_2 + {d}u]), vec4<f32>(q[q_row_3 + {d}u])) * dst;
       //#end
     }
   }
-  let first_of_group = g * params.group;
-  let first = params.first_row == 0u && first_of_group >= params.first_head &&
-    first_of_group < params.first_head + params.window_heads;
-  if (!touched || gid.x >= params.n_pad4) {
+  if (!touched) {
     return;
   }
+  let first_slab_of_group = sequence * params.heads + g * params.group;
+  let first = params.first_row == 0u && first_slab_of_group >= params.first_slab &&
+    first_slab_of_group < params.first_slab + params.window_slabs;
   for (var c = 0u; c < 4u; c++) {
-    let key = 4u * gid.x + c;
+    let key = 4u * key_vec + c;
     if (key < params.n) {
-      let out = key * params.grad_width4 + params.d_model4 + g * HEAD_BLOCKS;
+      let out = (sequence * params.n + key) * grad_width4() + params.d_model4 + g * HEAD_BLOCKS;
       //#unroll d HEAD_BLOCKS
       var dk_old_{d} = vec4<f32>(0.0);
       var dv_old_{d} = vec4<f32>(0.0);
       if (!first) {
         dk_old_{d} = vec4<f32>(grads[out + {d}u]);
-        dv_old_{d} = vec4<f32>(grads[out + params.kv_width4 + {d}u]);
+        dv_old_{d} = vec4<f32>(grads[out + params.kv_model4 + {d}u]);
       }
       grads[out + {d}u] = vec4<Stored>(dk_old_{d} + dk_{d}[c]);
-      grads[out + params.kv_width4 + {d}u] = vec4<Stored>(dv_old_{d} + dv_{d}[c]);
+      grads[out + params.kv_model4 + {d}u] = vec4<Stored>(dv_old_{d} + dv_{d}[c]);
       //#end
     }
   }

@@ -1,33 +1,36 @@
-// naive_backward dq, after naive_backward_common.wgsl: dQ = dS·K for four rows of one window head
-// per invocation, walking every key of the window's rows (dS already holds 1/√d_k).
-// Grid: x = blocks of four window rows, WORKGROUP_SIZE per workgroup; y = window heads.
+// naive_backward dq, after naive_backward_common.wgsl: dQ = dS·K for four rows of one slab per
+// invocation, walking every key vec4 (dS already holds 1/√d_k; masked and unstored keys read 0).
+// Grid: x = blocks of four window rows, WORKGROUP_SIZE per workgroup; y = window slabs.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let z = wid.y;
-  let h = params.first_head + z;
-  let k_col = (h / params.group) * HEAD_BLOCKS;
+  let slab = params.first_slab + z;
   let first_local = 4u * gid.x;
-  let local_rows = clamped(first_local, params.window_rows - 1u);
-  let window_rows = (vec4<u32>(z * params.window_rows) + local_rows) * params.n_pad4;
   //#unroll d HEAD_BLOCKS
   var dq_{d} = mat4x4<f32>();
   //#end
-  for (var key_vec = 0u; key_vec < params.n_pad4; key_vec++) {
+  let key_vecs = (params.n + 3u) / 4u;
+  for (var key_vec = 0u; key_vec < key_vecs; key_vec++) {
     let ds = mat4x4<f32>(
-      vec4<f32>(d_scores[window_rows.x + key_vec]),
-      vec4<f32>(d_scores[window_rows.y + key_vec]),
-      vec4<f32>(d_scores[window_rows.z + key_vec]),
-      vec4<f32>(d_scores[window_rows.w + key_vec]),
+      masked_load(true, z, first_local, key_vec),
+      masked_load(true, z, first_local + 1u, key_vec),
+      masked_load(true, z, first_local + 2u, key_vec),
+      masked_load(true, z, first_local + 3u, key_vec),
     );
-    let k_rows = clamped(4u * key_vec, params.n - 1u) * params.kv_width4 + vec4<u32>(k_col);
+    //#unroll i 4
+    let k_row_{i} = key_offset(slab, 4u * key_vec + {i}u);
+    //#end
     //#unroll d HEAD_BLOCKS
-    dq_{d} += load_rows(K, k_rows + vec4<u32>({d}u)) * ds;
+    dq_{d} += mat4x4<f32>(vec4<f32>(k[k_row_0 + {d}u]), vec4<f32>(k[k_row_1 + {d}u]), vec4<f32>(k[k_row_2 + {d}u]), vec4<f32>(k[k_row_3 + {d}u])) * ds;
     //#end
   }
+  let sequence = slab / params.heads;
+  let head = slab % params.heads;
   for (var c = 0u; c < 4u; c++) {
-    if (first_local + c < params.window_rows) {
-      let out = (params.first_row + first_local + c) * params.grad_width4 + h * HEAD_BLOCKS;
+    let query = params.first_row + first_local + c;
+    if (first_local + c < params.window_rows && query < params.n) {
+      let out = (sequence * params.n + query) * grad_width4() + head * HEAD_BLOCKS;
       //#unroll d HEAD_BLOCKS
       grads[out + {d}u] = vec4<Stored>(dq_{d}[c]);
       //#end

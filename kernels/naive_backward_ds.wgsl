@@ -1,37 +1,44 @@
 // naive_backward ds, after naive_backward_common.wgsl: dS = P ⊙ (dP − D)/√d_k of one score
-// window, dP = dO·Vᵀ recomputed per block: each invocation owns four rows of one window head and
-// 4·KEY_BLOCKS keys (padding keys: P = 0, so dS = 0 is written there too).
+// window, dP = dO·Vᵀ recomputed per block: each invocation owns four rows of one slab and
+// 4·KEY_BLOCKS keys, and stores the vec4 that the rows store (all keys for full and causal, the
+// band for sliding).
 // Grid: x = key blocks of WORKGROUP_SIZE invocations, y = blocks of four window rows, z = window
-// heads.
+// slabs.
 const KEY_BLOCKS: u32 = {{KEY_BLOCKS}}u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let z = wid.z;
-  let h = params.first_head + z;
-  let k_col = (h / params.group) * HEAD_BLOCKS;
-  let local_rows = clamped(4u * wid.y, params.window_rows - 1u);
-  let queries = vec4<u32>(params.first_row) + local_rows;
-  let window_rows = vec4<u32>(z * params.window_rows) + local_rows;
-  let q_rows = queries * params.d_model4 + vec4<u32>(h * HEAD_BLOCKS);
-  //#unroll d HEAD_BLOCKS
-  let do_{d} = load_rows(D_O, q_rows + vec4<u32>({d}u));
+  let slab = params.first_slab + z;
+  let first_local = 4u * wid.y;
+  //#unroll c 4
+  let query_{c} = params.first_row + first_local + {c}u;
+  let q_row_{c} = query_offset(slab, query_{c});
   //#end
-  let stats = vec4<u32>(h * params.n) + queries;
-  let d_rows = vec4<f32>(row_dot[stats.x], row_dot[stats.y], row_dot[stats.z], row_dot[stats.w]);
-  let first_key_vec = gid.x * KEY_BLOCKS;
+  //#unroll d HEAD_BLOCKS
+  let do_{d} = mat4x4<f32>(vec4<f32>(d_o[q_row_0 + {d}u]), vec4<f32>(d_o[q_row_1 + {d}u]), vec4<f32>(d_o[q_row_2 + {d}u]), vec4<f32>(d_o[q_row_3 + {d}u]));
+  //#end
+  let stats = slab * params.n;
+  let d_rows = vec4<f32>(
+    row_dot[stats + min(query_0, params.n - 1u)],
+    row_dot[stats + min(query_1, params.n - 1u)],
+    row_dot[stats + min(query_2, params.n - 1u)],
+    row_dot[stats + min(query_3, params.n - 1u)],
+  );
   //#unroll j KEY_BLOCKS
-  let key_vec_{j} = min(first_key_vec + {j}u, params.n_pad4 - 1u);
-  let k_rows_{j} = clamped(4u * key_vec_{j}, params.n - 1u) * params.kv_width4 + vec4<u32>(k_col);
+  let key_vec_{j} = gid.x * KEY_BLOCKS + {j}u;
+  //#unroll i 4
+  let v_row_{j}_{i} = key_offset(slab, 4u * key_vec_{j} + {i}u);
+  //#end
   var dp_{j} = mat4x4<f32>();
   //#unroll d HEAD_BLOCKS
-  dp_{j} += transpose(load_rows(V, k_rows_{j} + vec4<u32>({d}u))) * do_{d};
+  dp_{j} += transpose(mat4x4<f32>(vec4<f32>(v[v_row_{j}_0 + {d}u]), vec4<f32>(v[v_row_{j}_1 + {d}u]), vec4<f32>(v[v_row_{j}_2 + {d}u]), vec4<f32>(v[v_row_{j}_3 + {d}u]))) * do_{d};
   //#end
   //#unroll c 4
-  let at_{j}_{c} = window_rows[{c}] * params.n_pad4 + key_vec_{j};
-  let ds_{j}_{c} = vec4<f32>(probabilities[at_{j}_{c}]) * (dp_{j}[{c}] - vec4<f32>(d_rows[{c}])) * params.scale;
-  if (4u * wid.y + {c}u < params.window_rows && first_key_vec + {j}u < params.n_pad4) {
-    d_scores[at_{j}_{c}] = vec4<Stored>(ds_{j}_{c});
+  if (stores_vec(first_local + {c}u, key_vec_{j})) {
+    let p = masked_load(false, z, first_local + {c}u, key_vec_{j});
+    let ds = p * (dp_{j}[{c}] - vec4<f32>(d_rows[{c}])) * params.scale;
+    d_scores[score_index(z, first_local + {c}u, key_vec_{j})] = vec4<Stored>(ds);
   }
   //#end
   //#end

@@ -16,8 +16,14 @@
  */
 
 import { type AttentionShape, headWidth, kvWidth, resolveShape } from "../shape.ts";
-import { createComputePipeline, type Precision, PRECISION_PRELUDES } from "./kernels.ts";
-import { expandWgslTemplate } from "./wgsl_template.ts";
+import {
+  createComputePipeline,
+  type Precision,
+  PRECISION_PRELUDES,
+  WGSL_FILES,
+} from "./kernels.ts";
+import { maskBounds } from "./mask_bounds.ts";
+import { expandWgslTemplate, resolveWgslIncludes } from "./wgsl_template.ts";
 import commonWgsl from "../../kernels/flash_backward_common.wgsl" with { type: "text" };
 import rowDotWgsl from "../../kernels/flash_backward_row_dot.wgsl" with { type: "text" };
 import kvWgsl from "../../kernels/flash_backward_kv.wgsl" with { type: "text" };
@@ -131,7 +137,10 @@ export class FlashBackward {
           JSON.stringify(template)
         } wg${p.workgroupSize}`,
         code: PRECISION_PRELUDES[precision] +
-          expandWgslTemplate(commonWgsl + "\n" + KERNELS[name].source, template),
+          expandWgslTemplate(
+            resolveWgslIncludes(commonWgsl + "\n" + KERNELS[name].source, WGSL_FILES),
+            template,
+          ),
         entryPoint: "main",
         constants: { WORKGROUP_SIZE: p.workgroupSize },
       });
@@ -155,8 +164,9 @@ export class FlashBackward {
       (s.dModel + 2 * kvw) / 4,
     ]);
     new Float32Array(words.buffer)[6] = 1 / Math.sqrt(dK);
-    words[7] = s.mask === "full" ? 0 : 1; // sliding is causal too: i − W < j ≤ i
-    words[8] = s.mask === "sliding" ? s.window : 0;
+    const { ahead, behind } = maskBounds(s);
+    words[7] = ahead;
+    words[8] = behind;
     device.queue.writeBuffer(params, 0, words);
     const invocations = (rows: number, perInvocation: number) =>
       Math.ceil(rows / (perInvocation * p.workgroupSize));

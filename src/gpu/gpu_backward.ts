@@ -339,17 +339,11 @@ function _createBuffers(
   return buffers;
 }
 
-/**
- * Why a variant's GPU backward does not run a configuration, or null: a variant without one, and
- * the naive backward beyond the windows it reads (one sequence, rows of whole keys).
- */
-export function backwardUnsupported(variant: VariantName, shape: AttentionShape): string | null {
-  const s = resolveShape(shape);
-  if (VARIANTS[variant].backwardStages === null) return `the ${variant} variant has no backward`;
-  if (variant === "naive" && (s.batch !== 1 || s.mask === "sliding")) {
-    return "the naive backward reads one sequence's full score rows: batch 1, masks full or causal";
-  }
-  return null;
+/** Why a variant's GPU backward does not run a configuration (it has none), or null. */
+export function backwardUnsupported(variant: VariantName, _shape: AttentionShape): string | null {
+  return VARIANTS[variant].backwardStages === null
+    ? `the ${variant} variant has no backward`
+    : null;
 }
 
 /** What the stage builders share: the device, the tracker and the backward's buffers. */

@@ -1,6 +1,7 @@
 /**
  * The attention part of the naive backward on the GPU: the textbook stages on the probabilities P
- * that the naive forward stored, window by window (kernels/naive_backward_*.wgsl):
+ * that the naive forward stored, window by window, in the forward's layout
+ * (kernels/score_window.wgsl; kernels/naive_backward_*.wgsl):
  *
  * 1. `ds`: dS = P ⊙ (dP − D)/√d_k with dP = dO·Vᵀ, into windows shaped like the forward's (O(n²)
  *    bytes more: the naive backward's `scores` class holds P and dS);
@@ -8,15 +9,21 @@
  * 3. `dkdv`: dV = Pᵀ·dO, dK = dSᵀ·Q, added over windows and over the heads of a kv head.
  *
  * D = rowsum(dO ⊙ O) comes from the fused backward's row_dot kernel (src/gpu/flash_backward.ts).
- * Batch 1 only: the forward's windows hold one sequence's scores.
+ * Every configuration the naive forward runs: batch (slabs), grouped-query heads, every mask.
  *
  * @module
  */
 
 import { type AttentionShape, headWidth, kvWidth, resolveShape } from "../shape.ts";
-import { createComputePipeline, type Precision, PRECISION_PRELUDES } from "./kernels.ts";
+import {
+  createComputePipeline,
+  type Precision,
+  PRECISION_PRELUDES,
+  WGSL_FILES,
+} from "./kernels.ts";
+import { maskBounds, scoreRowVecs } from "./mask_bounds.ts";
 import type { ScoreWindow } from "./plan.ts";
-import { expandWgslTemplate } from "./wgsl_template.ts";
+import { expandWgslTemplate, resolveWgslIncludes } from "./wgsl_template.ts";
 import commonWgsl from "../../kernels/naive_backward_common.wgsl" with { type: "text" };
 import dsWgsl from "../../kernels/naive_backward_ds.wgsl" with { type: "text" };
 import dqWgsl from "../../kernels/naive_backward_dq.wgsl" with { type: "text" };
@@ -34,17 +41,11 @@ export interface NaiveBackwardBuffers {
   grads: GPUBuffer;
 }
 
-/** Bindings each kernel declares (layout "auto" drops the others; load_rows reads q, k, v, dO). */
+/** Bindings each kernel declares (layout "auto" drops the others; masked_load reads P and dS). */
 const KERNELS = {
-  ds: {
-    source: dsWgsl,
-    bindings: ["q", "k", "v", "dO", "rowDot", "probabilities", "dScores"],
-  },
-  dq: { source: dqWgsl, bindings: ["q", "k", "v", "dO", "dScores", "grads"] },
-  dkdv: {
-    source: dkdvWgsl,
-    bindings: ["q", "k", "v", "dO", "probabilities", "dScores", "grads"],
-  },
+  ds: { source: dsWgsl, bindings: ["v", "dO", "rowDot", "probabilities", "dScores"] },
+  dq: { source: dqWgsl, bindings: ["k", "probabilities", "dScores", "grads"] },
+  dkdv: { source: dkdvWgsl, bindings: ["q", "dO", "probabilities", "dScores", "grads"] },
 } as const;
 
 type KernelName = keyof typeof KERNELS;
@@ -101,13 +102,15 @@ export class NaiveBackward {
     } = {},
   ): Promise<NaiveBackward> {
     const s = resolveShape(shape), dK = headWidth(s), precision = options.precision ?? "f32";
-    if (s.batch !== 1) throw new RangeError("the naive backward runs batch 1 only");
     const template = { HEAD_BLOCKS: dK / 4, KEY_BLOCKS };
     const build = (name: KernelName) =>
       createComputePipeline(device, {
         label: `naive_backward ${name} ${precision} ${JSON.stringify(template)}`,
         code: PRECISION_PRELUDES[precision] +
-          expandWgslTemplate(commonWgsl + "\n" + KERNELS[name].source, template),
+          expandWgslTemplate(
+            resolveWgslIncludes(commonWgsl + "\n" + KERNELS[name].source, WGSL_FILES),
+            template,
+          ),
         entryPoint: "main",
         constants: { WORKGROUP_SIZE },
       });
@@ -119,23 +122,26 @@ export class NaiveBackward {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     const words = new Uint32Array(Math.max(1, windows.length) * PARAMS_STRIDE / 4);
-    const kvw = kvWidth(s), nPad = Math.ceil(s.seqLen / 4) * 4;
+    const { ahead, behind } = maskBounds(s);
     windows.forEach((w, slot) => {
       const at = slot * PARAMS_STRIDE / 4;
+      // kernels/score_window.wgsl's Params, as the forward's kernels read this window
       words.set([
         s.seqLen,
-        nPad / 4,
-        s.heads / s.kvHeads,
+        ahead,
+        behind,
+        scoreRowVecs(s),
         s.dModel / 4,
-        kvw / 4,
-        (s.dModel + 2 * kvw) / 4,
-        w.firstSlab, // batch 1: slab = head
-        w.firstRow,
-        w.slabs,
-        w.rows,
+        kvWidth(s) / 4,
+        dK / 4,
         s.heads,
+        s.heads / s.kvHeads,
+        w.firstSlab,
+        w.firstRow,
+        w.rows,
+        w.slabs,
       ], at);
-      new Float32Array(words.buffer)[at + 11] = 1 / Math.sqrt(dK);
+      new Float32Array(words.buffer)[at + 13] = 1 / Math.sqrt(dK);
     });
     device.queue.writeBuffer(params, 0, words);
     return new NaiveBackward(device, { ds: ds!, dq: dq!, dkdv: dkdv! }, params, windows, shape);
@@ -158,7 +164,7 @@ export class NaiveBackward {
           entries: [
             {
               binding: 0,
-              resource: { buffer: this.#params, offset: index * PARAMS_STRIDE, size: 48 },
+              resource: { buffer: this.#params, offset: index * PARAMS_STRIDE, size: 64 },
             },
             ...KERNELS[kernel].bindings.map((name) => ({
               binding: BINDINGS[name],
@@ -170,7 +176,7 @@ export class NaiveBackward {
       const grids: Record<KernelName, [number, number, number]> = {
         ds: [Math.ceil(nPad4 / (KEY_BLOCKS * WORKGROUP_SIZE)), Math.ceil(w.rows / 4), w.slabs],
         dq: [Math.ceil(w.rows / (4 * WORKGROUP_SIZE)), w.slabs, 1],
-        dkdv: [Math.ceil(nPad4 / WORKGROUP_SIZE), s.kvHeads, 1],
+        dkdv: [Math.ceil(nPad4 / WORKGROUP_SIZE), s.kvHeads, s.batch],
       };
       pass.dispatchWorkgroups(...grids[kernel]);
     });
