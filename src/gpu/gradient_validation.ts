@@ -7,6 +7,11 @@
  * fails by chance. db_k is held instead to the scale of db_v, the same sum over the same rows of
  * the value path: rms(db_k) ≤ tolerance·rms(db_v), each element within 10× that.
  *
+ * The same holds for the whole query–key path where every query sees a single key (n = 1, or
+ * sliding:1): the softmax of one score is 1 whatever the score, so dW_q, db_q and dW_k vanish in
+ * exact arithmetic too. A reference gradient of the query–key path below VANISHING_SHARE of its
+ * value-path partner's scale is held to that partner's scale the same way.
+ *
  * @module
  */
 
@@ -16,6 +21,17 @@ import { compareOutputs, ELEMENT_TOLERANCE_FACTOR } from "./validation.ts";
 
 /** The gradients that are zero in exact arithmetic, with the gradient whose scale bounds them. */
 export const ZERO_GRADIENTS: Readonly<Partial<Record<GradientName, GradientName>>> = { bK: "bV" };
+
+/** The query–key path's gradients, with their value-path partner (whose scale bounds them when
+ * they vanish: a single key per query). */
+export const QUERY_KEY_PARTNERS: Readonly<Partial<Record<GradientName, GradientName>>> = {
+  wQ: "wV",
+  bQ: "bV",
+  wK: "wV",
+};
+
+/** A reference gradient below this share of its partner's rms is zero up to rounding. */
+export const VANISHING_SHARE = 1e-5;
 
 /** Root mean square of an array (NaN if it holds a NaN). */
 function rms(values: Float32Array): number {
@@ -70,10 +86,21 @@ export function compareGradients(
 ): Record<GradientName, ValidationResult> {
   const results = {} as Record<GradientName, ValidationResult>;
   for (const { name } of GRADIENTS) {
-    const scaleOf = ZERO_GRADIENTS[name];
+    const scaleOf = ZERO_GRADIENTS[name] ?? _vanishingPartner(name, want);
     results[name] = scaleOf === undefined || got[name].length !== want[name].length
       ? compareOutputs(got[name], want[name], tolerance)
       : compareWithZero(got[name], rms(want[scaleOf]), tolerance);
   }
   return results;
+}
+
+/** The partner whose scale bounds `name` when the reference of `name` vanishes, else undefined. */
+function _vanishingPartner(
+  name: GradientName,
+  want: AttentionGradients,
+): GradientName | undefined {
+  const partner = QUERY_KEY_PARTNERS[name];
+  if (partner === undefined) return undefined;
+  const partnerRms = rms(want[partner]);
+  return rms(want[name]) <= VANISHING_SHARE * partnerRms ? partner : undefined;
 }
