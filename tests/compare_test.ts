@@ -70,6 +70,12 @@ Deno.test("compareResults(): a re-run is within noise everywhere, a slowed serie
   assert.equal(same.points.filter((p) => p.metric === "kernelSumMs").length, 8);
   assert.deepEqual(new Set(same.points.map((p) => p.verdict)), new Set(["within noise"]));
   assert.deepEqual(same.differences, []);
+  const notes = (c: typeof same) =>
+    (comparisonBlocks(c, { base: "a", next: "b" }).at(-1) as { items: string[] }).items.join("\n");
+  assert.doesNotMatch(notes(same), /drifted/);
+  // every series 20 % slower, none changed by itself: a drift of the machine
+  const drifted = compareResults(base, rerun(fixture, 2, 0.02, () => 1.2), OPTIONS);
+  assert.match(notes(drifted), /Every point is slower in NEW, .* the machine may have drifted/);
 
   const slowed = compareResults(base, rerun(fixture, 2, 0.02, (s) => s === "gpu_fused" ? 1.3 : 1), {
     ...OPTIONS,

@@ -65,6 +65,29 @@ function comparisonTable(comparison: Comparison): ReportBlock {
   return { kind: "table", header, rows, labelColumns: withConfigurations ? 2 : 1 };
 }
 
+/** Fewest compared points for a shared direction to hint at a drift rather than chance. */
+const DRIFT_MIN_POINTS = 4;
+
+/**
+ * A warning when every compared point moved the same way: a slower or faster machine between the
+ * two runs (other load, another clock) moves every series, a code change usually only some.
+ */
+function driftNote(comparison: Comparison): string[] {
+  const ratios = comparison.points.map((p) => p.ratio);
+  if (ratios.length < DRIFT_MIN_POINTS) return [];
+  const direction = ratios.every((r) => r > 1)
+    ? "slower"
+    : ratios.every((r) => r < 1)
+    ? "faster"
+    : null;
+  if (direction === null) return [];
+  return [
+    `Every point is ${direction} in NEW, series that did not change included: the machine may ` +
+    "have drifted between the two runs (other load); compare the series you changed against the " +
+    "others, or re-run both on a quiet machine.",
+  ];
+}
+
 /**
  * The comparison as blocks: how it was computed, the table, and every list that is not empty.
  */
@@ -91,6 +114,7 @@ export function comparisonBlocks(comparison: Comparison, files: ComparedFiles): 
   );
   const notes = [
     `${comparison.points.length} comparisons: ${counts.join(", ")}.`,
+    ...driftNote(comparison),
     ...(comparison.onlyInBase.length > 0
       ? [`Only in BASE (not compared): ${keyList(comparison.onlyInBase)}.`]
       : []),
