@@ -3,10 +3,10 @@
 // z = Σ_j φ(k_j) over the keys the mask allows — all keys (full), or j ≤ i (causal). O(n·d_k²)
 // work, O(n) memory; no score exists.
 //
-// Keys are cut into chunks of `chunk` keys (one chunk of n for the full mask). linear_state sums
-// each chunk's S and z into a state slot; for the causal mask linear_prefix turns the slots into
-// exclusive prefix sums over the chunks, and linear_output adds, for query i, the keys of its own
-// chunk up to i one by one. A slot holds S as d_k rows of d_k/4 vec4 (row r: φ(k)_r · v) and then
+// Keys are cut into chunks of `chunk` keys. linear_state sums each chunk's S and z into a state
+// slot; linear_prefix sums the slots into the first one (full mask), or turns them into exclusive
+// prefix sums over the chunks (causal), and for the causal mask linear_output adds, for query i,
+// the keys of its own chunk up to i one by one. A slot holds S as d_k rows of d_k/4 vec4 (row r: φ(k)_r · v) and then
 // z as d_k/4 vec4; slots are laid out [batch, kv head, chunk]. States are f32 whatever the storage
 // precision (they are sums over up to n keys).
 //

@@ -17,7 +17,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var chunk = 0u; chunk < params.chunks; chunk++) {
     let index = first + chunk * slot_size;
     let this_chunk = state[index];
-    state[index] = running;
+    if (params.causal == 1u) {
+      state[index] = running;
+    }
     running += this_chunk;
+  }
+  if (params.causal == 0u) {
+    state[first] = running;
   }
 }

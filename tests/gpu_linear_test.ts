@@ -19,7 +19,7 @@ gpuTest(
   "linear attention matches the oracle, full and causal, on and off the chunks",
   async (gpu) => {
     for (const mask of ["full", "causal"] as const) {
-      for (const n of [1, 2, 63, 65, 130]) {
+      for (const n of [1, 2, 63, 65, 130, 600]) { // 600: three full-mask chunks of 256
         const result = await runForward(gpu, "linear", shape(n, mask));
         assertMatchesOracle(result, `linear ${mask} n=${n}`);
         assert.deepEqual(result.stageNames, [

@@ -189,19 +189,14 @@ const linearState: StageSpec = {
 
 const linearPrefix: StageSpec = {
   name: "linear_prefix",
-  label: "linear attention: prefix sums of chunk states (causal)",
+  label: "linear attention: sum (full) or prefix sums (causal) of chunk states",
   color: "#117733",
   covers: ["linear_prefix"],
-  work(shape) { // one addition per state float (causal only: the full mask has one chunk)
-    const adds = resolveShape(shape).mask === "causal"
-      ? linearStates(shape) * linearStateFloats(shape)
-      : 0;
-    return { macs: 0, flops: adds };
+  work(shape) { // one addition per state float
+    return { macs: 0, flops: linearStates(shape) * linearStateFloats(shape) };
   },
   leastBytes(shape) { // states in and out, f32
-    return resolveShape(shape).mask === "causal"
-      ? 2 * 4 * linearStates(shape) * linearStateFloats(shape)
-      : 0;
+    return 2 * 4 * linearStates(shape) * linearStateFloats(shape);
   },
 };
 

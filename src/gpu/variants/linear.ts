@@ -1,7 +1,7 @@
 /**
  * The linear variant's GPU stages (kernels/linear_*.wgsl): per-chunk states S = Σ φ(k)vᵀ and
- * z = Σ φ(k), their prefix sums over chunks (causal mask; an empty pass for the full mask), and
- * the output φ(q)ᵀS / φ(q)ᵀz. O(n·d_k²) work and O(n) memory: no score is stored.
+ * z = Σ φ(k), their sum (full mask) or prefix sums over chunks (causal), and the output
+ * φ(q)ᵀS / φ(q)ᵀz. O(n·d_k²) work and O(n) memory: no score is stored.
  *
  * @module
  */
@@ -59,7 +59,7 @@ export function planLinear(context: PlanContext): VariantStages {
     grid: [grid(shape.batch * shape.seqLen, kernels.linear_output.workgroupSize), heads, 1],
   };
   return {
-    stages: [[state], causal ? [prefix] : [], [output]],
+    stages: [[state], [prefix], [output]],
     windows: [],
     // states are f32 whatever the storage precision
     buffers: [{ name: "linearState", bytes: 4 * sequencesTimesKvHeads * chunks * slotFloats }],
