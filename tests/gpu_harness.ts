@@ -6,33 +6,24 @@
  */
 
 import assert from "node:assert/strict";
-import { selectWebGpuBackends } from "../src/gpu/backends.ts";
-import { type GpuContext, openGpu } from "../src/gpu/device.ts";
+import type { GpuContext } from "../src/gpu/device.ts";
 import { GpuAttention, type GpuAttentionOptions } from "../src/gpu/gpu_attention.ts";
 import { attentionOracle } from "../src/gpu/oracle.ts";
 import { compareOutputs } from "../src/gpu/validation.ts";
 import type { VariantName } from "../src/config.ts";
 import { generateInputs } from "../src/random.ts";
 import type { AttentionShape } from "../src/shape.ts";
-import { skippedLine } from "./test_gpu.ts";
-
-export const IN_CI = Deno.env.get("CI") === "true";
-selectWebGpuBackends(); // the probe below must load the backends openGpu() loads
-export const HAS_ADAPTER = await (async () => {
-  try {
-    return (await navigator.gpu?.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-})();
-if (!HAS_ADAPTER && !IN_CI) console.log(skippedLine("GpuAttention tests"));
+import { IN_CI, openTestGpu } from "./test_gpu.ts";
 
 /**
  * One device for the whole file, opened before the tests and destroyed when the module unloads:
  * its pipeline cache spares each test lavapipe's compilations (seconds each without Mesa's cache).
  */
-export const GPU = HAS_ADAPTER ? await openGpu({ glFallback: false }) : null;
+export const GPU = await openTestGpu("GpuAttention tests");
 globalThis.addEventListener("unload", () => GPU?.destroy());
+
+/** Whether this process has a GPU for the tests. */
+export const HAS_ADAPTER = GPU !== null;
 
 /** A test that needs a GPU: skipped without an adapter, failed without one in CI. */
 export function gpuTest(name: string, fn: (gpu: GpuContext) => Promise<void> | void): void {
