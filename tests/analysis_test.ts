@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { analyseResults } from "../src/analysis/analysis.ts";
 import { configurationLabel } from "../src/analysis/configurations.ts";
-import { crossoverLength, seriesCrossover } from "../src/analysis/crossover.ts";
+import {
+  crossoverLength,
+  referenceConfiguration,
+  seriesCrossover,
+} from "../src/analysis/crossover.ts";
+import { expandGrid, SEED_GRID } from "../src/configuration.ts";
 import { resultsToJson } from "../src/io/results_files.ts";
 import { parseResults } from "../src/plot/load_results.ts";
 import { formatReport } from "../src/report.ts";
@@ -186,4 +191,17 @@ Deno.test("parseResults() checks a version-2 file's configurations", async () =>
     () => parseResults(JSON.stringify(broken), "x.json"),
     /configurations\[1\]\.kvHeads is "two", not a number/,
   );
+});
+
+Deno.test("referenceConfiguration(): a sliding series against causal, or full when the grid has no causal mask", () => {
+  const grid = (mask: string[]) =>
+    expandGrid({ ...SEED_GRID, mask, attention: ["softmax", "linear"] }).configurations;
+  const sliding = (configurations: ReturnType<typeof grid>) =>
+    configurations.find((c) => c.mask === "sliding:256")!;
+  const withCausal = grid(["full", "causal", "sliding:256"]);
+  assert.equal(referenceConfiguration(sliding(withCausal), withCausal)?.mask, "causal");
+  const withoutCausal = grid(["full", "sliding:256"]);
+  assert.equal(referenceConfiguration(sliding(withoutCausal), withoutCausal)?.mask, "full");
+  const linear = withoutCausal.find((c) => c.attention === "linear")!;
+  assert.equal(referenceConfiguration(linear, withoutCausal)?.mask, "full");
 });

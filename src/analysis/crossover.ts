@@ -1,8 +1,9 @@
 /**
  * Where sub-quadratic attention starts to win (issue 12): for each series of a sliding-window or
  * linear-attention configuration, the length from which it is faster than fused softmax attention
- * with the same batch, d_model, heads, kv_heads and pass — mask `causal` for a sliding series, the
- * same mask for a linear one. The CPU path is compared with the CPU path (it has no fused variant).
+ * with the same batch, d_model, heads, kv_heads and pass — mask `causal` for a sliding series (or,
+ * when the grid measured no causal mask, `full`: the quadratic attention the run has), the same
+ * mask for a linear one. The CPU path is compared with the CPU path (it has no fused variant).
  *
  * Between two measured lengths both times are straight lines in log–log, so their difference is
  * linear in log n and the crossing is exact on that segment. The interval is what the noise allows:
@@ -99,11 +100,12 @@ export function referenceConfiguration(
 ): Configuration | null {
   const sliding = configuration.window > 0;
   if (!sliding && configuration.attention !== "linear") return null;
-  const mask = sliding ? "causal" : configuration.mask;
-  return configurations.find((c) =>
-    c.mask === mask && c.attention === "softmax" &&
-    SHARED_AXES.every((axis) => c[axis] === configuration[axis])
-  ) ?? null;
+  const withMask = (mask: string) =>
+    configurations.find((c) =>
+      c.mask === mask && c.attention === "softmax" &&
+      SHARED_AXES.every((axis) => c[axis] === configuration[axis])
+    );
+  return (sliding ? withMask("causal") ?? withMask("full") : withMask(configuration.mask)) ?? null;
 }
 
 /** The reference implementation: the CPU path for the CPU, else fused at the same precision. */
