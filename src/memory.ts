@@ -17,10 +17,11 @@ export interface TheoreticalMemory {
 
 /**
  * Score elements of one head of one sequence, as a path stores them: n×n, or the band n×W of a
- * sliding window.
+ * sliding window; none for linear attention.
  */
 export function scoreMatrixElements(shape: AttentionShape): number {
   const s = resolveShape(shape);
+  if (s.attention === "linear") return 0; // linear attention computes no score
   return s.mask === "sliding" ? s.seqLen * Math.min(s.window, s.seqLen) : s.seqLen * s.seqLen;
 }
 

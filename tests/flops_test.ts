@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { attentionFlops, stageFlops } from "../src/flops.ts";
-import { theoreticalMemory } from "../src/memory.ts";
+import { scoreMatrixElements, theoreticalMemory } from "../src/memory.ts";
 
 Deno.test("attentionFlops() follows the seed's MAC formulas for the default config", () => {
   for (const n of [10, 100, 1000, 10000]) {
@@ -47,4 +47,10 @@ Deno.test("attentionFlops() counts the unmasked scores exactly, and batch and kv
   assert.equal(gqa.macsByStage.projection_qkv, 100 * 64 * (64 + 2 * 16));
   const batched = attentionFlops({ ...base, batch: 3 });
   assert.equal(batched.totalFlops, 3 * full.totalFlops);
+});
+
+Deno.test("theoreticalMemory() of linear attention holds no scores on any path", () => {
+  const linear = { seqLen: 4096, dModel: 512, heads: 8, attention: "linear" as const };
+  assert.equal(scoreMatrixElements(linear), 0);
+  assert.equal(scoreMatrixElements({ ...linear, attention: "softmax" }), 4096 * 4096);
 });

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { scoreMatrixElements } from "../memory.ts";
 import type { AttentionKind, ResolvedShape } from "../shape.ts";
 
 /** Storage precision of the GPU variants (arithmetic is f32 in both); f16 needs `shader-f16`. */
@@ -48,12 +49,6 @@ export interface VariantSpec {
   unsupported(shape: ResolvedShape): string | null;
   /** colour and marker per precision (Okabe–Ito palette, colour-blind safe) */
   style: Readonly<Record<PrecisionName, SeriesStyle>>;
-}
-
-/** Scores each head keeps per sequence: n² unless the mask is a band (sliding:W keeps n·W). */
-function scoreMatrixElements(shape: ResolvedShape): number {
-  const n = shape.seqLen;
-  return shape.mask === "sliding" ? n * Math.min(shape.window, n) : n * n;
 }
 
 /** Softmax attention only (linear attention is its own variant). */
