@@ -18,7 +18,7 @@ run() { # checkout → seconds
   start=$(date +%s.%N)
   (cd "$1" && deno task profile "${flags[@]}" --quiet --out "$out/run" >/dev/null)
   end=$(date +%s.%N)
-  echo "$end - $start" | bc
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f\n", b - a }'
 }
 for ((round = 1; round <= rounds; round++)); do
   old_s+=("$(run "$old")")
@@ -27,4 +27,4 @@ for ((round = 1; round <= rounds; round++)); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m_old=$(median "${old_s[@]}") m_new=$(median "${new_s[@]}")
-echo "median old ${m_old} s, new ${m_new} s, new/old $(echo "scale=3; $m_new / $m_old" | bc)"
+echo "median old ${m_old} s, new ${m_new} s, new/old $(awk -v a="$m_old" -v b="$m_new" 'BEGIN { printf "%.3f", b / a }')"
