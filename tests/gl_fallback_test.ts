@@ -6,11 +6,8 @@
  * Mesa's GL driver finds no adapter either.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import type { ProfileResults } from "../src/results.ts";
-
-const PROFILE = fileURLToPath(new URL("../src/cli/profile.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+import { runProfileCli } from "./task_process.ts";
 
 /** This process's environment without the user's backend choice, the Vulkan drivers hidden. */
 function noVulkanEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -46,26 +43,20 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "gl_fallback_" });
     try {
       const out = `${dir}/out`;
-      const result = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--config",
-          CONFIG,
-          "-A",
-          PROFILE,
-          "--seq-lens=10,24",
-          "--d-model=32",
-          "--heads=4",
-          "--runs=2",
-          "--warmup=1",
-          "--quiet",
-          `--out=${out}`,
-        ],
+      const result = await runProfileCli([
+        "--seq-lens=10,24",
+        "--d-model=32",
+        "--heads=4",
+        "--runs=2",
+        "--warmup=1",
+        "--quiet",
+        `--out=${out}`,
+      ], {
         clearEnv: true,
         env: noVulkanEnv({ SELF_ATTENTION_PROFILER_CACHE_DIR: `${dir}/cache` }),
-      }).output();
-      const stdout = new TextDecoder().decode(result.stdout);
-      assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+      });
+      const stdout = result.stdout;
+      assert.equal(result.code, 0, result.stderr);
       const results: ProfileResults = JSON.parse(
         await Deno.readTextFile(`${out}/profiling_results.json`),
       );

@@ -2,12 +2,10 @@
  * Ctrl-C during a profile: exit 130, and complete, loadable files for every finished point.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { decodeNpz } from "../src/io/npz.ts";
 import type { ProfileResults } from "../src/results.ts";
+import { profileCommand } from "./task_process.ts";
 
-const PROFILE = fromFileUrl(new URL("../src/cli/profile.ts", import.meta.url));
-const CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
 const RUNS = 40;
 
 async function exists(path: string): Promise<boolean> {
@@ -16,20 +14,13 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test("profile stops on SIGINT after the current run, writes the finished points, exits 130", async () => {
   const out = await Deno.makeTempDir({ prefix: "interrupt_" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      CONFIG,
-      "-A",
-      PROFILE,
-      "--devices=cpu",
-      "--seq-lens=16,32,1024,1536,2048",
-      `--runs=${RUNS}`,
-      "--warmup=0",
-      `--out=${out}`,
-    ],
-    env: { NO_COLOR: "1" },
+  const child = profileCommand([
+    "--devices=cpu",
+    "--seq-lens=16,32,1024,1536,2048",
+    `--runs=${RUNS}`,
+    "--warmup=0",
+    `--out=${out}`,
+  ], {
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -5,13 +5,10 @@
  * GL fallback allowed); skipped, with a line, where WebGPU finds no adapter, unless CI=true.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import type { ProfileResults } from "../src/results.ts";
-import { childEnv } from "./test_gpu.ts";
+import { childEnv, IN_CI } from "./test_gpu.ts";
+import { runProfileCli } from "./task_process.ts";
 
-const IN_CI = Deno.env.get("CI") === "true";
-const PROFILE = fileURLToPath(new URL("../src/cli/profile.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const TUNING = new URL("../src/gpu/tuning.ts", import.meta.url).href;
 const DEVICE = new URL("../src/gpu/device.ts", import.meta.url).href;
 
@@ -68,27 +65,21 @@ Deno.test({
         JSON.stringify({ [KEY]: { adapterKey: KEY, gpu: { matmulGflops: 0, copyGBps: -40 } } }),
       );
       const out = `${dir}/out`;
-      const result = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--config",
-          CONFIG,
-          "-A",
-          PROFILE,
-          "--devices=gpu",
-          "--seq-lens=10",
-          "--d-model=32",
-          "--heads=4",
-          "--runs=2",
-          "--warmup=1",
-          "--quiet",
-          `--out=${out}`,
-        ],
+      const result = await runProfileCli([
+        "--devices=gpu",
+        "--seq-lens=10",
+        "--d-model=32",
+        "--heads=4",
+        "--runs=2",
+        "--warmup=1",
+        "--quiet",
+        `--out=${out}`,
+      ], {
         clearEnv: true,
         env: childEnv({ SELF_ATTENTION_PROFILER_CACHE_DIR: dir }),
-      }).output();
-      const stderr = new TextDecoder().decode(result.stderr);
-      const stdout = new TextDecoder().decode(result.stdout);
+      });
+      const stderr = result.stderr;
+      const stdout = result.stdout;
       assert.equal(result.code, 0, stderr);
       const lines = stderr.split("\n").filter((line) => line.trim() !== "");
       const about = (file: string) => lines.filter((line) => line.includes(`${dir}/${file}`));

@@ -59,6 +59,35 @@ export function startProfileTask(args: string[], env: Record<string, string> = {
   return startTask([Deno.execPath(), "task", "profile", ...args], env);
 }
 
+/** The profile CLI's script and the project's config, for children run with `deno run`. */
+const PROFILE_SCRIPT = fileURLToPath(new URL("../src/cli/profile.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+
+/** How a profile child runs: its environment (default this one's and NO_COLOR=1) and pipes. */
+export type ProfileCommandOptions = Pick<
+  Deno.CommandOptions,
+  "env" | "clearEnv" | "stdout" | "stderr"
+>;
+
+/** `deno run --config deno.json -A src/cli/profile.ts ARGS`, not started. */
+export function profileCommand(args: string[], options: ProfileCommandOptions = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--config", CONFIG, "-A", PROFILE_SCRIPT, ...args],
+    env: { NO_COLOR: "1" },
+    ...options,
+  });
+}
+
+/** A profile run to its end: exit code and its output as text. */
+export async function runProfileCli(
+  args: string[],
+  options: ProfileCommandOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await profileCommand(args, options).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: result.code, stdout: text(result.stdout), stderr: text(result.stderr) };
+}
+
 /** Wait until `condition` holds, polling every 20 ms; fail after `timeoutMs`. */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,

@@ -5,13 +5,11 @@
  * outside CI).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { selectWebGpuBackends } from "../src/gpu/backends.ts";
 import { buildTrace, hasTraceData, type TraceEvent, type TraceFile } from "../src/io/trace.ts";
 import type { ProfileResults } from "../src/results.ts";
+import { runProfileCli } from "./task_process.ts";
 
-const PROFILE = fileURLToPath(new URL("../src/cli/profile.ts", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const IN_CI = Deno.env.get("CI") === "true";
 selectWebGpuBackends();
 const HAS_ADAPTER = await (async () => {
@@ -101,23 +99,15 @@ Deno.test({
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "trace_profile_" });
     try {
-      const result = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--config",
-          CONFIG,
-          "-A",
-          PROFILE,
-          "--devices=cpu,gpu",
-          "--seq-lens=10,1000",
-          "--runs=3",
-          "--warmup=1",
-          "--quiet",
-          `--out=${out}`,
-        ],
-        env: { NO_COLOR: "1" },
-      }).output();
-      assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+      const result = await runProfileCli([
+        "--devices=cpu,gpu",
+        "--seq-lens=10,1000",
+        "--runs=3",
+        "--warmup=1",
+        "--quiet",
+        `--out=${out}`,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
       const results: ProfileResults = JSON.parse(
         await Deno.readTextFile(`${out}/profiling_results.json`),
       );
