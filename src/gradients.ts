@@ -29,3 +29,55 @@ export const GRADIENTS: readonly { name: GradientName; fileName: string }[] = [
   { name: "wO", fileName: "w_o" },
   { name: "bO", fileName: "b_o" },
 ];
+
+/** A backward's raw results: the Q|K|V projection's gradients side by side, and the rest. */
+export interface ConcatenatedGradients {
+  x: Float32Array;
+  /** [d_model, d_model + 2·kv]: the gradients of w_q | w_k | w_v, row by row */
+  wQkv: Float32Array;
+  /** [d_model + 2·kv]: of b_q | b_k | b_v */
+  bQkv: Float32Array;
+  wO: Float32Array;
+  bO: Float32Array;
+}
+
+/**
+ * Every gradient in its tensor's shape, from the concatenated Q|K|V gradients both backward paths
+ * compute (the projection ran as one matmul over [w_q | w_k | w_v]); `kvWidth` = kv_heads·d_k.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * // d_model 1, kv width 1: one row [q | k | v]
+ * const g = splitQkvGradients({
+ *   x: new Float32Array(1), wQkv: Float32Array.of(1, 2, 3), bQkv: Float32Array.of(4, 5, 6),
+ *   wO: new Float32Array(1), bO: new Float32Array(1),
+ * }, 1, 1);
+ * assert.deepEqual([g.wK[0], g.bV[0]], [2, 6]);
+ * ```
+ */
+export function splitQkvGradients(
+  raw: ConcatenatedGradients,
+  dModel: number,
+  kvWidth: number,
+): AttentionGradients {
+  const width = dModel + 2 * kvWidth;
+  const columns = (first: number, count: number) => {
+    const out = new Float32Array(dModel * count);
+    for (let r = 0; r < dModel; r++) {
+      out.set(raw.wQkv.subarray(r * width + first, r * width + first + count), r * count);
+    }
+    return out;
+  };
+  return {
+    x: raw.x,
+    wQ: columns(0, dModel),
+    bQ: raw.bQkv.slice(0, dModel),
+    wK: columns(dModel, kvWidth),
+    bK: raw.bQkv.slice(dModel, dModel + kvWidth),
+    wV: columns(dModel + kvWidth, kvWidth),
+    bV: raw.bQkv.slice(dModel + kvWidth, width),
+    wO: raw.wO,
+    bO: raw.bO,
+  };
+}

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { AttentionGradients } from "../gradients.ts";
+import { type AttentionGradients, splitQkvGradients } from "../gradients.ts";
 import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
@@ -246,7 +246,7 @@ export class GpuBackward {
 
   /** Copy every gradient back, as f32, each in its tensor's shape. */
   async readGradients(): Promise<AttentionGradients> {
-    const s = resolveShape(this.shape), d = s.dModel, kvw = kvWidth(s), w3 = d + 2 * kvw;
+    const s = resolveShape(this.shape), d = s.dModel, kvw = kvWidth(s);
     const read = async (name: Name) => {
       const buffer = this.#buffers[name];
       const staging = this.#tracker.create("staging", {
@@ -263,25 +263,17 @@ export class GpuBackward {
         ? Float32Array.from(new Float16Array(bytes))
         : new Float32Array(bytes);
     };
-    const dWCat = await read("dWCat"), dbCat = await read("dbCat");
-    const columns = (first: number, width: number) => {
-      const out = new Float32Array(d * width);
-      for (let r = 0; r < d; r++) {
-        out.set(dWCat.subarray(r * w3 + first, r * w3 + first + width), r * width);
-      }
-      return out;
-    };
-    return {
-      x: (await read("dx")).subarray(0, s.batch * s.seqLen * d),
-      wQ: columns(0, d),
-      bQ: dbCat.slice(0, d),
-      wK: columns(d, kvw),
-      bK: dbCat.slice(d, d + kvw),
-      wV: columns(d + kvw, kvw),
-      bV: dbCat.slice(d + kvw, w3),
-      wO: (await read("dWo")).subarray(0, d * d),
-      bO: (await read("dbO")).subarray(0, d),
-    };
+    return splitQkvGradients(
+      {
+        x: (await read("dx")).subarray(0, s.batch * s.seqLen * d),
+        wQkv: await read("dWCat"),
+        bQkv: await read("dbCat"),
+        wO: (await read("dWo")).subarray(0, d * d),
+        bO: (await read("dbO")).subarray(0, d),
+      },
+      d,
+      kvw,
+    );
   }
 
   /** Exact peak of live GPU bytes during the last backward, by class. */

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { AttentionGradients } from "../gradients.ts";
+import { type AttentionGradients, splitQkvGradients } from "../gradients.ts";
 import { type AttentionShape, headWidth, kvWidth, resolveShape } from "../shape.ts";
 import type { ForwardMemory } from "./cpu_attention.ts";
 import { packedBFloats, TILE_FLOATS } from "./matmul.ts";
@@ -183,27 +183,19 @@ export function readGradients(
   buffer: ArrayBufferLike,
 ): AttentionGradients {
   const t = layout.tensors, shape = layout.forward.shape;
-  const d = shape.dModel, kvw = kvWidth(shape), w3 = d + 2 * kvw;
+  const d = shape.dModel, kvw = kvWidth(shape);
   const copy = (region: Region) => new Float32Array(buffer, region.offset, region.floats).slice();
-  const dWCat = copy(t.dWCat), dbCat = copy(t.dbCat);
-  const columns = (first: number, width: number) => {
-    const out = new Float32Array(d * width);
-    for (let r = 0; r < d; r++) {
-      out.set(dWCat.subarray(r * w3 + first, r * w3 + first + width), r * width);
-    }
-    return out;
-  };
-  return {
-    x: copy(t.dx),
-    wQ: columns(0, d),
-    bQ: dbCat.slice(0, d),
-    wK: columns(d, kvw),
-    bK: dbCat.slice(d, d + kvw),
-    wV: columns(d + kvw, kvw),
-    bV: dbCat.slice(d + kvw),
-    wO: copy(t.dWo),
-    bO: copy(t.dbO),
-  };
+  return splitQkvGradients(
+    {
+      x: copy(t.dx),
+      wQkv: copy(t.dWCat),
+      bQkv: copy(t.dbCat),
+      wO: copy(t.dWo),
+      bO: copy(t.dbO),
+    },
+    d,
+    kvw,
+  );
 }
 
 /**
