@@ -2,7 +2,8 @@
 // flash_attention_tiled.wgsl): softmax(q_h · k_gᵀ / √d_k) · v_g for every head and sequence in one
 // pass over the keys, with an online softmax (running max and sum per query, rescaled as the max
 // grows), so the n×n scores never exist: memory stays O(n). Output goes into the head's columns of
-// concat [batch·n, d_model]. Grid: x = query blocks, y = heads, z = sequences of the batch; query
+// concat [batch·n, d_model], and each query's log-sum-exp m + log l into lse (O(n): what the
+// backward needs to recompute P without the scores). Grid: x = query blocks, y = heads, z = sequences of the batch; query
 // head h reads kv head ⌊h / group⌋ (grouped-query attention).
 //
 // Each invocation owns 4·QUERY_BLOCKS queries of one head. Their (pre-scaled) q rows and output
@@ -40,6 +41,8 @@ struct Params {
   /** query heads per kv head */
   group: u32,
   scale: f32,
+  /** query heads: the stride of lse's (sequence, head) rows */
+  heads: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,6 +50,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<vec4<Stored>>;
 @group(0) @binding(3) var<storage, read> v: array<vec4<Stored>>;
 @group(0) @binding(4) var<storage, read_write> concat: array<vec4<Stored>>;
+/** f32 [batch, heads, n]: each query's log-sum-exp of its scaled scores, for the backward */
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 
 /** Rows first_row … first_row+3 of the sequence, clamped to n − 1. */
 fn clamped_rows(first_row: u32) -> vec4<u32> {
@@ -108,6 +113,17 @@ fn mask_scores(s: mat4x4<f32>, first_query: u32, keys: vec4<u32>) -> mat4x4<f32>
 /** Column r times alpha[r]: rescales each query's accumulator. */
 fn scale_columns(o: mat4x4<f32>, alpha: vec4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(o[0] * alpha.x, o[1] * alpha.y, o[2] * alpha.z, o[3] * alpha.w);
+}
+
+/** The log-sum-exp m + log l of queries first_query … +3 (those below n) of head `head`. */
+fn store_lse(sequence: u32, head: u32, first_query: u32, m: vec4<f32>, l: vec4<f32>) {
+  let row = (sequence * params.heads + head) * params.n;
+  let values = m + log(l);
+  for (var r = 0u; r < 4u; r++) {
+    if (first_query + r < params.n) {
+      lse[row + first_query + r] = values[r];
+    }
+  }
 }
 
 fn store_block(sequence_row: u32, first_query: u32, col: u32, o: mat4x4<f32>, inverse_sum: vec4<f32>) {

@@ -1,10 +1,9 @@
 // flash_backward, common part of its three kernels (put before flash_backward_row_dot.wgsl,
 // flash_backward_kv.wgsl or flash_backward_q.wgsl): the backward of softmax attention
 // FlashAttention-2 style. P is never stored: each kernel recomputes it block by block from q, k
-// and the forward's log-sum-exp per row (lse = max + log Σ exp, of the scaled scores), so memory
-// stays O(n).
+// and the log-sum-exp per row that the fused forward wrote (lse = max + log Σ exp, of the scaled
+// scores; kernels/flash_epilogue.wgsl), so memory stays O(n).
 //
-//   lse:     the forward's log-sum-exp per query row and head, recomputed (flash_backward_lse.wgsl);
 //   row_dot: D_i = rowsum(dO_i ⊙ O_i) per query row and head;
 //   kv:      per block of keys of one kv head, walking the query blocks of every query head that
 //            reads it: dV += Pᵀ·dO, dK += dSᵀ·Q/√d_k, with dS = P ⊙ (dP − D), dP = dO·Vᵀ;
@@ -48,9 +47,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read> lse: array<f32>;
 @group(0) @binding(7) var<storage, read_write> row_dot: array<f32>;
 @group(0) @binding(8) var<storage, read_write> grads: array<vec4<Stored>>;
-// the lse kernel writes what the others read: a binding of its own (one buffer cannot be bound
-// both read-only and writable in one dispatch)
-@group(0) @binding(9) var<storage, read_write> lse_out: array<f32>;
 
 /** Rows first_row … first_row+3, clamped to n − 1. */
 fn clamped_rows(first_row: u32) -> vec4<u32> {

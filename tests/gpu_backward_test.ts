@@ -1,6 +1,6 @@
 /**
- * The fused GPU backward: its attention kernels (flash_backward_*.wgsl: dQ, dK, dV and the
- * log-sum-exp) and the whole backward (every gradient) against the float64 oracle, from the
+ * The fused GPU backward: the log-sum-exp its forward writes, its attention kernels
+ * (flash_backward_*.wgsl: dQ, dK, dV) and the whole backward (every gradient) against the float64 oracle, from the
  * oracle's activations rounded to f32, at awkward lengths with batch, grouped-query heads and
  * masks; and through the profile (`--pass backward`) against the CPU path. Skipped without a
  * native adapter unless CI=true.
@@ -10,7 +10,11 @@ import assert from "node:assert/strict";
 import { oracleBackward } from "../src/gpu/backward_oracle.ts";
 import type { GpuContext } from "../src/gpu/device.ts";
 import { IN_CI, openTestGpu } from "./test_gpu.ts";
-import { FlashBackward, type FlashBackwardBuffers } from "../src/gpu/flash_backward.ts";
+import {
+  FlashBackward,
+  type FlashBackwardBuffers,
+  type FlashBackwardParameters,
+} from "../src/gpu/flash_backward.ts";
 import { GpuBackward } from "../src/gpu/gpu_backward.ts";
 import { GpuAttention } from "../src/gpu/gpu_attention.ts";
 import { type AttentionGradients, GRADIENTS } from "../src/gradients.ts";
@@ -52,7 +56,12 @@ function columns(matrix: Float32Array, width: number, first: number, count: numb
   return out;
 }
 
-async function runKernels(gpu: GpuContext, shape: AttentionShape, seed: number) {
+async function runKernels(
+  gpu: GpuContext,
+  shape: AttentionShape,
+  seed: number,
+  parameters?: FlashBackwardParameters,
+) {
   const device = gpu.device;
   const inputs = generateInputs(shape, seed);
   const dOut = generateUpstreamGradient(shape, seed);
@@ -79,7 +88,7 @@ async function runKernels(gpu: GpuContext, shape: AttentionShape, seed: number) 
     rowDot: upload(new Float32Array(s.batch * s.heads * s.seqLen).fill(NaN), "rowDot"),
     grads: upload(new Float32Array(rows * w3).fill(NaN), "grads", GPUBufferUsage.COPY_SRC),
   };
-  const flash = await FlashBackward.create(device, shape);
+  const flash = await FlashBackward.create(device, shape, { parameters });
   const encoder = device.createCommandEncoder();
   for (const kernel of FlashBackward.KERNEL_NAMES) {
     const pass = encoder.beginComputePass();
@@ -115,8 +124,20 @@ gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (
   }
   shapes.push({ seqLen: 9, dModel: 32, heads: 4, kvHeads: 2, batch: 3, mask: "causal" });
   shapes.push({ seqLen: 11, dModel: 16, heads: 2, mask: "sliding", window: 3 });
-  for (const shape of shapes) {
-    const { oracle, dq, dk, dv } = await runKernels(gpu, shape, seed);
+  // one block per invocation, and blocks of each kind unequal (the default: 4 keys × 1 queries
+  // for kv, the reverse for q) over lengths that end inside a workgroup's block
+  const one = { workgroupSize: 8, queryBlocks: 1, keyBlocks: 1 };
+  const cases: [AttentionShape, FlashBackwardParameters | undefined][] = [
+    ...shapes.map((shape) => [shape, undefined] as [AttentionShape, undefined]),
+    [{ seqLen: 45, dModel: 16, heads: 2, kvHeads: 1, mask: "causal" }, { kv: one, q: one }],
+    [{ seqLen: 150, dModel: 32, heads: 4, kvHeads: 2, mask: "causal" }, undefined],
+    [{ seqLen: 77, dModel: 16, heads: 2, mask: "sliding", window: 20 }, {
+      kv: { workgroupSize: 4, queryBlocks: 2, keyBlocks: 3 },
+      q: { workgroupSize: 2, queryBlocks: 3, keyBlocks: 2 },
+    }],
+  ];
+  for (const [shape, parameters] of cases) {
+    const { oracle, dq, dk, dv } = await runKernels(gpu, shape, seed, parameters);
     const want = oracle.attention;
     for (
       const [name, got, expected] of [["dq", dq, want.dq], ["dk", dk, want.dk], [
@@ -128,8 +149,50 @@ gpuTest("FlashBackward's kernels give dQ, dK, dV of the float64 oracle", async (
       const result = compareOutputs(got, Float32Array.from(expected), GPU_TOLERANCES.f32);
       assert.ok(
         result.passed,
-        `${JSON.stringify(shape)}, seed ${seed}: ${name} ${JSON.stringify(result)}`,
+        `${JSON.stringify(shape)} ${JSON.stringify(parameters)}, seed ${seed}: ${name} ${
+          JSON.stringify(result)
+        }`,
       );
+    }
+  }
+});
+
+/** A GPU buffer's bytes as f32, copied through a staging buffer. */
+async function readF32(device: GPUDevice, buffer: GPUBuffer): Promise<Float32Array> {
+  const staging = device.createBuffer({
+    size: buffer.size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const values = new Float32Array(staging.getMappedRange().slice(0));
+  staging.destroy();
+  return values;
+}
+
+gpuTest("the fused forward writes each row's log-sum-exp for its backward", async (gpu) => {
+  const seed = freshSeed();
+  const cases: [AttentionShape, TuningName][] = [
+    [{ seqLen: 13, dModel: 16, heads: 2, kvHeads: 1, mask: "causal" }, "hardware"],
+    [{ seqLen: 9, dModel: 32, heads: 4, kvHeads: 2, batch: 3 }, "hardware"],
+    [{ seqLen: 70, dModel: 16, heads: 4, mask: "sliding", window: 5 }, "software"],
+  ];
+  for (const [shape, tuning] of cases) {
+    const inputs = generateInputs(shape, seed);
+    const forward = await GpuAttention.create(gpu, "fused", shape, { tuning });
+    try {
+      await forward.upload(inputs);
+      await forward.forward();
+      const lse = forward.keptBuffers().lse;
+      assert.ok(lse, "the fused forward keeps no log-sum-exp buffer");
+      const want = oracleBackward(inputs, generateUpstreamGradient(shape, seed)).activations;
+      const got = (await readF32(gpu.device, lse)).subarray(0, want.logSumExp.length);
+      const result = compareOutputs(got, Float32Array.from(want.logSumExp), 1e-5);
+      assert.ok(result.passed, `${JSON.stringify(shape)}, seed ${seed}: ${JSON.stringify(result)}`);
+    } finally {
+      forward.destroy();
     }
   }
 });
@@ -154,6 +217,7 @@ async function checkFusedBackward(
       k: Float32Array.from(a.k),
       v: Float32Array.from(a.v),
       concat: Float32Array.from(a.concat),
+      lse: Float32Array.from(a.logSumExp),
     });
     await backward.backward();
     const got = await backward.readGradients();

@@ -1,9 +1,9 @@
 /**
  * The attention part of the fused (FlashAttention-2 style) backward on the GPU: three kernels
  * (kernels/flash_backward_*.wgsl) that turn q, k, v, the attention output O (concat), its upstream
- * gradient dO (dConcat) and the forward's log-sum-exp per row into dQ, dK and dV, in O(n) memory.
+ * gradient dO (dConcat) and the forward's log-sum-exp per row (written by the fused forward,
+ * kernels/flash_epilogue.wgsl) into dQ, dK and dV, in O(n) memory.
  *
- * 0. `lse`: each row's log-sum-exp, which the forward kernel does not keep (recomputed from q, k);
  * 1. `row_dot`: D = rowsum(dO ⊙ O) per query row and head;
  * 2. `kv`: per key block of a kv head, dK and dV over the query blocks of every query head reading it;
  * 3. `q`: per query block of a head, dQ over the key blocks.
@@ -28,7 +28,6 @@ import commonWgsl from "../../kernels/flash_backward_common.wgsl" with { type: "
 import rowDotWgsl from "../../kernels/flash_backward_row_dot.wgsl" with { type: "text" };
 import kvWgsl from "../../kernels/flash_backward_kv.wgsl" with { type: "text" };
 import qWgsl from "../../kernels/flash_backward_q.wgsl" with { type: "text" };
-import lseWgsl from "../../kernels/flash_backward_lse.wgsl" with { type: "text" };
 
 /** The buffers the three kernels read and write. */
 export interface FlashBackwardBuffers {
@@ -39,7 +38,7 @@ export interface FlashBackwardBuffers {
   o: GPUBuffer;
   /** its upstream gradient */
   dO: GPUBuffer;
-  /** f32 [batch, heads, n]: the log-sum-exp of each row's scaled scores, written by `lse` */
+  /** f32 [batch, heads, n]: the log-sum-exp of each row's scaled scores, from the forward */
   lse: GPUBuffer;
   /** f32 [batch, heads, n]: D, written by the first kernel */
   rowDot: GPUBuffer;
@@ -47,8 +46,8 @@ export interface FlashBackwardBuffers {
   grads: GPUBuffer;
 }
 
-/** Register blocks and workgroup size of the kv and q kernels. */
-export interface FlashBackwardParameters {
+/** Register blocks and workgroup size of one of the kv and q kernels. */
+export interface FlashBackwardBlocks {
   workgroupSize: number;
   /** queries per step (kv) or owned (q), in fours */
   queryBlocks: number;
@@ -56,26 +55,48 @@ export interface FlashBackwardParameters {
   keyBlocks: number;
 }
 
+/** The blocks of the kv and the q kernel. */
+export type FlashBackwardParameters = Record<"kv" | "q", FlashBackwardBlocks>;
+
+/** One block of four keys or queries of each kind per invocation. */
+const ONE_BLOCK: FlashBackwardBlocks = { workgroupSize: 8, queryBlocks: 1, keyBlocks: 1 };
+
 /**
- * Software (lavapipe): one SIMD group per workgroup, one block of four keys (kv) or queries (q) of
- * registers per invocation; d_k = 64 keeps ~100 mat4x4 live, like the forward's flash kernel.
+ * Software (lavapipe) parameters by head width, the first whose `maxHeadWidth` ≥ d_k: one SIMD
+ * group (8 lanes) per workgroup. Up to d_k = 64 each invocation owns 16 keys (kv) or 16 queries
+ * (q), like the forward's flash kernel, so every row it loads serves four register blocks: on a
+ * 2-core EPYC at n = 4096, d_k = 64 the kv and q kernels ran 2.5× and 2.9× faster than with one
+ * block (bench/gpu_backward.ts), compiled in ~1 s. Wider heads keep one block: at d_k = 128
+ * lavapipe took 64 s to compile the one-block kv kernel and 294 s with two.
  */
-export const FLASH_BACKWARD_SOFTWARE: FlashBackwardParameters = {
-  workgroupSize: 8,
-  queryBlocks: 1,
-  keyBlocks: 1,
-};
+const SOFTWARE_PARAMETERS: readonly {
+  maxHeadWidth: number;
+  parameters: FlashBackwardParameters;
+}[] = [
+  {
+    maxHeadWidth: 64,
+    parameters: {
+      kv: { workgroupSize: 8, queryBlocks: 1, keyBlocks: 4 },
+      q: { workgroupSize: 8, queryBlocks: 4, keyBlocks: 1 },
+    },
+  },
+  { maxHeadWidth: Infinity, parameters: { kv: ONE_BLOCK, q: ONE_BLOCK } },
+];
+
+/** The software parameters for heads of d_k values. */
+export function softwareFlashBackwardParameters(dK: number): FlashBackwardParameters {
+  return SOFTWARE_PARAMETERS.find(({ maxHeadWidth }) => dK <= maxHeadWidth)!.parameters;
+}
 
 /** Bindings each kernel declares (layout "auto" drops the others). */
 const KERNELS = {
-  lse: { source: lseWgsl, bindings: ["q", "k", "lseOut"] },
   row_dot: { source: rowDotWgsl, bindings: ["o", "dO", "rowDot"] },
   kv: { source: kvWgsl, bindings: ["q", "k", "v", "dO", "lse", "rowDot", "grads"] },
   q: { source: qWgsl, bindings: ["q", "k", "v", "dO", "lse", "rowDot", "grads"] },
 } as const;
 
-/** Buffer → its binding number in flash_backward_common.wgsl (`lseOut`: lse, written). */
-const BINDINGS: Record<keyof FlashBackwardBuffers | "lseOut", number> = {
+/** Buffer → its binding number in flash_backward_common.wgsl. */
+const BINDINGS: Record<keyof FlashBackwardBuffers, number> = {
   q: 1,
   k: 2,
   v: 3,
@@ -84,7 +105,6 @@ const BINDINGS: Record<keyof FlashBackwardBuffers | "lseOut", number> = {
   lse: 6,
   rowDot: 7,
   grads: 8,
-  lseOut: 9,
 };
 
 /** Bytes of the Params uniform (9 words, rounded up to 16). */
@@ -129,21 +149,32 @@ export class FlashBackward {
   ): Promise<FlashBackward> {
     const s = resolveShape(shape), dK = headWidth(s);
     if (dK % 4 !== 0) throw new RangeError(`d_k ${dK} is not a multiple of 4`);
-    const p = options.parameters ?? FLASH_BACKWARD_SOFTWARE, precision = options.precision ?? "f32";
-    const template = { HEAD_BLOCKS: dK / 4, QUERY_BLOCKS: p.queryBlocks, KEY_BLOCKS: p.keyBlocks };
-    const build = (name: KernelName) =>
-      createComputePipeline(device, {
+    const precision = options.precision ?? "f32";
+    // row_dot: one row per invocation (its template sizes are unused)
+    const blocks = {
+      row_dot: ONE_BLOCK,
+      ...(options.parameters ?? softwareFlashBackwardParameters(dK)),
+    };
+    const build = (name: KernelName) => {
+      const b = blocks[name];
+      const template = {
+        HEAD_BLOCKS: dK / 4,
+        QUERY_BLOCKS: b.queryBlocks,
+        KEY_BLOCKS: b.keyBlocks,
+      };
+      return createComputePipeline(device, {
         label: `flash_backward ${name} ${precision} ${
           JSON.stringify(template)
-        } wg${p.workgroupSize}`,
+        } wg${b.workgroupSize}`,
         code: PRECISION_PRELUDES[precision] +
           expandWgslTemplate(
             resolveWgslIncludes(commonWgsl + "\n" + KERNELS[name].source, WGSL_FILES),
             template,
           ),
         entryPoint: "main",
-        constants: { WORKGROUP_SIZE: p.workgroupSize },
+        constants: { WORKGROUP_SIZE: b.workgroupSize },
       });
+    };
     const names = options.kernels ?? FlashBackward.KERNEL_NAMES;
     const built = await Promise.all(names.map(async (name) => [name, await build(name)] as const));
     const pipelines = Object.fromEntries(built) as Record<KernelName, GPUComputePipeline>;
@@ -168,19 +199,18 @@ export class FlashBackward {
     words[7] = ahead;
     words[8] = behind;
     device.queue.writeBuffer(params, 0, words);
-    const invocations = (rows: number, perInvocation: number) =>
-      Math.ceil(rows / (perInvocation * p.workgroupSize));
+    const workgroups = (rowsPerInvocation: number, b: FlashBackwardBlocks) =>
+      Math.ceil(s.seqLen / (rowsPerInvocation * b.workgroupSize));
     const grids: Record<KernelName, [number, number, number]> = {
-      lse: [invocations(s.seqLen, 4 * p.queryBlocks), s.heads, s.batch],
-      row_dot: [invocations(s.seqLen, 1), s.heads, s.batch],
-      kv: [invocations(s.seqLen, 4 * p.keyBlocks), s.kvHeads, s.batch],
-      q: [invocations(s.seqLen, 4 * p.queryBlocks), s.heads, s.batch],
+      row_dot: [workgroups(1, blocks.row_dot), s.heads, s.batch],
+      kv: [workgroups(4 * blocks.kv.keyBlocks, blocks.kv), s.kvHeads, s.batch],
+      q: [workgroups(4 * blocks.q.queryBlocks, blocks.q), s.heads, s.batch],
     };
     return new FlashBackward(device, pipelines, params, grids);
   }
 
   /** The kernels in dispatch order. */
-  static readonly KERNEL_NAMES: readonly KernelName[] = ["lse", "row_dot", "kv", "q"];
+  static readonly KERNEL_NAMES: readonly KernelName[] = ["row_dot", "kv", "q"];
 
   /** Record one kernel's dispatch into a compute pass. */
   dispatch(pass: GPUComputePassEncoder, kernel: KernelName, buffers: FlashBackwardBuffers): void {
@@ -192,7 +222,7 @@ export class FlashBackward {
         { binding: 0, resource: { buffer: this.#params } },
         ...KERNELS[kernel].bindings.map((name) => ({
           binding: BINDINGS[name],
-          resource: { buffer: buffers[name === "lseOut" ? "lse" : name] },
+          resource: { buffer: buffers[name] },
         })),
       ],
     });

@@ -199,8 +199,12 @@ function _encodePasses(
 /** The forward's buffers a backward reads. */
 export type KeptBufferName = "x" | "q" | "k" | "v" | "concat";
 
-/** What a forward keeps for its backward: those buffers, and the naive variant's P windows. */
+/**
+ * What a forward keeps for its backward: those buffers, the fused variant's log-sum-exp per query
+ * (f32 [batch, heads, n]) and the naive variant's P windows.
+ */
 export type KeptBuffers = Record<KeptBufferName, GPUBuffer> & {
+  lse?: GPUBuffer;
   windows?: GPUBuffer[];
   scoreWindows?: readonly ScoreWindow[];
 };
@@ -374,7 +378,8 @@ export class GpuAttention {
 
   /**
    * The buffers a backward reads from its forward: x and, as the last forward left them, q, k, v,
-   * the concatenated heads and the naive variant's probability windows (src/gpu/gpu_backward.ts
+   * the concatenated heads, the fused variant's log-sum-exp and the naive variant's probability
+   * windows (src/gpu/gpu_backward.ts
    * binds them instead of copies).
    */
   keptBuffers(): KeptBuffers {
@@ -386,6 +391,7 @@ export class GpuAttention {
       k: buffer("k"),
       v: buffer("v"),
       concat: buffer("concat"),
+      ...(this.#buffers.has("lse") ? { lse: this.#buffers.get("lse") } : {}),
       windows: [...this.#windows],
       scoreWindows: this.#plan.windows,
     };

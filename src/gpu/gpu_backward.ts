@@ -1,14 +1,13 @@
 /**
  * The fused backward on the GPU: the gradients of L = Σ(out ⊙ dOut) with respect to x and every
- * weight and bias, from what a fused forward keeps (x, q, k, v, the heads' output concat), in O(n)
- * memory. Six stages, one compute pass each:
+ * weight and bias, from what a fused forward keeps (x, q, k, v, the heads' output concat and each
+ * row's log-sum-exp), in O(n) memory. Five stages, one compute pass each:
  *
  * 1. `output_projection_backward`: dConcat = dOut·w_oᵀ (projection kernel), dW_o = concatᵀ·dOut
  *    (weight_gradient), db_o = Σ_rows dOut (column_sums);
- * 2. `flash_backward_lse` (the forward kernel does not keep each row's log-sum-exp),
- *    3. `flash_backward_row_dot`, 4. `flash_backward_kv`, 5. `flash_backward_q`: dQ, dK, dV
+ * 2. `backward_row_dot`, 3. `flash_backward_kv`, 4. `flash_backward_q`: dQ, dK, dV
  *    (src/gpu/flash_backward.ts), side by side in `grads` [N, w3];
- * 6. `projection_qkv_backward`: dx = grads·wCatᵀ with wCat = [w_q|w_k|w_v], [dW_q|dW_k|dW_v] =
+ * 5. `projection_qkv_backward`: dx = grads·wCatᵀ with wCat = [w_q|w_k|w_v], [dW_q|dW_k|dW_v] =
  *    xᵀ·grads, [db_q|db_k|db_v] = Σ_rows grads.
  *
  * wOᵀ and wCatᵀ are laid out on the host with the weights (as the forward lays out its weights),
@@ -54,6 +53,8 @@ export interface ForwardActivations {
   v: Float32Array;
   /** [N, dModel] */
   concat: Float32Array;
+  /** f32 [batch, heads, n]: each row's log-sum-exp of its scaled scores (the fused backward's) */
+  lse: Float32Array;
 }
 
 /** Register blocks of weight_gradient on a software adapter: 16×32 outputs per invocation. */
@@ -153,7 +154,11 @@ export class GpuBackward {
       : null;
     const tracker = new BufferTracker(device);
     const { windows: _, scoreWindows: __, ...borrowed } = options.forward ?? {};
-    const buffers = _createBuffers(tracker, shape, precision, weightPanelCols, borrowed);
+    const buffers = _createBuffers(
+      tracker,
+      { variant, shape, precision, weightPanelCols },
+      borrowed,
+    );
     const [encodeOutput, encodeInput] = await _projectionStages(
       { device, tracker, buffers },
       shape,
@@ -212,6 +217,8 @@ export class GpuBackward {
     }
     const queue = this.#ctx.device.queue;
     for (const [name, values] of data) queue.writeBuffer(this.#buffers[name], 0, stored(values));
+    // the log-sum-exp is f32 at any precision; only the fused backward has its buffer
+    if (kept && this.#buffers.lse) queue.writeBuffer(this.#buffers.lse, 0, kept.lse);
     await queue.onSubmittedWorkDone();
   }
 
@@ -292,11 +299,15 @@ export class GpuBackward {
 /** Every buffer of the backward, by name, at its class. */
 function _createBuffers(
   tracker: BufferTracker,
-  shape: AttentionShape,
-  precision: Precision,
-  weightPanelCols: number | null,
+  request: {
+    variant: VariantName;
+    shape: AttentionShape;
+    precision: Precision;
+    weightPanelCols: number | null;
+  },
   borrowed: Partial<Record<Name, GPUBuffer>> = {},
 ): Record<Name, GPUBuffer> {
+  const { variant, shape, precision, weightPanelCols } = request;
   const s = resolveShape(shape), rows = s.batch * s.seqLen, d = s.dModel, kvw = kvWidth(s);
   const w3 = d + 2 * kvw, stats = s.batch * s.heads * s.seqLen, bytes = PRECISION_BYTES[precision];
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -324,7 +335,8 @@ function _createBuffers(
   ];
   const buffers = { ...borrowed } as Record<Name, GPUBuffer>;
   for (const [name, elements, bufferClass, elementBytes = bytes] of sizes) {
-    if (name in borrowed) continue;
+    // the log-sum-exp is the fused backward's alone (the naive one reads its forward's P)
+    if (name in borrowed || (name === "lse" && variant !== "fused")) continue;
     const size = Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16);
     buffers[name] = tracker.create(bufferClass, { label: name, size, usage });
   }
@@ -390,7 +402,7 @@ async function _projectionStages(
 }
 
 /**
- * The attention stages between them: the fused variant's flash kernels (lse, row_dot, kv, q), or
+ * The attention stages between them: the fused variant's flash kernels (row_dot, kv, q), or
  * the naive variant's row_dot then its window kernels (ds, dq, dkdv) on the forward's P.
  */
 async function _attentionStages(

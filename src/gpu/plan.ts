@@ -78,7 +78,8 @@ export type BufferName =
   | "concat"
   | "out"
   | "params"
-  | "linearState";
+  | "linearState"
+  | "lse";
 
 /** One dispatch of a stage. */
 export interface Dispatch {

@@ -89,7 +89,6 @@ export const VARIANTS = {
     stages: ["projection_qkv", "flash_attention", "output_projection"],
     backwardStages: [
       "output_projection_backward",
-      "flash_backward_lse",
       "backward_row_dot",
       "flash_backward_kv",
       "flash_backward_q",

@@ -137,9 +137,9 @@ const flashAttention: StageSpec = {
       flops: parts.reduce((sum, part) => sum + part.flops, 0),
     };
   },
-  leastBytes(shape, e) { // q, k, v in; heads out
-    const { b, n, d, kv } = sizes(shape);
-    return e * b * n * (2 * d + 2 * kv);
+  leastBytes(shape, e) { // q, k, v in; heads and each row's log-sum-exp (f32) out
+    const { b, n, d, h, kv } = sizes(shape);
+    return e * b * n * (2 * d + 2 * kv) + 4 * b * h * n;
   },
 };
 
@@ -243,21 +243,6 @@ const outputProjectionBackward: StageSpec = {
   leastBytes(shape, e) { // dOut, w_o, concat in; dConcat, dW_o, db_o out
     const { b, n, d } = sizes(shape);
     return e * (3 * b * n * d + 2 * d * d + d);
-  },
-};
-
-const flashBackwardLse: StageSpec = {
-  name: "flash_backward_lse",
-  label: "backward log-sum-exp (recomputed)",
-  color: "#eedd88",
-  covers: ["flash_backward_lse"],
-  work(shape) { // per kept score: s = q·k (d_k MACs), then scale, max, exp, sum
-    const { dK, scores } = sizes(shape);
-    return matmulWork(scores * dK, 4 * scores);
-  },
-  leastBytes(shape, e) { // q, k in; lse (f32) out
-    const { b, n, d, h, kv } = sizes(shape);
-    return e * b * n * (d + kv) + 4 * b * h * n;
   },
 };
 
@@ -373,7 +358,6 @@ const naiveBackwardDkDv: StageSpec = {
 /** Every backward stage of every variant, in pipeline order. */
 export const BACKWARD_STAGES: readonly StageSpec[] = [
   outputProjectionBackward,
-  flashBackwardLse,
   backwardRowDot,
   flashBackwardKv,
   flashBackwardQ,

@@ -1,6 +1,6 @@
 /**
  * The fused variant's GPU stage: one flash-attention kernel (online softmax over key blocks, no
- * score matrix: O(n) memory). Its key loop runs over the keys the mask lets each query block see
+ * score matrix: O(n) memory), which also keeps each query's log-sum-exp for the backward. Its key loop runs over the keys the mask lets each query block see
  * (kernels/flash_attention_common.wgsl), so causal skips the blocks above the diagonal and
  * sliding:W visits O(n·W) keys.
  *
@@ -32,11 +32,22 @@ export function planFused(context: PlanContext): VariantStages {
       kernel: "flash_attention",
       parameters: flash,
       // kernels/flash_attention_common.wgsl's Params
-      params: [n, mask.ahead, mask.behind, dModel / 4, kvHeads * dK / 4, heads / kvHeads, scale],
-      bindings: ["q", "k", "v", "concat"],
+      params: [
+        n,
+        mask.ahead,
+        mask.behind,
+        dModel / 4,
+        kvHeads * dK / 4,
+        heads / kvHeads,
+        scale,
+        heads,
+      ],
+      bindings: ["q", "k", "v", "concat", "lse"],
       grid: [Math.ceil(n / rowsPerWorkgroup(flash)), heads, batch],
     }]],
     windows: [],
+    // each query's log-sum-exp (f32), which the fused backward reads instead of the scores
+    buffers: [{ name: "lse", bytes: 4 * batch * heads * n }],
   };
 }
 
