@@ -65,6 +65,34 @@ export interface PointContext {
   checkInterrupt: () => void;
 }
 
+/**
+ * The least time a point's warm-up takes (unless `--warmup 0`): a count of runs warms a long point
+ * but not a short one. At n = 10 the seed's 3 warm-up runs took ~5 ms, before V8 had tiered the
+ * CPU path's WebAssembly up and while the workers and lavapipe's threads still woke from idle: the
+ * timed runs drifted down, and two profiles of the same configuration differed by up to 40 % there.
+ */
+export const MIN_WARMUP_MS = 250;
+
+/**
+ * A point's untimed runs: `config.warmup` of them (at least `atLeast`), and more while they have
+ * taken under {@link MIN_WARMUP_MS} unless the warm-up is 0.
+ */
+async function warmUp(
+  run: () => Promise<unknown>,
+  context: PointContext,
+  atLeast = 0,
+): Promise<void> {
+  const { config, progress, checkInterrupt } = context;
+  const count = Math.max(atLeast, config.warmup), startMs = performance.now();
+  const warm = (done: number) =>
+    done >= count && (config.warmup === 0 || performance.now() - startMs >= MIN_WARMUP_MS);
+  for (let done = 0; !warm(done); done++) {
+    checkInterrupt();
+    await run();
+    progress.warmupDone(done + 1);
+  }
+}
+
 /** A point that did not run (skipped before, or failed while running), with why. */
 export function emptyPoint(
   seqLen: number,
@@ -89,11 +117,7 @@ export async function measureCpuPoint(
   let last = null;
   try {
     cpu.load(inputs);
-    for (let i = 0; i < config.warmup; i++) {
-      checkInterrupt();
-      await cpu.forward();
-      progress.warmupDone(i + 1);
-    }
+    await warmUp(() => cpu.forward(), context);
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
       const startMs = performance.now();
@@ -137,11 +161,10 @@ export async function measureCpuBackwardPoint(
   let out = null, last = null;
   try {
     cpu.load(inputs, { backward: true });
-    for (let i = 0; i < config.warmup; i++) {
-      checkInterrupt();
+    await warmUp(async () => {
       await cpu.forward();
       await cpu.backward(dOut);
-    }
+    }, context);
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
       let startMs = performance.now();
@@ -215,11 +238,7 @@ export async function measureGpuPoint(
   try {
     const uploadMs = await attention.upload(inputs);
     // at least one untimed forward: the output is checked before anything is timed
-    for (let i = 0; i < Math.max(1, context.config.warmup); i++) {
-      context.checkInterrupt();
-      await attention.forward();
-      context.progress.warmupDone(i + 1);
-    }
+    await warmUp(() => attention.forward(), context, 1);
     const first = await attention.readback();
     const validation = compareOutputs(first.out, reference, tolerance);
     if (!validation.passed) {
@@ -310,11 +329,15 @@ export async function measureGpuBackwardPoint(
     const stageNames = [...VARIANTS[variant].backwardStages!];
     const uploadMs = await forward.upload(inputs);
     await backward.upload(inputs, dOut);
-    for (let i = 0; i < Math.max(1, context.config.warmup); i++) {
-      context.checkInterrupt();
-      await forward.forward();
-      await backward.backward();
-    }
+    const created = backward;
+    await warmUp(
+      async () => {
+        await forward.forward();
+        await created.backward();
+      },
+      context,
+      1,
+    );
     const tolerance = GPU_TOLERANCES[precision];
     let gradients = await backward.readGradients();
     const first = _worstGradient(gradients, reference, tolerance);
