@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { bootstrapMedianRatio, DEFAULT_BOOTSTRAP } from "../src/compare/bootstrap.ts";
+import {
+  bootstrapGroupedMedianRatio,
+  bootstrapMedianRatio,
+  DEFAULT_BOOTSTRAP,
+} from "../src/compare/bootstrap.ts";
 import { compareResults, verdictOf } from "../src/compare/compare.ts";
 import { comparisonBlocks } from "../src/compare/format.ts";
 import type { TableBlock } from "../src/report/document.ts";
@@ -60,6 +64,34 @@ Deno.test("verdictOf(): an interval holding 1 or a change under the threshold is
   assert.equal(verdictOf(1.03, [1.01, 1.05], 0.05), "within noise");
   assert.equal(verdictOf(1.2, [1.1, 1.3], 0.05), "slower");
   assert.equal(verdictOf(0.8, [0.7, 0.9], 0.05), "faster");
+});
+
+Deno.test("the grouped bootstrap: one profile a side is the plain one; profiles' levels widen it", () => {
+  const random = new SeededRandom(3);
+  // ten runs within ±2 % of a process's level
+  const profile = (level: number) =>
+    Array.from({ length: 10 }, () => level * (1 + 0.02 * (2 * random.next() - 1)));
+  const [a, b] = [profile(1), profile(1.01)];
+  assert.deepEqual(
+    bootstrapGroupedMedianRatio([a], [b], DEFAULT_BOOTSTRAP),
+    bootstrapMedianRatio(a, b, DEFAULT_BOOTSTRAP),
+  );
+  // the same setup, whose processes land in a 15 % slower state half the time
+  const base = [1, 1.15, 1, 1.15].map(profile), next = [1.15, 1, 1.15, 1].map(profile);
+  const grouped = bootstrapGroupedMedianRatio(base, next, DEFAULT_BOOTSTRAP);
+  assert.ok(grouped.ci[0] <= 1 && 1 <= grouped.ci[1], `profiles, then runs: ${grouped.ci}`);
+  // states that fell unevenly: the profiles' spread widens what the runs alone would claim
+  const uneven = [1, 1.15, 1, 1].map(profile);
+  const runsAlone = bootstrapMedianRatio(uneven.flat(), next.flat(), DEFAULT_BOOTSTRAP);
+  const profiles = bootstrapGroupedMedianRatio(uneven, next, DEFAULT_BOOTSTRAP);
+  assert.equal(profiles.ratio, runsAlone.ratio);
+  const width = (ci: [number, number]) => ci[1] - ci[0];
+  assert.ok(width(profiles.ci) > 1.3 * width(runsAlone.ci), `${profiles.ci} vs ${runsAlone.ci}`);
+  // a real slowdown of every process stays outside
+  const steady = [1, 1, 1, 1].map(profile), slowed = [1, 1, 1, 1].map(() => profile(1.15));
+  const slower = bootstrapGroupedMedianRatio(steady, slowed, DEFAULT_BOOTSTRAP);
+  assert.ok(slower.ci[0] > 1.1, `${slower.ci}`);
+  assert.throws(() => bootstrapGroupedMedianRatio([a, []], [b], DEFAULT_BOOTSTRAP), RangeError);
 });
 
 Deno.test("compareResults(): a re-run is within noise everywhere, a slowed series is slower", () => {
@@ -216,6 +248,35 @@ Deno.test("compare CLI: table, Markdown, --fail-on-slower and folders", async ()
     );
     const tolerated = await compareCli(`${dir}/base`, `${dir}/slow.json`, "--fail-on-slower=60");
     assert.equal(tolerated.code, 0, tolerated.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare CLI: folders of repeated profiles are pooled, their differences listed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "compare_repeated_" });
+  try {
+    const write = async (path: string, results: ProfileResults) => {
+      await Deno.mkdir(path, { recursive: true });
+      await Deno.writeTextFile(`${path}/profiling_results.json`, JSON.stringify(results));
+    };
+    await write(`${dir}/base/1`, rerun(fixture, 1, 0.02));
+    await write(`${dir}/base/2`, rerun(fixture, 2, 0.02));
+    await write(`${dir}/new/a`, rerun(fixture, 3, 0.02));
+    const other = rerun(fixture, 4, 0.02, (s) => s === "cpu" ? 1.5 : 1);
+    other.config = { ...other.config, runs: 3 };
+    await write(`${dir}/new/b`, other);
+    const result = await compareCli(`${dir}/base`, `${dir}/new`);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Repeated profiles pooled: BASE 2, NEW 2/);
+    const runs = fixture.series.find((s) => s.name === "cpu")!.points[0]!.wallMs.length;
+    assert.match(result.stdout, new RegExp(`cpu\\s+10\\s+wall\\s+\\S+ \\(${2 * runs} in 2\\)`));
+    assert.match(result.stdout, /NEW profile 2 against its first: config\.runs: \d+ → 3/);
+
+    await Deno.writeTextFile(`${dir}/new/b/profiling_results.json`, "{");
+    const bad = await compareCli(`${dir}/base`, `${dir}/new`);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: NEW ".*new" \(.*b.profiling_results\.json\): not valid JSON/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,8 @@
 /**
- * `deno task compare BASE NEW`: compare two profiles (their `profiling_results.json`, or folders
- * holding one) point by point — ratio of medians NEW/BASE with a seeded bootstrap interval and a
- * verdict per (series, configuration, n) — on the console or as Markdown.
+ * `deno task compare BASE NEW`: compare two profiles (their `profiling_results.json`, folders
+ * holding one, or folders of repeated profiles' folders, pooled) point by point — ratio of
+ * medians NEW/BASE with a seeded bootstrap interval and a verdict per (series, configuration, n) —
+ * on the console or as Markdown.
  *
  * Exit codes: 0 done; 1 `--fail-on-slower PCT` and some point is slower by more than PCT; 2 bad
  * input (a flag, or a file that is missing or not a results file: one line).
@@ -17,7 +18,7 @@ import { loadResults, ResultsFileError } from "../plot/load_results.ts";
 import { renderMarkdown, renderText } from "../report/document.ts";
 import type { ProfileResults } from "../results.ts";
 import { parseInteger } from "./flag_values.ts";
-import { RESULTS_FILE_NAME, resultsPathOf } from "../io/results_path.ts";
+import { RESULTS_FILE_NAME, resultsPathsOf } from "../io/results_path.ts";
 import { STANDARD_FLAGS, standardAnswer } from "./standard_flags.ts";
 import { badValue, fromParseArgsError, runCli, UsageError } from "./usage_error.ts";
 
@@ -26,7 +27,8 @@ export const COMPARE_HELP = `Compare two profiles point by point.
 
 Usage: deno task compare BASE NEW [flags]
 
-  BASE, NEW              a ${RESULTS_FILE_NAME}, or a folder holding one
+  BASE, NEW              a ${RESULTS_FILE_NAME}, a folder holding one, or a folder of such
+                         folders (repeated profiles of one setup: pooled)
   --threshold PCT        changes under PCT % are within noise            (default 5)
   --fail-on-slower PCT   exit 1 when a point is slower by more than PCT %
   --markdown             print the table as GitHub-flavoured Markdown
@@ -125,15 +127,20 @@ export function parseCompareArgs(args: string[]): ParsedCompareArgs {
   };
 }
 
-/** Load one side; a bad file is one line naming it (exit 2). */
-async function loadSide(which: "BASE" | "NEW", given: string): Promise<ProfileResults> {
-  const path = await resultsPathOf(given);
-  try {
-    return await loadResults(path);
-  } catch (error) {
-    if (!(error instanceof ResultsFileError)) throw error;
-    throw new UsageError(`${which} ${JSON.stringify(given)}: ${error.problem}`);
+/** Load one side (one profile, or repeated ones); a bad file is one line naming it (exit 2). */
+async function loadSide(which: "BASE" | "NEW", given: string): Promise<ProfileResults[]> {
+  const paths = await resultsPathsOf(given);
+  const profiles: ProfileResults[] = [];
+  for (const path of paths) {
+    try {
+      profiles.push(await loadResults(path));
+    } catch (error) {
+      if (!(error instanceof ResultsFileError)) throw error;
+      const file = paths.length === 1 ? "" : ` (${path})`;
+      throw new UsageError(`${which} ${JSON.stringify(given)}${file}: ${error.problem}`);
+    }
   }
+  return profiles;
 }
 
 /** The exit code `--fail-on-slower` asks for, with the offending points on stderr. */

@@ -1,7 +1,8 @@
 /**
  * Compare two profiles point by point: for every (series, configuration, n) both ran, the ratio of
  * medians NEW/BASE of each timed metric, recomputed from the raw samples (never from the stored
- * summaries) with a seeded bootstrap interval, and a verdict. Points only one file has, and points
+ * summaries) with a seeded bootstrap interval, and a verdict. Either side may be repeated profiles
+ * of one setup, pooled. Points only one file has, and points
  * one file could not time, are listed, never dropped silently.
  *
  * @module
@@ -9,7 +10,7 @@
 
 import type { PointResult, ProfileResults } from "../results.ts";
 import { median } from "../stats.ts";
-import { bootstrapMedianRatio, type BootstrapOptions } from "./bootstrap.ts";
+import { bootstrapGroupedMedianRatio, type BootstrapOptions } from "./bootstrap.ts";
 import { describeDifferences } from "./differences.ts";
 
 /** What a comparison concludes about one point and metric. */
@@ -51,10 +52,14 @@ export interface ComparedPoint extends PointKey {
   baseMedianMs: number;
   /** median of NEW's runs, ms */
   newMedianMs: number;
-  /** BASE's timed runs */
+  /** BASE's timed runs (of every BASE profile that timed the point) */
   baseRuns: number;
   /** NEW's timed runs */
   newRuns: number;
+  /** BASE profiles whose runs were pooled (1: a single profile) */
+  baseProfiles: number;
+  /** NEW profiles whose runs were pooled */
+  newProfiles: number;
   /** median(NEW) / median(BASE) */
   ratio: number;
   /** bootstrap interval of the ratio */
@@ -83,6 +88,10 @@ export interface Comparison {
   notCompared: NotCompared[];
   /** configuration, adapter, runtime and tuning differences between the files, in words */
   differences: string[];
+  /** profiles given as BASE (repeated profiles of one setup are pooled) */
+  baseProfiles: number;
+  /** profiles given as NEW */
+  newProfiles: number;
   /** a change smaller than this fraction is within noise */
   threshold: number;
   /** the bootstrap's seed and resamples */
@@ -107,16 +116,23 @@ function keyString(key: PointKey): string {
   return JSON.stringify([key.series, key.configurationId ?? null, key.seqLen]);
 }
 
-/** Every point of a file by its key, in file order. */
-function pointsByKey(results: ProfileResults): Map<string, { key: PointKey; point: PointResult }> {
-  const points = new Map<string, { key: PointKey; point: PointResult }>();
-  for (const series of results.series) {
+/** One side of a comparison: a profile, or repeated profiles of one setup (pooled). */
+export type ComparedSide = ProfileResults | readonly ProfileResults[];
+
+/** Every point of a side's profiles by its key, in file order: the point in each profile. */
+function pointsByKey(
+  profiles: readonly ProfileResults[],
+): Map<string, { key: PointKey; points: PointResult[] }> {
+  const points = new Map<string, { key: PointKey; points: PointResult[] }>();
+  for (const series of profiles.flatMap((results) => results.series)) {
     for (const point of series.points) {
       const configurationId = series.configurationId;
       const key: PointKey = configurationId === undefined
         ? { series: series.name, seqLen: point.seqLen }
         : { series: series.name, configurationId, seqLen: point.seqLen };
-      points.set(keyString(key), { key, point });
+      const id = keyString(key);
+      if (!points.has(id)) points.set(id, { key, points: [] });
+      points.get(id)!.points.push(point);
     }
   }
   return points;
@@ -138,39 +154,47 @@ function usable(samples: readonly number[] | undefined): number[] | null {
   return finite.length >= 2 ? finite : null;
 }
 
-/** The compared metrics of one point both files have, or why a metric could not be compared. */
+/**
+ * The compared metrics of one point both sides have (its timed instances in each side's
+ * profiles, pooled), or why a metric could not be compared.
+ */
 function comparePoint(
   key: PointKey,
-  base: PointResult,
-  next: PointResult,
+  base: readonly PointResult[],
+  next: readonly PointResult[],
   options: CompareOptions,
 ): { compared: ComparedPoint[]; notCompared: NotCompared[] } {
-  for (const [file, point] of [["BASE", base], ["NEW", next]] as const) {
-    if (point.status !== "ok") {
-      const reason = `${point.status} in ${file}${point.reason ? `: ${point.reason}` : ""}`;
+  const timed = { BASE: base.filter(isOk), NEW: next.filter(isOk) };
+  for (const [side, points] of [["BASE", base], ["NEW", next]] as const) {
+    if (timed[side].length === 0) {
+      const point = points[0]!;
+      const reason = `${point.status} in ${side}${point.reason ? `: ${point.reason}` : ""}`;
       return { compared: [], notCompared: [{ key, reason }] };
     }
   }
   const compared: ComparedPoint[] = [];
   const notCompared: NotCompared[] = [];
   for (const metric of METRICS) {
-    const baseSamples = usable(metric.samples(base));
-    const newSamples = usable(metric.samples(next));
-    if (baseSamples === null && newSamples === null) continue;
-    if (baseSamples === null || newSamples === null) {
-      const missing = baseSamples === null ? "BASE" : "NEW";
+    const groups = (points: PointResult[]) =>
+      points.map((p) => usable(metric.samples(p))).filter((g): g is number[] => g !== null);
+    const [baseGroups, newGroups] = [groups(timed.BASE), groups(timed.NEW)];
+    if (baseGroups.length === 0 && newGroups.length === 0) continue;
+    if (baseGroups.length === 0 || newGroups.length === 0) {
+      const missing = baseGroups.length === 0 ? "BASE" : "NEW";
       notCompared.push({ key, reason: `${metric.label}: fewer than 2 samples in ${missing}` });
       continue;
     }
-    const { ratio, ci } = bootstrapMedianRatio(baseSamples, newSamples, options.bootstrap);
+    const { ratio, ci } = bootstrapGroupedMedianRatio(baseGroups, newGroups, options.bootstrap);
     compared.push({
       ...key,
       metric: metric.name,
       metricLabel: metric.label,
-      baseMedianMs: median(baseSamples),
-      newMedianMs: median(newSamples),
-      baseRuns: baseSamples.length,
-      newRuns: newSamples.length,
+      baseMedianMs: median(baseGroups.flat()),
+      newMedianMs: median(newGroups.flat()),
+      baseRuns: baseGroups.flat().length,
+      newRuns: newGroups.flat().length,
+      baseProfiles: baseGroups.length,
+      newProfiles: newGroups.length,
       ratio,
       ci,
       verdict: verdictOf(ratio, ci, options.threshold),
@@ -179,8 +203,26 @@ function comparePoint(
   return { compared, notCompared };
 }
 
+function profilesOf(side: ComparedSide): readonly ProfileResults[] {
+  return Array.isArray(side) ? side : [side as ProfileResults];
+}
+
+function isOk(point: PointResult): boolean {
+  return point.status === "ok";
+}
+
+/** Differences between the profiles of one side, each named by its place in the side. */
+function sideDifferences(side: "BASE" | "NEW", profiles: readonly ProfileResults[]): string[] {
+  return profiles.slice(1).flatMap((profile, i) =>
+    describeDifferences(profiles[0]!, profile).map((line) =>
+      `${side} profile ${i + 2} against its first: ${line}`
+    )
+  );
+}
+
 /**
- * Compare NEW against BASE at every point both ran.
+ * Compare NEW against BASE at every point both ran. A side may be repeated profiles of one setup:
+ * their runs are pooled per point, and the interval resamples profiles, then runs.
  *
  * @example
  * ```ts
@@ -193,28 +235,38 @@ function comparePoint(
  * ```
  */
 export function compareResults(
-  base: ProfileResults,
-  next: ProfileResults,
+  base: ComparedSide,
+  next: ComparedSide,
   options: CompareOptions,
 ): Comparison {
-  const basePoints = pointsByKey(base);
-  const newPoints = pointsByKey(next);
+  const [baseProfiles, newProfiles] = [profilesOf(base), profilesOf(next)];
+  if (baseProfiles.length === 0 || newProfiles.length === 0) {
+    throw new RangeError("a side of the comparison has no profile");
+  }
+  const basePoints = pointsByKey(baseProfiles);
+  const newPoints = pointsByKey(newProfiles);
   const comparison: Comparison = {
     points: [],
     onlyInBase: [],
     onlyInNew: [],
     notCompared: [],
-    differences: describeDifferences(base, next),
+    differences: [
+      ...describeDifferences(baseProfiles[0]!, newProfiles[0]!),
+      ...sideDifferences("BASE", baseProfiles),
+      ...sideDifferences("NEW", newProfiles),
+    ],
+    baseProfiles: baseProfiles.length,
+    newProfiles: newProfiles.length,
     threshold: options.threshold,
     bootstrap: options.bootstrap,
   };
-  for (const [id, { key, point }] of basePoints) {
+  for (const [id, { key, points }] of basePoints) {
     const other = newPoints.get(id);
     if (other === undefined) {
       comparison.onlyInBase.push(key);
       continue;
     }
-    const { compared, notCompared } = comparePoint(key, point, other.point, options);
+    const { compared, notCompared } = comparePoint(key, points, other.points, options);
     comparison.points.push(...compared);
     comparison.notCompared.push(...notCompared);
   }

@@ -24,6 +24,11 @@ function ratioText(ratio: number): string {
   return `${ratio.toFixed(3)}×`;
 }
 
+/** `20`, or `60 in 3` for the runs of 3 pooled profiles. */
+function runsText(runs: number, profiles: number): string {
+  return profiles === 1 ? String(runs) : `${runs} in ${profiles}`;
+}
+
 function keyList(keys: readonly PointKey[]): string {
   return keys.map(describeKey).join(", ");
 }
@@ -54,8 +59,8 @@ function comparisonTable(comparison: Comparison): ReportBlock {
     ...(withConfigurations ? [point.configurationId ?? ""] : []),
     String(point.seqLen),
     point.metricLabel,
-    `${formatMs(point.baseMedianMs)} (${point.baseRuns})`,
-    `${formatMs(point.newMedianMs)} (${point.newRuns})`,
+    `${formatMs(point.baseMedianMs)} (${runsText(point.baseRuns, point.baseProfiles)})`,
+    `${formatMs(point.newMedianMs)} (${runsText(point.newRuns, point.newProfiles)})`,
     ratioText(point.ratio),
     `${point.ci[0].toFixed(3)}…${point.ci[1].toFixed(3)}`,
     percent(point.ratio - 1),
@@ -88,6 +93,17 @@ function driftNote(comparison: Comparison): string[] {
   ];
 }
 
+/** How many profiles each side pooled, when one side has more than one. */
+function pooledLine(comparison: Comparison): string[] {
+  const { baseProfiles, newProfiles } = comparison;
+  if (baseProfiles === 1 && newProfiles === 1) return [];
+  return [
+    `Repeated profiles pooled: BASE ${baseProfiles}, NEW ${newProfiles} (runs in brackets: runs in ` +
+    "profiles); the interval resamples profiles, then their runs, so a level that moves between " +
+    "processes widens it.",
+  ];
+}
+
 /**
  * The comparison as blocks: how it was computed, the table, and every list that is not empty.
  */
@@ -100,6 +116,7 @@ export function comparisonBlocks(comparison: Comparison, files: ComparedFiles): 
       lines: [
         "Ratio of medians NEW/BASE from the raw samples (runs in brackets): wall = wall clock of " +
         "a forward, kernel sum = the sum of its GPU stage times (timestamp queries).",
+        ...pooledLine(comparison),
         `Interval: percentile bootstrap, ${bootstrap.resamples} resamples, seed ${bootstrap.seed}. ` +
         `Within noise when the interval holds 1 or the change is under ${
           (100 * threshold).toFixed(1)
