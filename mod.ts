@@ -92,7 +92,11 @@ export { writeReportFiles, writeResultsFiles } from "./src/io/results_files.ts";
 export { buildTrace, type TraceEvent, type TraceFile } from "./src/io/trace.ts";
 /** Two profiles compared point by point (`deno task compare`). */
 export { compareResults, type Comparison, type Verdict } from "./src/compare/compare.ts";
-export { bootstrapMedianRatio, DEFAULT_BOOTSTRAP } from "./src/compare/bootstrap.ts";
+export {
+  bootstrapGroupedMedianRatio,
+  bootstrapMedianRatio,
+  DEFAULT_BOOTSTRAP,
+} from "./src/compare/bootstrap.ts";
 export { decodeNpz, encodeNpz, type NpyArray } from "./src/io/npz.ts";
 export { renderFigures, writeFigures } from "./src/plot/figures.ts";
 export { loadResults } from "./src/plot/load_results.ts";
@@ -101,6 +105,7 @@ export type { ParsedProfileArgs } from "./src/cli/profile_args.ts";
 export type { BootstrapOptions, RatioInterval } from "./src/compare/bootstrap.ts";
 export type {
   ComparedPoint,
+  ComparedSide,
   CompareOptions,
   MetricName,
   NotCompared,
