@@ -1,7 +1,9 @@
 /**
  * report.html in a real browser: headless Chromium opens the page from a file, with no console
  * message (the page has no script, so any message is a failure: a bad resource, a parse error),
- * and its screenshot shows the 2×2 figure in the first screen. Without a browser the tests are
+ * and its screenshot shows the 2×2 figure in the first screen; through the DevTools protocol, the
+ * mouse moved onto a point of the time panel hovers the element whose `<title>` (the tooltip the
+ * browser shows) gives its series, n, mean ± SEM and median. Without a browser the tests are
  * skipped with a message, except in CI (CI=true), where they fail. The screenshot is kept in
  * tests/snapshots/report_html.png (written when missing, outside CI; delete it to renew it).
  */
@@ -106,6 +108,140 @@ Deno.test({
         });
       }
     } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+/** A Chrome DevTools Protocol session on one page: `send` a command, get its result. */
+interface DevToolsPage {
+  send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Open `page` in headless Chromium with a DevTools port, and attach to it. */
+async function openDevTools(page: string): Promise<DevToolsPage> {
+  if (CHROMIUM === null) throw new Error("CI=true but no chromium on PATH");
+  const profile = await Deno.makeTempDir({ prefix: "chromium_devtools_" });
+  const child = new Deno.Command(CHROMIUM, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      `--user-data-dir=${profile}`,
+      `--window-size=${WINDOW.width},${WINDOW.height}`,
+      "--remote-debugging-port=0",
+      `file://${page}`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/…" on stderr
+  let log = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  while (!/ws:\/\/127\.0\.0\.1:(\d+)\//.test(log)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Chromium exited before its DevTools port: ${log}`);
+    log += decoder.decode(value);
+  }
+  reader.releaseLock();
+  child.stderr.cancel();
+  const port = log.match(/ws:\/\/127\.0\.0\.1:(\d+)\//)![1];
+  let target: { type: string; url: string; webSocketDebuggerUrl: string } | undefined;
+  for (let attempt = 0; attempt < 100 && target === undefined; attempt++) {
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    target = targets.find((t: { type: string; url: string }) =>
+      t.type === "page" && t.url.startsWith("file://")
+    );
+    if (target === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  const pending = new Map<number, (message: Record<string, unknown>) => void>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    pending.get(message.id)?.(message);
+  };
+  let nextId = 1;
+  return {
+    send(method, params = {}) {
+      const id = nextId++;
+      socket.send(JSON.stringify({ id, method, params }));
+      return new Promise((resolve, reject) =>
+        pending.set(
+          id,
+          (message) =>
+            message.error
+              ? reject(new Error(`${method}: ${JSON.stringify(message.error)}`))
+              : resolve(message.result as Record<string, unknown>),
+        )
+      );
+    },
+    async close() {
+      socket.close();
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true });
+    },
+  };
+}
+
+/** A JavaScript expression's value in the page. */
+async function evaluate(page: DevToolsPage, expression: string): Promise<unknown> {
+  const { result } = await page.send("Runtime.evaluate", { expression, returnByValue: true });
+  return (result as { value: unknown }).value;
+}
+
+Deno.test({
+  name:
+    "hovering a point of report.html's time panel in Chromium reaches its series, n, mean ± SEM and median",
+  ignore: CHROMIUM === null && !IN_CI,
+  async fn() {
+    const results: ProfileResults = JSON.parse(
+      await Deno.readTextFile(new URL("./fixtures/results_full.json", import.meta.url)),
+    );
+    const out = await Deno.makeTempDir({ prefix: "report_hover_" });
+    await writeReportFiles(results, out);
+    const page = await openDevTools(`${out}/report.html`);
+    try {
+      await evaluate(
+        page,
+        "new Promise((resolve) => document.readyState === 'complete' ? resolve() : addEventListener('load', resolve))",
+      );
+      // where the first titled point of the figure is on screen
+      const center = await evaluate(
+        page,
+        `(() => {
+          const title = [...document.querySelectorAll("svg title")]
+            .find((t) => t.textContent.includes("mean ± SEM"));
+          const box = title.parentElement.getBoundingClientRect();
+          return { x: box.x + box.width / 2, y: box.y + box.height / 2, text: title.textContent };
+        })()`,
+      ) as { x: number; y: number; text: string };
+      await page.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: center.x, y: center.y });
+      // the innermost hovered element, and the hover text the browser shows for it
+      const hovered = await evaluate(
+        page,
+        `(() => {
+          const under = [...document.querySelectorAll(":hover")].at(-1);
+          const titled = under?.closest("svg :is(g, path, circle, line, rect):has(> title)");
+          return titled?.querySelector(":scope > title")?.textContent ?? null;
+        })()`,
+      ) as string | null;
+      assert.equal(hovered, center.text);
+      const series = results.series[0]!;
+      assert.match(
+        hovered!,
+        new RegExp(`\\[${series.name}\\]\\nn = ${series.points[0]!.seqLen}\\n`),
+      );
+      assert.match(hovered!, /mean ± SEM: [\d.e+-]+ ms ± [\d.e+-]+ ms\nmedian: [\d.e+-]+ ms$/);
+    } finally {
+      await page.close();
       await Deno.remove(out, { recursive: true });
     }
   },
