@@ -13,7 +13,7 @@ import { describeEnvironment } from "./environment.ts";
 import { attentionFlops, FLOPS_CONVENTION } from "./flops.ts";
 import type { GpuContext } from "./gpu/device.ts";
 import { GpuAttention } from "./gpu/gpu_attention.ts";
-import { backwardUnsupported } from "./gpu/gpu_backward.ts";
+import { backwardUnsupported, preflightBackward } from "./gpu/gpu_backward.ts";
 import { cpuPreflight, cpuUnsupported } from "./preflight.ts";
 import {
   emptyPoint,
@@ -309,7 +309,7 @@ class ProfileRun {
     const unsupported = plan.unsupported ?? backwardUnsupported(variant, inputs.shape);
     const fit = unsupported !== null
       ? { fits: false as const, reason: unsupported }
-      : GpuAttention.preflight(gpu, variant, inputs.shape, { precision });
+      : preflightBackward(gpu, variant, inputs.shape, { precision });
     if (!await this.#gpuRuns(plan, inputs.shape, fit, reference !== null)) return null;
     const outcome = await this.#measureGpu(plan, inputs.shape, () =>
       measureGpuBackwardPoint(

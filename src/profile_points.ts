@@ -325,7 +325,6 @@ export async function measureGpuBackwardPoint(
   try {
     backward = await GpuBackward.create(gpu, variant, inputs.shape, {
       precision,
-      tuning: gpu.adapter.isSoftware ? "software" : "hardware",
       forward: forward.keptBuffers(),
     });
     const stageNames = [...VARIANTS[variant].backwardStages!];

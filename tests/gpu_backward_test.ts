@@ -295,6 +295,38 @@ gpuTest("profile --pass backward validates and times both GPU backwards", async 
 });
 
 gpuTest(
+  "profile --pass backward skips a point whose backward, not its forward, overflows the budget",
+  async (gpu) => {
+    const shape = { seqLen: 60, dModel: 32, heads: 4 };
+    const forwardBytes = GpuAttention.preflight(gpu, "naive", shape).bytesNeeded;
+    // room for the naive forward (P included) but not for dS, as large as P, and the gradients
+    const scoreBytes = 4 * 4 * 60 * 60;
+    const budgeted = { ...gpu, memoryBudgetBytes: forwardBytes + scoreBytes / 2 };
+    const config: ProfileConfig = {
+      ...DEFAULT_CONFIG,
+      seqLens: [60],
+      dModel: 32,
+      heads: 4,
+      grid: { ...SEED_GRID, dModel: [32], heads: [4], pass: ["backward"] },
+      devices: ["cpu", "gpu"],
+      variants: ["naive"],
+      runs: 2,
+      warmup: 0,
+      quiet: true,
+    };
+    const results = await runProfile(config, {
+      progress: new QuietProgress(),
+      interruption: new AbortController().signal,
+      gpu: budgeted,
+      availableMemoryBytes: () => 2 ** 34,
+    });
+    const point = results.series.find((s) => s.variant === "naive")!.points[0]!;
+    assert.equal(point.status, "skipped", JSON.stringify(point));
+    assert.match(point.reason!, /backward/);
+  },
+);
+
+gpuTest(
   "the naive GPU backward on its forward's P gives every gradient, over several windows",
   async (gpu) => {
     const seed = freshSeed();

@@ -79,7 +79,8 @@ export class GpuPreflightError extends Error {
   override name = "GpuPreflightError";
 }
 
-function _tuningOf(ctx: GpuContext, options: GpuAttentionOptions): TuningName {
+/** The tuning asked for, else the adapter's kind: `software` (lavapipe) or `hardware`. */
+export function tuningOf(ctx: GpuContext, options: { tuning?: TuningName } = {}): TuningName {
   return options.tuning ?? (ctx.adapter.isSoftware ? "software" : "hardware");
 }
 
@@ -100,7 +101,7 @@ function _planFor(
   shape: AttentionShape,
   options: GpuAttentionOptions,
 ) {
-  const tuning = _tuningOf(ctx, options);
+  const tuning = tuningOf(ctx, options);
   const planned = planForward({
     limits: ctx.device.limits,
     budgetBytes: ctx.memoryBudgetBytes ?? Infinity,

@@ -21,7 +21,7 @@ import { type AttentionGradients, splitQkvGradients } from "../gradients.ts";
 import { type AttentionInputs, type AttentionShape, kvWidth, resolveShape } from "../shape.ts";
 import { BufferTracker } from "./buffer_tracker.ts";
 import type { GpuContext } from "./device.ts";
-import type { KeptBuffers } from "./gpu_attention.ts";
+import { GpuAttention, type KeptBuffers, type Preflight, tuningOf } from "./gpu_attention.ts";
 import { NaiveBackward, type NaiveBackwardBuffers } from "./naive_backward.ts";
 import { FlashBackward, type FlashBackwardBuffers } from "./flash_backward.ts";
 import {
@@ -37,6 +37,7 @@ import {
   type TuningName,
   TUNINGS,
 } from "./kernels.ts";
+import { formatGib } from "./plan.ts";
 import { StageTimestamps } from "./timestamps.ts";
 import { packWeightPanels, weightPanelsLength } from "./weight_panels.ts";
 import { expandWgslTemplate } from "./wgsl_template.ts";
@@ -147,11 +148,8 @@ export class GpuBackward {
     } = {},
   ): Promise<GpuBackward> {
     const device = ctx.device, precision = options.precision ?? "f32";
-    const tuning = options.tuning ?? "software";
-    const projection = ctx.kernelParameters?.projection ?? TUNINGS[tuning].projection;
-    const weightPanelCols = (projection.layout ?? "registers") === "registers"
-      ? 4 * projection.template.COL_BLOCKS!
-      : null;
+    const projection = _projectionParameters(ctx, options.tuning);
+    const weightPanelCols = _weightPanelCols(projection);
     const tracker = new BufferTracker(device);
     const { windows: _, scoreWindows: __, ...borrowed } = options.forward ?? {};
     const buffers = _createBuffers(
@@ -296,21 +294,39 @@ export class GpuBackward {
   }
 }
 
-/** Every buffer of the backward, by name, at its class. */
-function _createBuffers(
-  tracker: BufferTracker,
-  request: {
-    variant: VariantName;
-    shape: AttentionShape;
-    precision: Precision;
-    weightPanelCols: number | null;
-  },
-  borrowed: Partial<Record<Name, GPUBuffer>> = {},
-): Record<Name, GPUBuffer> {
+/** The projection kernel's parameters a backward uses (default tuning: the adapter's kind). */
+function _projectionParameters(ctx: GpuContext, tuning?: TuningName): KernelParameters {
+  return ctx.kernelParameters?.projection ?? TUNINGS[tuningOf(ctx, { tuning })].projection;
+}
+
+/** Columns per weight panel of the register layout, or null: row-major weights. */
+function _weightPanelCols(projection: KernelParameters): number | null {
+  return (projection.layout ?? "registers") === "registers"
+    ? 4 * projection.template.COL_BLOCKS!
+    : null;
+}
+
+/** What sizes a backward's buffers. */
+interface BufferRequest {
+  variant: VariantName;
+  shape: AttentionShape;
+  precision: Precision;
+  weightPanelCols: number | null;
+}
+
+/** The buffers a forward keeps and a backward binds when given them (KeptBuffers). */
+const KEPT_BY_FORWARD: ReadonlySet<Name> = new Set(["x", "q", "k", "v", "concat", "lse"]);
+
+/**
+ * Every buffer of the backward of a variant: name, class and bytes (the log-sum-exp is the fused
+ * backward's alone: the naive one reads its forward's P).
+ */
+function _bufferSizes(
+  request: BufferRequest,
+): { name: Name; bufferClass: "weights" | "activations"; bytes: number }[] {
   const { variant, shape, precision, weightPanelCols } = request;
   const s = resolveShape(shape), rows = s.batch * s.seqLen, d = s.dModel, kvw = kvWidth(s);
   const w3 = d + 2 * kvw, stats = s.batch * s.heads * s.seqLen, bytes = PRECISION_BYTES[precision];
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const panelled = (inner: number) =>
     weightPanelCols ? weightPanelsLength(inner, d, weightPanelCols) : inner * d;
   const sizes: [Name, number, "weights" | "activations", number?][] = [
@@ -333,14 +349,63 @@ function _createBuffers(
     ["dWCat", d * w3, "weights"],
     ["dbCat", w3, "weights"],
   ];
+  return sizes.filter(([name]) => name !== "lse" || variant === "fused").map((
+    [name, elements, bufferClass, elementBytes = bytes],
+  ) => ({
+    name,
+    bufferClass,
+    bytes: Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16),
+  }));
+}
+
+/** Every buffer of the backward, by name, at its class; the borrowed ones as they are. */
+function _createBuffers(
+  tracker: BufferTracker,
+  request: BufferRequest,
+  borrowed: Partial<Record<Name, GPUBuffer>> = {},
+): Record<Name, GPUBuffer> {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const buffers = { ...borrowed } as Record<Name, GPUBuffer>;
-  for (const [name, elements, bufferClass, elementBytes = bytes] of sizes) {
-    // the log-sum-exp is the fused backward's alone (the naive one reads its forward's P)
-    if (name in borrowed || (name === "lse" && variant !== "fused")) continue;
-    const size = Math.max(16, Math.ceil((elements * elementBytes) / 16) * 16);
-    buffers[name] = tracker.create(bufferClass, { label: name, size, usage });
+  for (const { name, bufferClass, bytes } of _bufferSizes(request)) {
+    if (name in borrowed) continue;
+    buffers[name] = tracker.create(bufferClass, { label: name, size: bytes, usage });
   }
   return buffers;
+}
+
+/** dS score matrices a variant's backward holds per P its forward keeps (naive: dS beside P). */
+const BACKWARD_SCORE_COPIES: Record<VariantName, number> = { naive: 1, fused: 0, linear: 0 };
+
+/**
+ * Whether a variant's backward at a shape fits the GPU budget together with its forward: the
+ * forward's plan (GpuAttention.preflight) plus the backward's own buffers — gradients, dOut and
+ * its copies, laid-out weights and, for the naive variant, dS as large as its forward's P.
+ */
+export function preflightBackward(
+  ctx: GpuContext,
+  variant: VariantName,
+  shape: AttentionShape,
+  options: { precision?: Precision; tuning?: TuningName } = {},
+): Preflight {
+  const forward = GpuAttention.preflight(ctx, variant, shape, options);
+  if (!forward.fits) return forward;
+  const precision = options.precision ?? "f32";
+  const weightPanelCols = _weightPanelCols(_projectionParameters(ctx, options.tuning));
+  const own = _bufferSizes({ variant, shape, precision, weightPanelCols })
+    .filter(({ name }) => !KEPT_BY_FORWARD.has(name))
+    .reduce((sum, { bytes }) => sum + bytes, 0);
+  const scores = BACKWARD_SCORE_COPIES[variant] * PRECISION_BYTES[precision] *
+    VARIANTS[variant].storedScores(resolveShape(shape));
+  const bytesNeeded = forward.bytesNeeded + own + scores;
+  const bytesAllowed = ctx.memoryBudgetBytes ?? Infinity;
+  if (bytesNeeded <= bytesAllowed) return { fits: true, bytesNeeded };
+  return {
+    fits: false,
+    reason: `the backward needs ${formatGib(bytesNeeded)} of GPU buffers with its forward's, ` +
+      `more than the ${formatGib(bytesAllowed)} allowed`,
+    bytesNeeded,
+    bytesAllowed,
+  };
 }
 
 /** Why a variant's GPU backward does not run a configuration (it has none), or null. */
