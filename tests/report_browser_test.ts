@@ -191,6 +191,19 @@ async function openDevTools(page: string): Promise<DevToolsPage> {
   };
 }
 
+/**
+ * Poll until `condition` (a JavaScript expression) holds in the page: the DevTools target exists
+ * from the start of the navigation, so the first evaluations may run in the blank page before it,
+ * or in a context that the navigation then destroys (an error: tried again).
+ */
+async function waitUntil(page: DevToolsPage, condition: string, attempts = 600): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (await evaluate(page, condition).catch(() => false) === true) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the page never reached ${condition}`);
+}
+
 /** A JavaScript expression's value in the page. */
 async function evaluate(page: DevToolsPage, expression: string): Promise<unknown> {
   const { result } = await page.send("Runtime.evaluate", { expression, returnByValue: true });
@@ -209,9 +222,10 @@ Deno.test({
     await writeReportFiles(results, out);
     const page = await openDevTools(`${out}/report.html`);
     try {
-      await evaluate(
+      await waitUntil(
         page,
-        "new Promise((resolve) => document.readyState === 'complete' ? resolve() : addEventListener('load', resolve))",
+        "location.protocol === 'file:' && document.readyState === 'complete' && " +
+          "document.querySelector('svg title') !== null",
       );
       // where the first titled point of the figure is on screen
       const center = await evaluate(
@@ -224,6 +238,10 @@ Deno.test({
         })()`,
       ) as { x: number; y: number; text: string };
       await page.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: center.x, y: center.y });
+      const overFigure =
+        "[...document.querySelectorAll(':hover')].some((e) => e instanceof SVGElement)";
+      // a hover that never reaches the figure (2 s) fails the comparison below
+      await waitUntil(page, overFigure, 20).catch(() => {});
       // the innermost hovered element, and the hover text the browser shows for it
       const hovered = await evaluate(
         page,
