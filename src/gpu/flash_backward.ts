@@ -66,8 +66,9 @@ const ONE_BLOCK: FlashBackwardBlocks = { workgroupSize: 8, queryBlocks: 1, keyBl
  * group (8 lanes) per workgroup. Up to d_k = 64 each invocation owns 16 keys (kv) or 16 queries
  * (q), like the forward's flash kernel, so every row it loads serves four register blocks: on a
  * 2-core EPYC at n = 4096, d_k = 64 the kv and q kernels ran 2.5× and 2.9× faster than with one
- * block (bench/gpu_backward.ts), compiled in ~1 s. Wider heads keep one block: at d_k = 128
- * lavapipe took 64 s to compile the one-block kv kernel and 294 s with two.
+ * block each (3289 → 1333 ms, 2859 → 974 ms; the whole backward's rate: bench/gpu_backward.ts),
+ * and compiled in < 1 s. Wider heads keep one block: at d_k = 128 lavapipe took 64 s to compile
+ * the one-block kv kernel and 294 s with two.
  */
 const SOFTWARE_PARAMETERS: readonly {
   maxHeadWidth: number;
@@ -84,7 +85,7 @@ const SOFTWARE_PARAMETERS: readonly {
 ];
 
 /** The software parameters for heads of d_k values. */
-export function softwareFlashBackwardParameters(dK: number): FlashBackwardParameters {
+function softwareFlashBackwardParameters(dK: number): FlashBackwardParameters {
   return SOFTWARE_PARAMETERS.find(({ maxHeadWidth }) => dK <= maxHeadWidth)!.parameters;
 }
 
