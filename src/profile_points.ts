@@ -69,9 +69,8 @@ export interface PointContext {
  * The least time a point's warm-up takes (unless `--warmup 0`), as criterion warms up for a time:
  * a count of runs warms a long point but not a short one. At n = 10 the seed's 3 warm-up runs take
  * ~5 ms, and a short point's first timed runs were often still slower than its later ones (likely
- * JIT tier-up, and workers and lavapipe's threads waking from idle). What
- * differs between whole processes it does not remove: `deno task compare` pools repeated profiles
- * for that.
+ * JIT tier-up, and workers and lavapipe's threads waking from idle). What differs between whole
+ * processes it does not remove: `deno task compare` pools repeated profiles for that.
  */
 export const MIN_WARMUP_MS = 250;
 
