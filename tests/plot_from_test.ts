@@ -63,6 +63,25 @@ Deno.test("plot --from refuses a wrong type in any field the figures read, in on
     ["devices", (r) => r.config.devices = "cpu,gpu", /config\.devices is "cpu,gpu"/],
     ["interrupted", (r) => r.interrupted = "false", /interrupted is "false"/],
     ["point reason", (r) => r.series[0].points[0].reason = ["x"], /points\[0\]\.reason is \["x"\]/],
+    // fields the trace and the report read
+    [
+      "upload time",
+      (r) => r.series[1].points[0].uploadMs = "slow",
+      /points\[0\]\.uploadMs is "slow"/,
+    ],
+    ["readback time", (r) => r.series[1].points[0].readbackMs = null, /readbackMs is null/],
+    [
+      "empty submissions",
+      (r) => r.series[1].points[0].submitOverheadMs = [1, "a"],
+      /submitOverheadMs\[1\] is "a"/,
+    ],
+    [
+      "stage begin times",
+      (r) => r.series[1].points[0].kernelStartMs = [[0, "x"]],
+      /kernelStartMs\[0\]\[1\] is "x"/,
+    ],
+    ["kernel sums", (r) => r.series[1].points[0].kernelSumMs = "5", /kernelSumMs is "5"/],
+    ["forward times", (r) => r.series[0].points[0].forwardWallMs = [true], /forwardWallMs\[0\]/],
   ];
   try {
     for (const [what, breakIt, fragment] of cases) {

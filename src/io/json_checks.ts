@@ -75,6 +75,25 @@ export class JsonChecker {
       : this.#fail(where, value, `a positive number up to ${max}`);
   }
 
+  /** A duration in ms: a finite number ≥ 0 (null, read back as NaN, is none). */
+  duration(value: unknown, where: string): number | undefined {
+    return typeof value === "number" && Number.isFinite(value) && value >= 0
+      ? value
+      : this.#fail(where, value, "a duration in ms (a number ≥ 0)");
+  }
+
+  /** An array of durations. */
+  durations(value: unknown, where: string): number[] | undefined {
+    const items = this.array(value, where);
+    if (items === undefined) return undefined;
+    const bad = items.findIndex((item) =>
+      typeof item !== "number" || !Number.isFinite(item) || item < 0
+    );
+    return bad < 0
+      ? items as number[]
+      : this.#fail(`${where}[${bad}]`, items[bad], "a duration in ms (a number ≥ 0)");
+  }
+
   /** An integer in [min, max]. */
   integerIn(value: unknown, where: string, min: number, max: number): number | undefined {
     return Number.isInteger(value) && (value as number) >= min && (value as number) <= max

@@ -52,7 +52,7 @@ function _checkEnvironment(check: JsonChecker, value: Json): void {
   check.optionalString(adapter.backendSource, "environment.adapter.backendSource");
 }
 
-/** A point's fields the figures read. */
+/** A point's fields the figures, the report and the trace read. */
 function _checkPoint(check: JsonChecker, value: Json, where: string): void {
   const point = check.record(value, where);
   if (!point) return;
@@ -74,6 +74,18 @@ function _checkPoint(check: JsonChecker, value: Json, where: string): void {
     check.array(point.kernelMs, `${where}.kernelMs`)?.forEach((row, r) =>
       check.numbers(row, `${where}.kernelMs[${r}]`)
     );
+  }
+  // what the trace and the report read besides: durations, never NaN
+  if (point.kernelStartMs !== undefined) {
+    check.array(point.kernelStartMs, `${where}.kernelStartMs`)?.forEach((row, r) =>
+      check.durations(row, `${where}.kernelStartMs[${r}]`)
+    );
+  }
+  for (const name of ["kernelSumMs", "submitOverheadMs", "forwardWallMs"] as const) {
+    if (point[name] !== undefined) check.durations(point[name], `${where}.${name}`);
+  }
+  for (const name of ["uploadMs", "readbackMs"] as const) {
+    if (point[name] !== undefined) check.duration(point[name], `${where}.${name}`);
   }
   if (point.kernelMsSummary !== undefined) {
     check.array(point.kernelMsSummary, `${where}.kernelMsSummary`)?.forEach((item, k) => {
