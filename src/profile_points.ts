@@ -114,7 +114,7 @@ export async function measureCpuPoint(
   // sampled from before the inputs are loaded, so the growth covers every buffer of the point
   const sampler = new RssSampler(RSS_SAMPLE_INTERVAL_MS);
   let rssPeakAboveBaselineBytes;
-  const wallMs: number[] = [];
+  const wallMs: number[] = [], runStartMs: number[] = [];
   let last = null;
   try {
     cpu.load(inputs);
@@ -124,6 +124,7 @@ export async function measureCpuPoint(
       const startMs = performance.now();
       last = await cpu.forward();
       wallMs.push(performance.now() - startMs);
+      runStartMs.push(startMs);
       progress.runDone(run);
     }
   } finally {
@@ -133,6 +134,7 @@ export async function measureCpuPoint(
     seqLen: shape.seqLen,
     status: "ok",
     wallMs,
+    runStartMs,
     memory: {
       peakBytes: last!.memory.peakBytes,
       peakBytesByClass: last!.memory.peakBytesByClass,
@@ -158,7 +160,7 @@ export async function measureCpuBackwardPoint(
   const { config, progress, checkInterrupt } = context;
   const sampler = new RssSampler(RSS_SAMPLE_INTERVAL_MS);
   let rssPeakAboveBaselineBytes;
-  const wallMs: number[] = [], forwardWallMs: number[] = [];
+  const wallMs: number[] = [], forwardWallMs: number[] = [], runStartMs: number[] = [];
   let out = null, last = null;
   try {
     cpu.load(inputs, { backward: true });
@@ -174,6 +176,7 @@ export async function measureCpuBackwardPoint(
       startMs = performance.now();
       last = await cpu.backward(dOut);
       wallMs.push(performance.now() - startMs);
+      runStartMs.push(startMs);
       progress.runDone(run);
     }
   } finally {
@@ -184,6 +187,7 @@ export async function measureCpuBackwardPoint(
     status: "ok",
     wallMs,
     forwardWallMs,
+    runStartMs,
     memory: {
       peakBytes: last!.memory.peakBytes,
       peakBytesByClass: last!.memory.peakBytesByClass,
@@ -237,6 +241,7 @@ export async function measureGpuPoint(
   const tolerance = GPU_TOLERANCES[precision];
   const seqLen = inputs.shape.seqLen;
   try {
+    const uploadStartMs = performance.now();
     const uploadMs = await attention.upload(inputs);
     // at least one untimed forward: the output is checked before anything is timed
     await warmUp(() => attention.forward(), context, 1);
@@ -249,9 +254,11 @@ export async function measureGpuPoint(
       const result = { ...emptyPoint(seqLen, "failed", reason), validation };
       return { result, out: first.out, stageNames };
     }
+    const submitOverheadStartMs = performance.now();
     const submitOverheadMs = await measureSubmitOverheadMs(gpu.device, SUBMIT_OVERHEAD_SAMPLES);
-    const { wallMs, kernelMs, kernelStartMs } = await _timedGpuRuns(attention, context);
+    const { wallMs, kernelMs, kernelStartMs, runStartMs } = await _timedGpuRuns(attention, context);
     // the last timed output is checked too, and its readback timed apart from the forward
+    const readbackStartMs = performance.now();
     const last = await attention.readback();
     const lastValidation = compareOutputs(last.out, reference, tolerance);
     // a failed check wins (NaN errors compare false), then the larger error
@@ -265,21 +272,21 @@ export async function measureGpuPoint(
       const result = { ...emptyPoint(seqLen, "failed", reason), validation: worst };
       return { result, out: last.out, stageNames };
     }
-    const complete = kernelMs.length === wallMs.length;
     const resolved = resolveShape(inputs.shape);
     const result: PointResult = {
       seqLen,
       status: "ok",
       wallMs,
-      kernelMs: complete ? kernelMs : undefined,
+      ..._kernelTimes(kernelMs, wallMs.length),
       kernelStartMs: kernelStartMs.length === wallMs.length ? kernelStartMs : undefined,
-      kernelSumMs: complete
-        ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
-        : undefined,
       submitOverheadMs,
       kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "none",
       uploadMs,
       readbackMs: last.readbackMs,
+      runStartMs,
+      uploadStartMs,
+      submitOverheadStartMs,
+      readbackStartMs,
       memory: {
         ...attention.memory(),
         theoreticalBytes: theoreticalMemory(
@@ -327,6 +334,7 @@ export async function measureGpuBackwardPoint(
       forward: forward.keptBuffers(),
     });
     const stageNames = [...VARIANTS[variant].backwardStages!];
+    const uploadStartMs = performance.now();
     const uploadMs = await forward.upload(inputs);
     await backward.upload(inputs, dOut);
     const created = backward;
@@ -344,44 +352,32 @@ export async function measureGpuBackwardPoint(
     if (!first.passed) {
       const reason = `gradients do not match the CPU path: relative L2 error ` +
         `${first.relL2Error.toExponential(2)} > ${tolerance}; not timed`;
-      return {
-        result: { ...emptyPoint(seqLen, "failed", reason), validation: first },
-        out: null,
-        stageNames,
-      };
+      return _failedBackward(seqLen, reason, first, stageNames);
     }
-    const wallMs: number[] = [], forwardWallMs: number[] = [], kernelMs: number[][] = [];
-    for (let run = 1; run <= context.config.runs; run++) {
-      context.checkInterrupt();
-      forwardWallMs.push((await forward.forward()).wallMs);
-      const timing = await backward.backward();
-      wallMs.push(timing.wallMs);
-      if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
-      context.progress.runDone(run);
-    }
+    const { wallMs, forwardWallMs, kernelMs, runStartMs } = await _timedBackwardRuns(
+      forward,
+      backward,
+      context,
+    );
     gradients = await backward.readGradients();
     const last = _worstGradient(gradients, reference, tolerance);
     const worst = !last.passed || last.relL2Error > first.relL2Error ? last : first;
     if (!worst.passed) {
       const reason = "the gradients of the timed runs do not match the CPU path: relative L2 " +
         `error ${worst.relL2Error.toExponential(2)}; its times are discarded`;
-      return {
-        result: { ...emptyPoint(seqLen, "failed", reason), validation: worst },
-        out: null,
-        stageNames,
-      };
+      return _failedBackward(seqLen, reason, worst, stageNames);
     }
+    const readbackStartMs = performance.now();
     const { out, readbackMs } = await forward.readback();
-    const complete = kernelMs.length === wallMs.length;
     const result: PointResult = {
       seqLen,
       status: "ok",
       wallMs,
       forwardWallMs,
-      kernelMs: complete ? kernelMs : undefined,
-      kernelSumMs: complete
-        ? kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0))
-        : undefined,
+      runStartMs,
+      uploadStartMs,
+      readbackStartMs,
+      ..._kernelTimes(kernelMs, wallMs.length),
       kernelTiming: gpu.hasTimestamps ? "timestamp-query" : "none",
       uploadMs,
       readbackMs,
@@ -401,6 +397,25 @@ export async function measureGpuBackwardPoint(
     backward?.destroy();
     forward.destroy();
   }
+}
+
+/** A backward point that failed its check: its errors, no time. */
+function _failedBackward(
+  seqLen: number,
+  reason: string,
+  validation: ValidationResult,
+  stageNames: string[],
+): GpuPointOutcome {
+  return { result: { ...emptyPoint(seqLen, "failed", reason), validation }, out: null, stageNames };
+}
+
+/** Per-run stage times and their sums, when every run has them (else neither). */
+function _kernelTimes(
+  kernelMs: number[][],
+  runs: number,
+): Pick<PointResult, "kernelMs" | "kernelSumMs"> {
+  if (kernelMs.length !== runs) return {};
+  return { kernelMs, kernelSumMs: kernelMs.map((stages) => stages.reduce((a, b) => a + b, 0)) };
 }
 
 /** Every gradient compared; the worst result (a failed one first, then the largest error). */
@@ -430,20 +445,44 @@ function _sumMemory(
   return { peakBytes: a.peakBytes + b.peakBytes, peakBytesByClass: byClass };
 }
 
+/** A backward point's timed runs: each a forward (timed apart) then the backward. */
+async function _timedBackwardRuns(
+  forward: GpuAttention,
+  backward: GpuBackward,
+  context: PointContext,
+) {
+  const wallMs: number[] = [], forwardWallMs: number[] = [], kernelMs: number[][] = [];
+  const runStartMs: number[] = [];
+  for (let run = 1; run <= context.config.runs; run++) {
+    context.checkInterrupt();
+    forwardWallMs.push((await forward.forward()).wallMs);
+    const timing = await backward.backward();
+    wallMs.push(timing.wallMs);
+    runStartMs.push(timing.startMs);
+    if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
+    context.progress.runDone(run);
+  }
+  return { wallMs, forwardWallMs, kernelMs, runStartMs };
+}
+
 async function _timedGpuRuns(
   attention: GpuForward,
   context: PointContext,
-): Promise<{ wallMs: number[]; kernelMs: number[][]; kernelStartMs: number[][] }> {
-  const wallMs: number[] = [];
+): Promise<
+  { wallMs: number[]; kernelMs: number[][]; kernelStartMs: number[][]; runStartMs: number[] }
+> {
+  const wallMs: number[] = [], runStartMs: number[] = [];
   const kernelMs: number[][] = [];
   const kernelStartMs: number[][] = [];
   for (let run = 1; run <= context.config.runs; run++) {
     context.checkInterrupt();
+    const calledMs = performance.now();
     const timing = await attention.forward();
     wallMs.push(timing.wallMs);
+    runStartMs.push(timing.startMs ?? calledMs);
     if (timing.stageMs !== null) kernelMs.push(timing.stageMs);
     if (timing.stageStartMs) kernelStartMs.push(timing.stageStartMs);
     context.progress.runDone(run);
   }
-  return { wallMs, kernelMs, kernelStartMs };
+  return { wallMs, kernelMs, kernelStartMs, runStartMs };
 }

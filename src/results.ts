@@ -92,6 +92,17 @@ export interface PointResult {
   uploadMs?: number;
   /** GPU only: device → host readback of the output, milliseconds, measured apart */
   readbackMs?: number;
+  /**
+   * When each timed run's `wallMs` began, ms on the profiling process's clock (performance.now():
+   * since the process started); trace.json places its events by these (absent in older files)
+   */
+  runStartMs?: number[];
+  /** GPU only: when the upload began, on the same clock */
+  uploadStartMs?: number;
+  /** GPU only: when the first empty submission began (the others follow back to back) */
+  submitOverheadStartMs?: number;
+  /** GPU only: when the readback began */
+  readbackStartMs?: number;
   /** measured and theoretical bytes of a forward */
   memory?: MemoryMeasurement;
   /** GPU only: the output compared with the CPU path */

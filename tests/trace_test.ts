@@ -93,6 +93,28 @@ Deno.test("buildTrace() nests every stage in its forward, one track per series",
   assert.match(JSON.stringify(trace.otherData.adapter), /H200/);
 });
 
+/**
+ * Events at their measured starts: the profile does one thing at a time, so the forwards,
+ * uploads, empty submissions and readbacks of every track, taken together, never overlap; and the
+ * time between two runs of a point is the time between their recorded starts.
+ */
+function assertMeasuredTimes(trace: TraceFile, results: ProfileResults): void {
+  assert.match(String(trace.otherData.layout), /^events at their measured starts/);
+  const spans = trace.traceEvents.filter((e) => e.ph === "X" && e.cat !== "stage")
+    .sort((a, b) => a.ts - b.ts);
+  assert.equal(spans[0]!.ts, 0);
+  for (const [i, event] of spans.slice(1).entries()) {
+    const before = spans[i]!;
+    assert.ok(before.ts + before.dur! <= event.ts + 1e-3, `${before.name} overlaps ${event.name}`);
+  }
+  const point = results.series[0]!.points.find((p) => p.status === "ok")!;
+  const runs = trace.traceEvents.filter((e) =>
+    e.cat === "forward" && e.tid === 1 && e.args?.seqLen === point.seqLen
+  );
+  const gapUs = (point.runStartMs![1]! - point.runStartMs![0]!) * 1000;
+  assert.ok(Math.abs(runs[1]!.ts - runs[0]!.ts - gapUs) < 0.01);
+}
+
 Deno.test({
   name: "profile --seq-lens 10,1000 --runs 3 writes a valid trace.json with the stages' offsets",
   ignore: !HAS_ADAPTER && !IN_CI,
@@ -126,6 +148,7 @@ Deno.test({
       assert.ok(stages.length > 0);
       assert.ok(trace.traceEvents.some((e) => e.name === "empty submission"));
       assert.ok(trace.traceEvents.some((e) => e.name.startsWith("upload")));
+      assertMeasuredTimes(trace, results);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

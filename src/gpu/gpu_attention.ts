@@ -218,6 +218,8 @@ export interface ForwardTiming {
   stageMs: number[] | null;
   /** optional: stand-ins for tests may leave it out */
   stageStartMs?: number[] | null;
+  /** performance.now() at the submission, where `wallMs` begins (stand-ins may leave it out) */
+  startMs?: number;
 }
 
 /**
@@ -538,13 +540,14 @@ export class GpuAttention {
     // spans that do not fit inside the wall span cannot be nanoseconds of this submission
     // (a driver whose ticks are not normalised): dropped, not reported
     if (spans === null || spans.stageMs.reduce((sum, ms) => sum + ms, 0) > wallMs) {
-      return { wallMs, stageMs: null, stageStartMs: null };
+      return { wallMs, stageMs: null, stageStartMs: null, startMs: start };
     }
     const lastEndMs = Math.max(...spans.startMs.map((startMs, i) => startMs + spans.stageMs[i]!));
     return {
       wallMs,
       stageMs: spans.stageMs,
       stageStartMs: lastEndMs <= wallMs ? spans.startMs : null,
+      startMs: start,
     };
   }
 

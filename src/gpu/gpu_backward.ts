@@ -220,8 +220,11 @@ export class GpuBackward {
     await queue.onSubmittedWorkDone();
   }
 
-  /** One backward: one submission; wall time and the stages' timestamp spans (or null). */
-  async backward(): Promise<{ wallMs: number; stageMs: number[] | null }> {
+  /**
+   * One backward: one submission; wall time from the submission (`startMs`, performance.now())
+   * and the stages' timestamp spans (or null).
+   */
+  async backward(): Promise<{ wallMs: number; stageMs: number[] | null; startMs: number }> {
     const device = this.#ctx.device;
     this.#tracker.resetPeak();
     device.pushErrorScope("validation");
@@ -246,7 +249,7 @@ export class GpuBackward {
       peakBytes: this.#tracker.peakBytes,
       peakBytesByClass: this.#tracker.peakBytesByClass,
     };
-    return { wallMs, stageMs: await this.#timestamps.read() };
+    return { wallMs, stageMs: await this.#timestamps.read(), startMs: start };
   }
 
   /** Copy every gradient back, as f32, each in its tensor's shape. */

@@ -6,11 +6,12 @@
  * track for the work measured apart from the forwards: upload, empty submissions, readback.
  * Times are microseconds, as the format requires.
  *
- * The results keep each event's duration and each stage's offset inside its forward, not the
- * moments between events: the trace lays the events of each point end to end in the order the
- * profile measured them (lengths ascending, series in results order), 0.1 ms apart. A stage's
- * offset is relative to the forward's first stage, which is drawn at the forward's start (the GPU
- * clock has no known offset from the host's).
+ * Where the results keep when each run, upload, empty submission and readback began
+ * (`runStartMs` …, on the profiling process's clock), events are drawn there, from the first one;
+ * older files keep durations only, and their events are laid end to end in the order the profile
+ * measured them (lengths ascending, series in results order), 0.1 ms apart. A stage's offset is
+ * relative to the forward's first stage, which is drawn at the forward's start (the GPU clock has
+ * no known offset from the host's).
  *
  * @module
  */
@@ -75,19 +76,56 @@ export function hasTraceData(results: ProfileResults): boolean {
   );
 }
 
-/** Appends events on a timeline that only moves forward. */
+/** Whether every timed point keeps when its runs began (files before `runStartMs` do not). */
+function hasStartTimes(results: ProfileResults): boolean {
+  return results.series.every((series) =>
+    series.points.every((point) =>
+      point.status !== "ok" || point.runStartMs?.length === point.wallMs.length
+    )
+  );
+}
+
+/** The earliest recorded start of any event, ms (the trace's time 0). */
+function firstStartMs(results: ProfileResults): number {
+  const starts = results.series.flatMap((series) =>
+    series.points.filter((point) => point.status === "ok").flatMap((point) => [
+      ...(point.runStartMs ?? []),
+      point.uploadStartMs ?? Infinity,
+      point.submitOverheadStartMs ?? Infinity,
+      point.readbackStartMs ?? Infinity,
+    ])
+  );
+  return Math.min(...starts);
+}
+
+/**
+ * Appends events: at their recorded starts (ms on the profile's clock, from `originMs`), or, for
+ * files without them (`originMs` null), one after another on a clock that only moves forward.
+ */
 class Timeline {
   readonly events: TraceEvent[] = [];
+  readonly #originMs: number | null;
   #nowUs = 0;
 
-  /** A complete event of `durationMs` at the current time; the time moves past it. */
-  add(tid: number, name: string, durationMs: number, args: Record<string, unknown>, cat: string) {
+  constructor(originMs: number | null) {
+    this.#originMs = originMs;
+  }
+
+  /** A complete event of `durationMs`, at `startMs` when starts are kept, else after the last. */
+  add(
+    tid: number,
+    name: string,
+    timing: { durationMs: number; startMs?: number },
+    args: Record<string, unknown>,
+    cat: string,
+  ) {
+    const placed = this.#originMs !== null && timing.startMs !== undefined;
     const event: TraceEvent = {
       name,
       cat,
       ph: "X",
-      ts: this.#nowUs,
-      dur: us(durationMs),
+      ts: placed ? us(timing.startMs! - this.#originMs!) : this.#nowUs,
+      dur: us(timing.durationMs),
       pid: PID,
       tid,
       args,
@@ -135,10 +173,15 @@ function pointEvents(
 ): void {
   const where = { series: series.name, seqLen: point.seqLen };
   if (point.uploadMs !== undefined) {
-    timeline.add(overheadTid, `upload n=${point.seqLen}`, point.uploadMs, where, "transfer");
+    const upload = { durationMs: point.uploadMs, startMs: point.uploadStartMs };
+    timeline.add(overheadTid, `upload n=${point.seqLen}`, upload, where, "transfer");
   }
+  // the empty submissions ran back to back from their recorded start
+  let submissionStartMs = point.submitOverheadStartMs;
   for (const ms of point.submitOverheadMs ?? []) {
-    timeline.add(overheadTid, "empty submission", ms, where, "overhead");
+    const timing = { durationMs: ms, startMs: submissionStartMs };
+    timeline.add(overheadTid, "empty submission", timing, where, "overhead");
+    if (submissionStartMs !== undefined) submissionStartMs += ms;
   }
   point.wallMs.forEach((wallMs, run) => {
     const args = {
@@ -147,11 +190,13 @@ function pointEvents(
       wallMs,
       ...(point.kernelSumMs ? { kernelSumMs: point.kernelSumMs[run] } : {}),
     };
-    const forward = timeline.add(tid, `forward n=${point.seqLen}`, wallMs, args, "forward");
+    const timing = { durationMs: wallMs, startMs: point.runStartMs?.[run] };
+    const forward = timeline.add(tid, `forward n=${point.seqLen}`, timing, args, "forward");
     timeline.events.push(...stageEvents(series, point, run, forward));
   });
   if (point.readbackMs !== undefined) {
-    timeline.add(overheadTid, `readback n=${point.seqLen}`, point.readbackMs, where, "transfer");
+    const readback = { durationMs: point.readbackMs, startMs: point.readbackStartMs };
+    timeline.add(overheadTid, `readback n=${point.seqLen}`, readback, where, "transfer");
   }
 }
 
@@ -180,7 +225,8 @@ function adapterText(results: ProfileResults): string {
  * ```
  */
 export function buildTrace(results: ProfileResults): TraceFile {
-  const timeline = new Timeline();
+  const measured = hasStartTimes(results);
+  const timeline = new Timeline(measured ? firstStartMs(results) : null);
   const overheadTid = results.series.length + 1;
   const { dModel, heads, runs, warmup, seed } = results.config;
   const setup =
@@ -214,8 +260,11 @@ export function buildTrace(results: ProfileResults): TraceFile {
       adapter: results.environment.adapter,
       deno: results.environment.deno,
       cpu: results.environment.cpuModel,
-      layout: "events of each point laid end to end in measurement order, 0.1 ms apart; " +
-        "durations and stage offsets inside a forward are measured, gaps between events are not",
+      layout: measured
+        ? "events at their measured starts (the profiling process's clock, from the first " +
+          "event); stage offsets inside a forward from the timestamp queries"
+        : "events of each point laid end to end in measurement order, 0.1 ms apart; " +
+          "durations and stage offsets inside a forward are measured, gaps between events are not",
     },
   };
 }

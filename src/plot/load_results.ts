@@ -81,10 +81,17 @@ function _checkPoint(check: JsonChecker, value: Json, where: string): void {
       check.durations(row, `${where}.kernelStartMs[${r}]`)
     );
   }
-  for (const name of ["kernelSumMs", "submitOverheadMs", "forwardWallMs"] as const) {
+  for (const name of ["kernelSumMs", "submitOverheadMs", "forwardWallMs", "runStartMs"] as const) {
     if (point[name] !== undefined) check.durations(point[name], `${where}.${name}`);
   }
-  for (const name of ["uploadMs", "readbackMs"] as const) {
+  const single = [
+    "uploadMs",
+    "readbackMs",
+    "uploadStartMs",
+    "submitOverheadStartMs",
+    "readbackStartMs",
+  ] as const;
+  for (const name of single) {
     if (point[name] !== undefined) check.duration(point[name], `${where}.${name}`);
   }
   if (point.kernelMsSummary !== undefined) {
