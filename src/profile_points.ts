@@ -94,6 +94,13 @@ async function warmUp(
   }
 }
 
+/** `run`'s value, when it began (performance.now()) and how many ms it took. */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; startMs: number; ms: number }> {
+  const startMs = performance.now();
+  const value = await run();
+  return { value, startMs, ms: performance.now() - startMs };
+}
+
 /** A point that did not run (skipped before, or failed while running), with why. */
 export function emptyPoint(
   seqLen: number,
@@ -121,10 +128,10 @@ export async function measureCpuPoint(
     await warmUp(() => cpu.forward(), context);
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
-      const startMs = performance.now();
-      last = await cpu.forward();
-      wallMs.push(performance.now() - startMs);
-      runStartMs.push(startMs);
+      const forward = await timed(() => cpu.forward());
+      last = forward.value;
+      wallMs.push(forward.ms);
+      runStartMs.push(forward.startMs);
       progress.runDone(run);
     }
   } finally {
@@ -170,13 +177,13 @@ export async function measureCpuBackwardPoint(
     }, context);
     for (let run = 1; run <= config.runs; run++) {
       checkInterrupt();
-      let startMs = performance.now();
-      out = (await cpu.forward()).out;
-      forwardWallMs.push(performance.now() - startMs);
-      startMs = performance.now();
-      last = await cpu.backward(dOut);
-      wallMs.push(performance.now() - startMs);
-      runStartMs.push(startMs);
+      const forward = await timed(() => cpu.forward());
+      out = forward.value.out;
+      forwardWallMs.push(forward.ms);
+      const backward = await timed(() => cpu.backward(dOut));
+      last = backward.value;
+      wallMs.push(backward.ms);
+      runStartMs.push(backward.startMs);
       progress.runDone(run);
     }
   } finally {

@@ -260,23 +260,28 @@ gpuTest("GpuBackward gives every gradient of the float64 oracle", async (gpu) =>
   }
 });
 
-gpuTest("profile --pass backward validates and times both GPU backwards", async (gpu) => {
+/** A `--pass backward` profile at d_model 32, 4 heads, 2 runs, through runProfile. */
+function profileBackward(gpu: GpuContext, changes: Partial<ProfileConfig>) {
   const config: ProfileConfig = {
     ...DEFAULT_CONFIG,
-    seqLens: [13, 40],
     dModel: 32,
     heads: 4,
     grid: { ...SEED_GRID, dModel: [32], heads: [4], pass: ["backward"] },
     runs: 2,
     warmup: 0,
     quiet: true,
+    ...changes,
   };
-  const results = await runProfile(config, {
+  return runProfile(config, {
     progress: new QuietProgress(),
     interruption: new AbortController().signal,
     gpu,
     availableMemoryBytes: () => 2 ** 34,
   });
+}
+
+gpuTest("profile --pass backward validates and times both GPU backwards", async (gpu) => {
+  const results = await profileBackward(gpu, { seqLens: [13, 40] });
   const fused = results.series.find((s) => s.variant === "fused" && s.precision === "f32")!;
   assert.deepEqual(fused.stageNames, VARIANTS.fused.backwardStages);
   for (const point of fused.points) {
@@ -302,24 +307,7 @@ gpuTest(
     // room for the naive forward (P included) but not for dS, as large as P, and the gradients
     const scoreBytes = 4 * 4 * 60 * 60;
     const budgeted = { ...gpu, memoryBudgetBytes: forwardBytes + scoreBytes / 2 };
-    const config: ProfileConfig = {
-      ...DEFAULT_CONFIG,
-      seqLens: [60],
-      dModel: 32,
-      heads: 4,
-      grid: { ...SEED_GRID, dModel: [32], heads: [4], pass: ["backward"] },
-      devices: ["cpu", "gpu"],
-      variants: ["naive"],
-      runs: 2,
-      warmup: 0,
-      quiet: true,
-    };
-    const results = await runProfile(config, {
-      progress: new QuietProgress(),
-      interruption: new AbortController().signal,
-      gpu: budgeted,
-      availableMemoryBytes: () => 2 ** 34,
-    });
+    const results = await profileBackward(budgeted, { seqLens: [60], variants: ["naive"] });
     const point = results.series.find((s) => s.variant === "naive")!.points[0]!;
     assert.equal(point.status, "skipped", JSON.stringify(point));
     assert.match(point.reason!, /backward/);

@@ -37,6 +37,18 @@ if (CHROMIUM === null && !IN_CI) {
   console.log("browser tests skipped: no chromium on PATH (apt-get install chromium)");
 }
 
+/** Chromium headless in a fresh profile folder, at the test's window size. */
+function headlessArgs(profile: string): string[] {
+  return [
+    "--headless",
+    "--no-sandbox", // CI runs as root
+    "--disable-gpu",
+    "--no-first-run",
+    `--user-data-dir=${profile}`,
+    `--window-size=${WINDOW.width},${WINDOW.height}`,
+  ];
+}
+
 /** Open `page` headless; its console messages and a screenshot of the first screen. */
 async function openInChromium(page: string): Promise<{ console: string[]; png: Uint8Array }> {
   if (CHROMIUM === null) throw new Error("CI=true but no chromium on PATH");
@@ -45,13 +57,8 @@ async function openInChromium(page: string): Promise<{ console: string[]; png: U
   try {
     const output = await new Deno.Command(CHROMIUM, {
       args: [
-        "--headless",
-        "--no-sandbox", // CI runs as root
-        "--disable-gpu",
+        ...headlessArgs(profile),
         "--hide-scrollbars",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
-        `--window-size=${WINDOW.width},${WINDOW.height}`,
         "--enable-logging=stderr",
         "--log-level=0",
         `--screenshot=${png}`,
@@ -125,12 +132,7 @@ async function openDevTools(page: string): Promise<DevToolsPage> {
   const profile = await Deno.makeTempDir({ prefix: "chromium_devtools_" });
   const child = new Deno.Command(CHROMIUM, {
     args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      `--user-data-dir=${profile}`,
-      `--window-size=${WINDOW.width},${WINDOW.height}`,
+      ...headlessArgs(profile),
       "--remote-debugging-port=0",
       `file://${page}`,
     ],

@@ -84,14 +84,14 @@ function _checkPoint(check: JsonChecker, value: Json, where: string): void {
   for (const name of ["kernelSumMs", "submitOverheadMs", "forwardWallMs", "runStartMs"] as const) {
     if (point[name] !== undefined) check.durations(point[name], `${where}.${name}`);
   }
-  const single = [
+  const timeFields = [
     "uploadMs",
     "readbackMs",
     "uploadStartMs",
     "submitOverheadStartMs",
     "readbackStartMs",
   ] as const;
-  for (const name of single) {
+  for (const name of timeFields) {
     if (point[name] !== undefined) check.duration(point[name], `${where}.${name}`);
   }
   if (point.kernelMsSummary !== undefined) {
